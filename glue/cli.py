@@ -1,0 +1,135 @@
+"""`leadflow`: the project's one command line. Each subcommand is a thin call into SQL or a glue module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _up(args: argparse.Namespace) -> int:
+    from glue import stack
+
+    print("\n".join(stack.up().exports()))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from glue import stack
+
+    stack.down()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from glue import db
+
+    db.migrate()
+    print("migrations applied", file=sys.stderr)
+    return 0
+
+
+def _regions_load(args: argparse.Namespace) -> int:
+    from glue import db, regions
+
+    loaded = regions.load_pc4_file(db.database_url(), args.file)
+    print(f"loaded {loaded.ranges} PC4 ranges covering {loaded.postcodes} postcodes; "
+          f"{loaded.leads_assigned} leads newly assigned to a segment")
+    return 0
+
+
+def _nightly(args: argparse.Namespace) -> int:
+    from glue import nightly
+
+    return nightly.main(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from glue import worker
+
+    return worker.main(args)
+
+
+def _fake_google_ads(args: argparse.Namespace) -> int:
+    from glue.fake_google_ads import server
+
+    return server.main(args.rest)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from glue import simulate
+
+    return simulate.main(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from glue import demo
+
+    return demo.main(args)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    command("up", _up, "start (or reuse) the embedded stack and print its environment as shell exports")
+    command("down", _down, "stop the embedded stack")
+    command("migrate", _migrate, "apply migrations and re-create the SQL objects on $DATABASE_URL")
+
+    regions = sub.add_parser("regions", help="region reference data")
+    regions_sub = regions.add_subparsers(dest="regions_command", required=True)
+    load = regions_sub.add_parser("load", help="load a PC4 -> province CSV (per-PC4 or ranges)")
+    load.add_argument("file", type=Path)
+    load.set_defaults(handler=_regions_load)
+
+    nightly = command("nightly", _nightly, "run the nightly pipeline for a day, or backfill a range")
+    nightly.add_argument("--date", type=_day, help="the day D to process (default: yesterday in Amsterdam)")
+    nightly.add_argument("--from", dest="date_from", type=_day, help="first day of a backfill (stats and plans)")
+    nightly.add_argument("--to", dest="date_to", type=_day, help="last day of a backfill")
+
+    worker = command("worker", _worker, "push approved budget changes to Google Ads and pull metrics")
+    worker.add_argument("action", choices=["push", "pull-metrics", "run"])
+    worker.add_argument("--dry-run", action="store_true", help="validate_only: check, apply nothing")
+    worker.add_argument("--date", type=_day, help="pull-metrics: one day")
+    worker.add_argument("--days", type=int, help="pull-metrics: the last N days")
+    worker.add_argument("--name", help="worker name recorded on claimed changes")
+
+    fake = command("fake-google-ads", _fake_google_ads, "run the local fake Google Ads API server")
+    fake.add_argument("rest", nargs=argparse.REMAINDER, help="options for the fake (see --help)")
+
+    sim = command("simulate", _simulate, "run the simulated market with a controller and compare")
+    sim.add_argument("--controller", default="spec,smart",
+                     help="spec, smart, or both comma-separated (side by side)")
+    sim.add_argument("--days", type=int, default=28)
+    sim.add_argument("--seed", type=int, default=1)
+
+    demo = command("demo", _demo, "seed a Dutch marketplace, run 28 nights, print and write a report")
+    demo.add_argument("--days", type=int, default=28)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--report", type=Path, default=Path("reports/lead-flow-demo.html"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""A local fake of the Google Ads API (gRPC+TLS) for tests and the demo.
+
+Typical in-process use:
+    server = start_fake_google_ads()
+    trust_certificate(server.cert_path)  # before the process opens its first TLS channel
+    campaign, budget = server.state.add_campaign("1234567890", "Brand", budget_micros=50_000_000)
+    ... build a GoogleAdsClient with endpoint=server.endpoint (see glue.ads_client) ...
+    server.stop()
+"""
+
+from glue.fake_google_ads.control import ControlServer, start_control_server
+from glue.fake_google_ads.server import FakeGoogleAdsServer, main, start_fake_google_ads
+from glue.fake_google_ads.state import (
+    FAULT_CODES,
+    AdsApiError,
+    Budget,
+    BudgetMutation,
+    Campaign,
+    CampaignInfo,
+    Customer,
+    DailyMetrics,
+    FakeGoogleAds,
+    MetricsModel,
+    RandomSpendModel,
+)
+from glue.fake_google_ads.tls import ensure_certificate, trust_certificate
+
+__all__ = [
+    "FAULT_CODES",
+    "AdsApiError",
+    "Budget",
+    "BudgetMutation",
+    "Campaign",
+    "CampaignInfo",
+    "ControlServer",
+    "Customer",
+    "DailyMetrics",
+    "FakeGoogleAds",
+    "FakeGoogleAdsServer",
+    "MetricsModel",
+    "RandomSpendModel",
+    "ensure_certificate",
+    "main",
+    "start_control_server",
+    "start_fake_google_ads",
+    "trust_certificate",
+]

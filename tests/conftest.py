@@ -1,0 +1,61 @@
+"""Shared fixtures: one real PostgreSQL + PostgREST stack per test session.
+
+Isolation: `db` gives a connection whose work is rolled back after the test (fast, most tests);
+tests that must commit (PostgREST, workers, cron) use `committed`, which wipes the data afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from glue import db as glue_db
+from glue import stack as glue_stack
+from tests.support import RestClients, reset_data
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[glue_stack.Stack]:
+    # Not pytest's tmp_path: its parent is private to root, and postgres must reach the folder.
+    base = Path(tempfile.mkdtemp(prefix="leadflow-test-"))
+    s = glue_stack.up(base)
+    try:
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def db_url(stack: glue_stack.Stack) -> str:
+    return stack.database_url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[psycopg.Connection]:
+    """A connection (as the superuser) inside a transaction that is rolled back after the test."""
+    with psycopg.connect(db_url) as conn:
+        yield conn
+        conn.rollback()
+
+
+@pytest.fixture
+def committed(db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection for tests whose data must be visible to other sessions; wiped after."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        try:
+            yield conn
+        finally:
+            reset_data(conn)
+
+
+@pytest.fixture
+def rest(stack: glue_stack.Stack, committed: psycopg.Connection) -> RestClients:
+    """PostgREST clients for anon, a partner, an admin and service_role (users created and committed)."""
+    return RestClients.create(stack, committed)
+
