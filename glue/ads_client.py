@@ -84,7 +84,11 @@ class AdsConfig:
         """GOOGLE_ADS_<KEY> variables, e.g. GOOGLE_ADS_DEVELOPER_TOKEN, GOOGLE_ADS_ENDPOINT."""
         env = os.environ if environ is None else environ
         return cls.from_mapping(
-            {f.name: env[_ENV_PREFIX + f.name.upper()] for f in fields(cls) if _ENV_PREFIX + f.name.upper() in env}
+            {
+                f.name: env[_ENV_PREFIX + f.name.upper()]
+                for f in fields(cls)
+                if _ENV_PREFIX + f.name.upper() in env
+            }
         )
 
 

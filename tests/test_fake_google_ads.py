@@ -18,13 +18,15 @@ from google.api_core import exceptions as core_exceptions
 
 from glue.ads_client import AdsConfig, build_client, google_ads_failure, load_ads_config
 from glue.fake_google_ads import FakeGoogleAdsServer, start_control_server
-from tests.fake_ads_fixtures import fake_ads_client, fake_ads_config, fake_ads_server  # noqa: F401
+from glue.fake_google_ads import server as fake_server_module
+
+pytest_plugins = ["tests.fake_ads_fixtures"]  # the fake_ads_server and fake_ads_client fixtures
 
 CUSTOMER = "1234567890"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-# -- helpers ---------------------------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------------------
 
 
 def budget_operation(client: GoogleAdsClient, resource_name: str, amount_micros: int) -> Any:
@@ -35,9 +37,17 @@ def budget_operation(client: GoogleAdsClient, resource_name: str, amount_micros:
     return operation
 
 
-def mutate(client: GoogleAdsClient, operations: list[Any], **kwargs: Any) -> Any:
-    service = client.get_service("CampaignBudgetService")
-    return service.mutate_campaign_budgets(customer_id=CUSTOMER, operations=operations, **kwargs)
+def mutate(client: GoogleAdsClient, operations: list[Any], timeout: float | None = None, **flags: Any) -> Any:
+    """flags (partial_failure, validate_only, response_content_type) exist only on the request message:
+    the service method accepts customer_id/operations keywords but not these."""
+    request = client.get_type("MutateCampaignBudgetsRequest")
+    request.customer_id = CUSTOMER
+    request.operations.extend(operations)
+    for name, value in flags.items():
+        setattr(request, name, value)
+    return client.get_service("CampaignBudgetService").mutate_campaign_budgets(
+        request=request, timeout=timeout
+    )
 
 
 def search(client: GoogleAdsClient, query: str) -> list[Any]:
@@ -45,7 +55,9 @@ def search(client: GoogleAdsClient, query: str) -> list[Any]:
 
 
 def search_stream(client: GoogleAdsClient, query: str) -> list[Any]:
-    stream = client.get_service("GoogleAdsService").search_stream(customer_id=CUSTOMER, query=query)
+    # The service must outlive the stream: a collected service client closes the channel mid-stream.
+    service = client.get_service("GoogleAdsService")
+    stream = service.search_stream(customer_id=CUSTOMER, query=query)
     return [row for batch in stream for row in batch.results]
 
 
@@ -53,7 +65,11 @@ def error_codes(failure: Any) -> list[tuple[str, str]]:
     """(category, enum name) per error of a protobuf or proto-plus GoogleAdsFailure."""
     codes = []
     for error in failure.errors:
-        code = type(error.error_code).pb(error.error_code) if hasattr(error.error_code, "_pb") else error.error_code
+        code = (
+            type(error.error_code).pb(error.error_code)
+            if hasattr(error.error_code, "_pb")
+            else error.error_code
+        )
         category = code.WhichOneof("error_code")
         enum = code.DESCRIPTOR.fields_by_name[category].enum_type
         codes.append((category, enum.values_by_number[getattr(code, category)].name))
@@ -63,12 +79,13 @@ def error_codes(failure: Any) -> list[tuple[str, str]]:
 def budget_query(*resource_names: str) -> str:
     names = ", ".join(f"'{name}'" for name in resource_names)
     return (
-        "SELECT campaign_budget.resource_name, campaign_budget.amount_micros, campaign_budget.reference_count, "
-        f"campaign_budget.explicitly_shared FROM campaign_budget WHERE campaign_budget.resource_name IN ({names})"
+        "SELECT campaign_budget.resource_name, campaign_budget.amount_micros, "
+        "campaign_budget.reference_count, campaign_budget.explicitly_shared FROM campaign_budget "
+        f"WHERE campaign_budget.resource_name IN ({names})"
     )
 
 
-# -- budgets ---------------------------------------------------------------------------------------------
+# -- budgets ---------------------------------------------------------------------------------------
 
 
 def test_mutate_one_budget_and_read_it_back(
@@ -81,7 +98,10 @@ def test_mutate_one_budget_and_read_it_back(
 
     assert [r.resource_name for r in response.results] == [budget]
     assert not response.HasField("partial_failure_error")
-    for rows in (search(fake_ads_client, budget_query(budget)), search_stream(fake_ads_client, budget_query(budget))):
+    for rows in (
+        search(fake_ads_client, budget_query(budget)),
+        search_stream(fake_ads_client, budget_query(budget)),
+    ):
         assert [(r.campaign_budget.resource_name, r.campaign_budget.amount_micros) for r in rows] == [
             (budget, 65_000_000)
         ]
@@ -98,14 +118,18 @@ def test_amount_not_multiple_of_currency_unit_is_rejected(
     with pytest.raises(GoogleAdsException) as caught:
         mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 12_345_678)])
 
-    assert error_codes(caught.value.failure) == [("campaign_budget_error", "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT")]
+    assert error_codes(caught.value.failure) == [
+        ("campaign_budget_error", "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT")
+    ]
     assert caught.value.request_id.startswith("fake-")
     assert caught.value.failure.errors[0].trigger.int64_value == 12_345_678
     assert fake_ads_server.state.budget(budget).amount_micros == 50_000_000
     assert fake_ads_server.state.mutations == []
 
 
-def test_unknown_budget_is_rejected(fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient) -> None:
+def test_unknown_budget_is_rejected(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+) -> None:
     fake_ads_server.state.add_customer(CUSTOMER)
     unknown = f"customers/{CUSTOMER}/campaignBudgets/999"
 
@@ -129,7 +153,13 @@ def test_partial_failure_applies_the_valid_operations(
     )
 
     assert [r.resource_name for r in response.results] == [budgets[0], "", budgets[2], "", budgets[4]]
-    assert [state.budget(b).amount_micros for b in budgets] == [20_000_000, 10_000_000, 30_000_000, 10_000_000, 40_000_000]
+    assert [state.budget(b).amount_micros for b in budgets] == [
+        20_000_000,
+        10_000_000,
+        30_000_000,
+        10_000_000,
+        40_000_000,
+    ]
     failure_type = fake_ads_client.get_type("GoogleAdsFailure")
     [detail] = response.partial_failure_error.details
     failure = type(failure_type).FromString(detail.value)
@@ -142,11 +172,15 @@ def test_partial_failure_applies_the_valid_operations(
     assert len(state.mutations) == 3
 
 
-def test_validate_only_applies_nothing(fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient) -> None:
+def test_validate_only_applies_nothing(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+) -> None:
     state = fake_ads_server.state
     _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
 
-    response = mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_000)], validate_only=True)
+    response = mutate(
+        fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_000)], validate_only=True
+    )
     with pytest.raises(GoogleAdsException):
         mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_001)], validate_only=True)
 
@@ -155,7 +189,9 @@ def test_validate_only_applies_nothing(fake_ads_server: FakeGoogleAdsServer, fak
     assert state.mutations == []
 
 
-def test_2500_operations_in_one_request(fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient) -> None:
+def test_2500_operations_in_one_request(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+) -> None:
     state = fake_ads_server.state
     budgets = [state.add_budget(CUSTOMER, 10_000_000, shared=False) for _ in range(2_500)]
 
@@ -186,14 +222,17 @@ def test_response_can_carry_the_mutated_budget(
     content_type = fake_ads_client.enums.ResponseContentTypeEnum.MUTABLE_RESOURCE
 
     response = mutate(
-        fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], response_content_type=content_type
+        fake_ads_client,
+        [budget_operation(fake_ads_client, budget, 60_000_000)],
+        response_content_type=content_type,
     )
 
     assert response.results[0].campaign_budget.amount_micros == 60_000_000
 
 
 def test_older_api_version_is_served(fake_ads_server: FakeGoogleAdsServer) -> None:
-    client = build_client(fake_ads_config(fake_ads_server), version="v23")
+    config = AdsConfig(developer_token="dev", access_token="token", endpoint=fake_ads_server.endpoint)
+    client = build_client(config, version="v23")
     _, budget = fake_ads_server.state.add_campaign(CUSTOMER, "Brand", 50_000_000)
 
     mutate(client, [budget_operation(client, budget, 60_000_000)])
@@ -201,7 +240,7 @@ def test_older_api_version_is_served(fake_ads_server: FakeGoogleAdsServer) -> No
     assert fake_ads_server.state.budget(budget).amount_micros == 60_000_000
 
 
-# -- faults and quota -------------------------------------------------------------------------------------
+# -- faults and quota ------------------------------------------------------------------------------
 
 
 def test_injected_transport_faults_surface_as_api_core_exceptions(
@@ -220,13 +259,17 @@ def test_injected_transport_faults_surface_as_api_core_exceptions(
         with pytest.raises(exception_type) as caught:
             mutate(fake_ads_client, [operation])
         failure = google_ads_failure(caught.value)
-        assert (failure and error_codes(failure)) == ([("internal_error", "INTERNAL_ERROR")] if code == "INTERNAL" else None)
+        assert (failure and error_codes(failure)) == (
+            [("internal_error", "INTERNAL_ERROR")] if code == "INTERNAL" else None
+        )
 
     mutate(fake_ads_client, [operation])  # the queue is drained
     assert len(state.mutations) == 1
 
 
-def test_fault_rates_apply_to_queries(fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient) -> None:
+def test_fault_rates_apply_to_queries(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+) -> None:
     state = fake_ads_server.state
     state.add_customer(CUSTOMER)
     state.set_fault_rates({"UNAVAILABLE": 1.0})
@@ -249,8 +292,9 @@ def test_temporarily_exhausted_carries_retry_delay(
 
     failure = google_ads_failure(caught.value)
     assert error_codes(failure) == [("quota_error", "RESOURCE_TEMPORARILY_EXHAUSTED")]
+    # GoogleAdsFailure is proto-plus (even with use_proto_plus=False), so the Duration is a timedelta.
     delay = failure.errors[0].details.quota_error_details.retry_delay
-    assert (delay.seconds, delay.nanos) == (2, 500_000_000)
+    assert delay == datetime.timedelta(seconds=2.5)
 
 
 def test_daily_quota_counts_mutate_items_and_queries(
@@ -283,7 +327,7 @@ def test_latency_beyond_the_client_timeout_is_a_deadline(
         mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=0.1)
 
 
-# -- queries ------------------------------------------------------------------------------------------------
+# -- queries ---------------------------------------------------------------------------------------
 
 
 def test_metrics_by_date_range_give_rows_per_campaign_per_date(
@@ -309,7 +353,11 @@ def test_metrics_by_date_range_give_rows_per_campaign_per_date(
         (c.campaign_id, (start + datetime.timedelta(days=d)).isoformat()) for c in campaigns for d in range(7)
     }
     first = next(r for r in rows if r.campaign.id == campaigns[1].campaign_id)
-    assert (first.metrics.cost_micros, first.metrics.clicks, first.metrics.impressions) == (2_000_000, 10, 100)
+    assert (first.metrics.cost_micros, first.metrics.clicks, first.metrics.impressions) == (
+        2_000_000,
+        10,
+        100,
+    )
     assert first.metrics.conversions == 1.5
     narrowed = search(
         fake_ads_client,
@@ -333,6 +381,23 @@ def test_reference_count_of_a_shared_budget(
     found = {r.campaign_budget.resource_name: r.campaign_budget for r in rows}
     assert (found[shared].reference_count, found[shared].explicitly_shared) == (2, True)
     assert (found[own].reference_count, found[own].explicitly_shared) == (1, False)
+
+
+def test_search_pages_and_stream_batches(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake_server_module, "ROWS_PER_PAGE", 2)  # Google's is 10,000
+    state = fake_ads_server.state
+    for name in "ABCDE":
+        state.add_campaign(CUSTOMER, name, 10_000_000)
+    query = "SELECT campaign.name FROM campaign ORDER BY campaign.name DESC LIMIT 4"
+
+    service = fake_ads_client.get_service("GoogleAdsService")
+    batches = list(service.search_stream(customer_id=CUSTOMER, query=query))
+
+    assert [r.campaign.name for r in search(fake_ads_client, query)] == ["E", "D", "C", "B"]
+    assert [len(b.results) for b in batches] == [2, 2]
+    assert state.operations_today == 3  # two Search pages and one SearchStream
 
 
 @pytest.mark.parametrize(
@@ -363,12 +428,12 @@ def test_advance_day_uses_current_budgets(fake_ads_server: FakeGoogleAdsServer) 
     metrics = produced[campaign]
     assert 60_000_000 <= metrics.cost_micros <= 100_000_000
     assert state.daily_metrics(CUSTOMER, state.campaign(campaign).campaign_id, day) == metrics
-    assert state.advance_day(day, lambda info, _: type(metrics)(cost_micros=info.budget_micros))[campaign].cost_micros == (
-        100_000_000
-    )
+    assert state.advance_day(day, lambda info, _: type(metrics)(cost_micros=info.budget_micros))[
+        campaign
+    ].cost_micros == (100_000_000)
 
 
-# -- client configuration -----------------------------------------------------------------------------------
+# -- client configuration --------------------------------------------------------------------------
 
 
 def test_config_repr_hides_secrets() -> None:
@@ -380,7 +445,7 @@ def test_config_repr_hides_secrets() -> None:
         login_customer_id="123-456-7890",
     )
     text = repr(config)
-    assert "secret" not in text
+    assert "dev-secret" not in text and "client-secret" not in text and "refresh-secret" not in text
     assert "client-id" in text and "1234567890" in text
 
 
@@ -393,19 +458,27 @@ def test_config_from_env_and_yaml(tmp_path: Path) -> None:
         "GOOGLE_ADS_LOGIN_CUSTOMER_ID": "1234567890",
     }
     from_env = load_ads_config(environ=env)
-    assert (from_env.endpoint, from_env.use_proto_plus, from_env.login_customer_id) == ("localhost:1", False, "1234567890")
+    assert (from_env.endpoint, from_env.use_proto_plus, from_env.login_customer_id) == (
+        "localhost:1",
+        False,
+        "1234567890",
+    )
     path = tmp_path / "google-ads.yaml"
     path.write_text(
         "developer_token: dev\nclient_id: id\nclient_secret: s\nrefresh_token: r\n"
         "login_customer_id: 1234567890\nuse_proto_plus: true\n"
     )
     from_yaml = load_ads_config(environ={"GOOGLE_ADS_CONFIGURATION_FILE_PATH": str(path)})
-    assert (from_yaml.refresh_token, from_yaml.use_proto_plus, from_yaml.login_customer_id) == ("r", True, "1234567890")
+    assert (from_yaml.refresh_token, from_yaml.use_proto_plus, from_yaml.login_customer_id) == (
+        "r",
+        True,
+        "1234567890",
+    )
     client = build_client(from_yaml)  # no token refresh (and no network) while building
     assert client.credentials.token is None and client.credentials.refresh_token == "r"
 
 
-# -- running as its own process -------------------------------------------------------------------------------
+# -- running as its own process --------------------------------------------------------------------
 
 
 def post_json(url: str, body: dict[str, Any]) -> Any:
@@ -419,8 +492,13 @@ def test_control_endpoint_seeds_and_steers(
 ) -> None:
     control = start_control_server(fake_ads_server.state)
     try:
-        created = post_json(f"{control.url}/campaigns", {"customer_id": CUSTOMER, "name": "X", "budget_micros": 5_000_000})
-        post_json(f"{control.url}/budgets/manual-edit", {"resource_name": created["budget"], "amount_micros": 7_000_000})
+        created = post_json(
+            f"{control.url}/campaigns", {"customer_id": CUSTOMER, "name": "X", "budget_micros": 5_000_000}
+        )
+        post_json(
+            f"{control.url}/budgets/manual-edit",
+            {"resource_name": created["budget"], "amount_micros": 7_000_000},
+        )
         post_json(f"{control.url}/faults", {"fail_next": {"code": "UNAVAILABLE", "count": 1}})
         with pytest.raises(core_exceptions.ServiceUnavailable):
             search(fake_ads_client, budget_query(created["budget"]))
@@ -433,7 +511,7 @@ def test_control_endpoint_seeds_and_steers(
     assert [b["amount_micros"] for b in summary["budgets"]] == [7_000_000]
 
 
-def test_main_runs_until_sigterm(tmp_path: Path) -> None:
+def test_main_runs_until_sigterm() -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; from glue.fake_google_ads.server import main; sys.exit(main())"],
         cwd=REPO_ROOT,

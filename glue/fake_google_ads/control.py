@@ -169,6 +169,8 @@ class ControlServer:
 def start_control_server(state: FakeGoogleAds, port: int = 0) -> ControlServer:
     """Serve the control routes on 127.0.0.1 from a background thread (port 0: pick a free one)."""
     httpd = _ControlHTTPServer(port, state)
-    thread = threading.Thread(target=httpd.serve_forever, name="fake-google-ads-control", daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, args=(0.1,), name="fake-google-ads-control", daemon=True
+    )
     thread.start()
     return ControlServer(httpd.server_address[1], httpd, thread)

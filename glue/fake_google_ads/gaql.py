@@ -112,7 +112,7 @@ def execute(query: Query, snapshot: Snapshot) -> list[dict[str, Any]]:
     return [{name: row[name] for name in query.output_fields} for row in rows]
 
 
-# -- evaluation -----------------------------------------------------------------------------------------
+# -- evaluation ------------------------------------------------------------------------------------
 
 
 def _base_rows(resource: str, snapshot: Snapshot) -> Iterator[tuple[dict[str, Any], list[Campaign]]]:
@@ -203,7 +203,7 @@ def _matches(value: Any, condition: Condition) -> bool:
     return comparisons[op]
 
 
-# -- parsing ----------------------------------------------------------------------------------------------
+# -- parsing ---------------------------------------------------------------------------------------
 
 
 def _tokenize(text: str) -> list[_Token]:

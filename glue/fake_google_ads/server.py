@@ -66,7 +66,7 @@ class _AdsServicer(grpc.GenericRpcHandler):
         self._handlers: dict[str, dict[tuple[str, str], grpc.RpcMethodHandler]] = {}
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        match = _METHOD_PATH.match(handler_call_details.method)  # type: ignore[attr-defined]
+        match = _METHOD_PATH.match(handler_call_details.method)
         if not match:
             return None
         version, service, method = match.groups()
@@ -102,13 +102,13 @@ class _AdsServicer(grpc.GenericRpcHandler):
             ),
         }
 
-    # -- call plumbing ------------------------------------------------------------------------------
+    # -- call plumbing -----------------------------------------------------------------------------
 
     def _begin(self, context: grpc.ServicerContext) -> str:
-        """Give the call a request id in both metadata sets, as Google does, then inject faults.
+        """Give the call a request id in both metadata sets, as Google does.
 
-        The client's GoogleAdsException reads the trailing one; its success-path wrappers read
-        "trailing" metadata from the initial metadata, so both are needed.
+        GoogleAdsException.request_id comes from the trailing metadata; the client's success-path
+        wrappers answer trailing_metadata() with the initial metadata, so both are needed.
         """
         request_id = self._state.new_request_id()
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
@@ -136,7 +136,7 @@ class _AdsServicer(grpc.GenericRpcHandler):
             response.results.extend(_row(p, values) for values in rows[start : start + ROWS_PER_PAGE])
             yield response
 
-    # -- services ------------------------------------------------------------------------------------
+    # -- services ----------------------------------------------------------------------------------
 
     def _mutate(self, p: _Protos, request: Any, request_id: str) -> Message:
         outcome = self._state.mutate_budgets(
@@ -151,7 +151,9 @@ class _AdsServicer(grpc.GenericRpcHandler):
     def _mutate_response(self, p: _Protos, request: Any, outcome: MutateOutcome, request_id: str) -> Message:
         response = p.mutate_response()
         content_type = request.DESCRIPTOR.fields_by_name["response_content_type"].enum_type
-        wants_resource = content_type.values_by_number[request.response_content_type].name == "MUTABLE_RESOURCE"
+        wants_resource = (
+            content_type.values_by_number[request.response_content_type].name == "MUTABLE_RESOURCE"
+        )
         for resource_name in outcome.results:
             result = response.results.add()
             if resource_name is not None:
@@ -169,7 +171,9 @@ class _AdsServicer(grpc.GenericRpcHandler):
         if request.page_size:
             message = "Setting the page size is not supported."
             raise AdsApiError(
-                "INVALID_ARGUMENT", message, [ErrorDetail("request_error", "PAGE_SIZE_NOT_SUPPORTED", message)]
+                "INVALID_ARGUMENT",
+                message,
+                [ErrorDetail("request_error", "PAGE_SIZE_NOT_SUPPORTED", message)],
             )
         fields, rows = self._run_query(request.customer_id, request.query)
         start = _page_start(request.page_token, len(rows))
@@ -188,7 +192,7 @@ class _AdsServicer(grpc.GenericRpcHandler):
         return query.fields, gaql.execute(query, self._state.snapshot(customer_id))
 
 
-# -- protobuf translation ----------------------------------------------------------------------------
+# -- protobuf translation --------------------------------------------------------------------------
 
 
 def _budget_operation(op: Any) -> BudgetOperation:
@@ -280,11 +284,13 @@ def _page_start(page_token: str, total: int) -> int:
         return 0
     if not page_token.isdigit() or int(page_token) >= total:
         message = "Page token is invalid."
-        raise AdsApiError("INVALID_ARGUMENT", message, [ErrorDetail("request_error", "INVALID_PAGE_TOKEN", message)])
+        raise AdsApiError(
+            "INVALID_ARGUMENT", message, [ErrorDetail("request_error", "INVALID_PAGE_TOKEN", message)]
+        )
     return int(page_token)
 
 
-# -- lifecycle -------------------------------------------------------------------------------------------
+# -- lifecycle -------------------------------------------------------------------------------------
 
 
 @dataclass

@@ -220,7 +220,7 @@ class FakeGoogleAds:
         self._next_campaign_id = 20_000_000_001
         self._next_request = 1
 
-    # -- accounts, budgets, campaigns -------------------------------------------------------------
+    # -- accounts, budgets, campaigns --------------------------------------------------------------
 
     def add_customer(self, customer_id: str | int | None = None, descriptive_name: str = "") -> str:
         """Register an account; returns its 10-digit id (dashes are accepted and removed)."""
@@ -310,7 +310,7 @@ class FakeGoogleAds:
         with self._lock:
             return [c for c in self._campaigns.values() if customer_id in (None, c.customer_id)]
 
-    # -- metrics ----------------------------------------------------------------------------------
+    # -- metrics -----------------------------------------------------------------------------------
 
     def set_daily_metrics(
         self,
@@ -332,7 +332,9 @@ class FakeGoogleAds:
 
     def daily_metrics(self, customer_id: str | int, campaign_id: int, day: datetime.date) -> DailyMetrics:
         with self._lock:
-            return self._metrics.get((normalize_customer_id(customer_id), int(campaign_id), day), DailyMetrics())
+            return self._metrics.get(
+                (normalize_customer_id(customer_id), int(campaign_id), day), DailyMetrics()
+            )
 
     def advance_day(self, day: datetime.date, model: MetricsModel | None = None) -> dict[str, DailyMetrics]:
         """Simulate one day for every enabled campaign with its current budget; starts a new quota day.
@@ -363,7 +365,7 @@ class FakeGoogleAds:
                 {(k[1], k[2]): v for k, v in self._metrics.items() if k[0] == customer_id},
             )
 
-    # -- faults and quota ---------------------------------------------------------------------------
+    # -- faults and quota --------------------------------------------------------------------------
 
     def set_fault_rates(self, rates: Mapping[str, float]) -> None:
         """Fail each call at random with these probabilities per code (replaces earlier rates)."""
@@ -479,7 +481,7 @@ class FakeGoogleAds:
                     results.append(op.resource_name)
             return MutateOutcome(results, errors)
 
-    # -- summaries --------------------------------------------------------------------------------------
+    # -- summaries ---------------------------------------------------------------------------------
 
     @property
     def mutations(self) -> list[BudgetMutation]:
@@ -492,7 +494,8 @@ class FakeGoogleAds:
             return {
                 "customers": [dataclasses.asdict(c) for c in self._customers.values()],
                 "budgets": [
-                    {**dataclasses.asdict(b), "resource_name": b.resource_name} for b in self._budgets.values()
+                    {**dataclasses.asdict(b), "resource_name": b.resource_name}
+                    for b in self._budgets.values()
                 ],
                 "campaigns": [
                     {**dataclasses.asdict(c), "resource_name": c.resource_name}
@@ -510,7 +513,7 @@ class FakeGoogleAds:
                 },
             }
 
-    # -- internals ---------------------------------------------------------------------------------------
+    # -- internals ---------------------------------------------------------------------------------
 
     def _existing_budget(self, resource_name: str) -> Budget:
         if resource_name not in self._budgets:
@@ -534,31 +537,51 @@ class FakeGoogleAds:
 
         if op.kind != "update":
             if not op.kind:
-                return error("request_error", "OPERATION_REQUIRED", "Mutate operations must have an operation.")
+                return error(
+                    "request_error", "OPERATION_REQUIRED", "Mutate operations must have an operation."
+                )
             code = f"{op.kind.upper()}_OPERATION_NOT_PERMITTED"
-            return error("operation_access_denied_error", code, "The fake supports budget updates only.", op.kind)
+            return error(
+                "operation_access_denied_error", code, "The fake supports budget updates only.", op.kind
+            )
         if not op.resource_name:
             return error(
-                "request_error", "RESOURCE_NAME_MISSING", "Resource name is missing.", "update", "resource_name"
+                "request_error",
+                "RESOURCE_NAME_MISSING",
+                "Resource name is missing.",
+                "update",
+                "resource_name",
             )
         match = _BUDGET_RN.match(op.resource_name)
         if not match:
             return error(
-                "request_error", "RESOURCE_NAME_MALFORMED", "Resource name is malformed.",
-                "update", "resource_name", trigger=op.resource_name,
+                "request_error",
+                "RESOURCE_NAME_MALFORMED",
+                "Resource name is malformed.",
+                "update",
+                "resource_name",
+                trigger=op.resource_name,
             )
         if match.group(1) != customer_id or op.resource_name not in self._budgets:
             return error(
-                "mutate_error", "RESOURCE_NOT_FOUND", "Resource was not found.", "update", "resource_name",
+                "mutate_error",
+                "RESOURCE_NOT_FOUND",
+                "Resource was not found.",
+                "update",
+                "resource_name",
                 trigger=op.resource_name,
             )
         if not op.update_mask:
-            return error("field_mask_error", "FIELD_MASK_MISSING", "The field mask must be set.", "update_mask")
+            return error(
+                "field_mask_error", "FIELD_MASK_MISSING", "The field mask must be set.", "update_mask"
+            )
         unknown = [p for p in op.update_mask if p not in MUTABLE_BUDGET_FIELDS]
         if unknown:
             return error(
-                "field_mask_error", "FIELD_NOT_FOUND",
-                f"The field mask names a field the fake cannot update: {unknown[0]}.", "update_mask",
+                "field_mask_error",
+                "FIELD_NOT_FOUND",
+                f"The field mask names a field the fake cannot update: {unknown[0]}.",
+                "update_mask",
             )
         if "amount_micros" in op.update_mask:
             return self._validate_amount(op.amount_micros or 0, error)
@@ -568,18 +591,27 @@ class FakeGoogleAds:
         path = ("update", "amount_micros")
         if amount < 0:
             return error(
-                "campaign_budget_error", "NEGATIVE_MONEY_AMOUNT", "A money amount was negative.",
-                *path, trigger=amount,
+                "campaign_budget_error",
+                "NEGATIVE_MONEY_AMOUNT",
+                "A money amount was negative.",
+                *path,
+                trigger=amount,
             )
         if amount % CURRENCY_UNIT_MICROS:
             return error(
-                "campaign_budget_error", "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT",
-                "A money amount was not a multiple of a minimum unit.", *path, trigger=amount,
+                "campaign_budget_error",
+                "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT",
+                "A money amount was not a multiple of a minimum unit.",
+                *path,
+                trigger=amount,
             )
         if amount < self.min_budget_micros:
             return error(
-                "campaign_budget_error", "BUDGET_BELOW_PER_DAY_MINIMUM",
-                "The budget amount is below the minimum per-day budget.", *path, trigger=amount,
+                "campaign_budget_error",
+                "BUDGET_BELOW_PER_DAY_MINIMUM",
+                "The budget amount is below the minimum per-day budget.",
+                *path,
+                trigger=amount,
                 minimum_budget_micros=self.min_budget_micros,
             )
         return []
@@ -592,7 +624,9 @@ class FakeGoogleAds:
         if "amount_micros" in op.update_mask:
             changes["amount_micros"] = op.amount_micros or 0
             now = datetime.datetime.now(datetime.UTC)
-            self._mutations.append(BudgetMutation(op.resource_name, changes["amount_micros"], request_id, now))
+            self._mutations.append(
+                BudgetMutation(op.resource_name, changes["amount_micros"], request_id, now)
+            )
         self._replace_budget(budget, **changes)
 
 
@@ -616,7 +650,9 @@ def _check_fault_code(code: str) -> None:
 def _check_operation_count(count: int) -> None:
     if count == 0:
         message = "At least one operation is required."
-        raise AdsApiError("INVALID_ARGUMENT", message, [ErrorDetail("request_error", "OPERATION_REQUIRED", message)])
+        raise AdsApiError(
+            "INVALID_ARGUMENT", message, [ErrorDetail("request_error", "OPERATION_REQUIRED", message)]
+        )
     if count > MAX_MUTATE_OPERATIONS:
         message = f"Too many mutate operations: {count} (at most {MAX_MUTATE_OPERATIONS})."
         raise AdsApiError(
@@ -647,4 +683,6 @@ def _fault_error(code: str, short_term_retry_delay: float) -> AdsApiError:
         quota = QuotaDetail(
             "DEVELOPER", "Number of operations for basic access", DAILY_QUOTA_RETRY_DELAY_SECONDS
         )
-    return AdsApiError("RESOURCE_EXHAUSTED", message, [ErrorDetail("quota_error", code, message, quota=quota)])
+    return AdsApiError(
+        "RESOURCE_EXHAUSTED", message, [ErrorDetail("quota_error", code, message, quota=quota)]
+    )
