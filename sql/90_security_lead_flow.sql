@@ -57,3 +57,7 @@ $$;
 -- Internal schema: usable for the definer helpers policies call, nothing in it is granted wholesale.
 revoke all on all tables in schema lead_flow from anon, authenticated;
 grant usage on schema lead_flow to anon, authenticated, service_role;
+-- Except the region reference data that public.normalize_region / extract_region (executable by
+-- every API role, and used by create_lead_segment) read as the caller: province spellings and PC4
+-- ranges are public knowledge. Without this the blanket revoke above turns those RPCs into 401/403.
+grant select on lead_flow.region_aliases, lead_flow.postcode_regions to anon, authenticated, service_role;

@@ -1,0 +1,368 @@
+-- The API for PostgREST/Supabase clients: the spec's endpoints as views and RPC functions in
+-- `public`. Views are security_invoker (the caller's RLS applies); functions are SECURITY INVOKER and
+-- check who calls them; the one thing callers may not do themselves (re-running a night) goes through
+-- a SECURITY DEFINER function in lead_flow that checks again. Errors meant for users: 22023 (400),
+-- 23505 (409, a conflict with what exists), 42501 (403, not allowed; 401 for anon).
+
+-- Who counts as an admin of the API: a user whose profile has is_admin, service_role, or a
+-- superuser/owner session (psql, the CLI). Raises 42501 naming the action for anyone else.
+create or replace function lead_flow.api_require_admin(p_action text) returns boolean
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    if (select lead_flow.is_admin()) or pg_catalog.pg_has_role(current_user, 'service_role', 'USAGE') then
+      return true;
+    end if;
+    raise exception '% is for admins only', p_action using errcode = '42501',
+      hint = 'sign in as a user whose profile has is_admin';
+  end
+  $$;
+comment on function lead_flow.api_require_admin(text) is
+  'True for admins, service_role and superusers; raises 42501 "<action> is for admins only" for everyone else.';
+revoke all on function lead_flow.api_require_admin(text) from public;
+grant execute on function lead_flow.api_require_admin(text) to anon, authenticated, service_role;
+
+-- The valid region slugs, for error messages.
+create or replace function lead_flow.api_region_list() returns text
+  language sql stable set search_path = ''
+  as $$ select string_agg(r.slug, ', ' order by r.slug) from public.regions r $$;
+comment on function lead_flow.api_region_list() is
+  'The region slugs as one comma-separated list, for error messages that name the valid regions.';
+revoke all on function lead_flow.api_region_list() from public;
+grant execute on function lead_flow.api_region_list() to authenticated, service_role;
+
+-- A date range [start, end] of an API call: refuses an end before the start.
+create or replace function lead_flow.api_check_range(p_start date, p_end date,
+                                                     p_start_name text default 'start_date',
+                                                     p_end_name text default 'end_date') returns void
+  language plpgsql immutable set search_path = ''
+  as $$
+  begin
+    if p_start > p_end then
+      raise exception '% (%) is before % (%)', p_end_name, p_end, p_start_name, p_start using errcode = '22023',
+        hint = format('%s must be on or after %s', p_end_name, p_start_name);
+    end if;
+  end
+  $$;
+comment on function lead_flow.api_check_range(date, date, text, text) is
+  'Raises 22023 when the range''s end lies before its start; NULLs mean an open end and pass.';
+revoke all on function lead_flow.api_check_range(date, date, text, text) from public;
+grant execute on function lead_flow.api_check_range(date, date, text, text) to authenticated, service_role;
+
+-- A segment id the caller can see, or 22023 naming what is wrong.
+create or replace function lead_flow.api_check_segment(p_segment_id uuid) returns void
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    if p_segment_id is null then
+      raise exception 'segment_id is required' using errcode = '22023';
+    end if;
+    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
+      raise exception 'unknown segment %', p_segment_id using errcode = '22023',
+        hint = 'lead_segment_overview lists the active segments; lead_segments all of them';
+    end if;
+  end
+  $$;
+comment on function lead_flow.api_check_segment(uuid) is
+  'Raises 22023 when the segment id is NULL or names no segment the caller can read.';
+revoke all on function lead_flow.api_check_segment(uuid) from public;
+grant execute on function lead_flow.api_check_segment(uuid) to authenticated, service_role;
+
+-- POST /api/lead-segments ---------------------------------------------------------------------
+
+create or replace function public.create_lead_segment(branch text, region text, country text default 'NL',
+                                                      description text default null)
+  returns public.lead_segments
+  language plpgsql volatile set search_path = ''
+  as $$
+  #variable_conflict use_column
+  declare
+    v_branch text;
+    v_region text;
+    v_region_country text;
+    v_country text := upper(btrim(coalesce(create_lead_segment.country, 'NL')));
+    v_description text := nullif(btrim(create_lead_segment.description), '');
+    v_code text;
+    v_row public.lead_segments;
+  begin
+    perform lead_flow.api_require_admin('create_lead_segment');
+
+    if create_lead_segment.branch is null or btrim(create_lead_segment.branch) = '' then
+      raise exception 'branch is required (an industry name such as "schilder")' using errcode = '22023';
+    end if;
+    if length(create_lead_segment.branch) > 100 then
+      raise exception 'branch is % characters long; at most 100 are allowed', length(create_lead_segment.branch)
+        using errcode = '22023';
+    end if;
+    v_branch := lead_flow.normalize_branch(create_lead_segment.branch);
+    if v_branch !~ '[a-z0-9]' then
+      raise exception 'branch "%" has no letters or digits', v_branch using errcode = '22023';
+    end if;
+
+    if create_lead_segment.region is null or btrim(create_lead_segment.region) = '' then
+      raise exception 'region is required; valid regions: %', lead_flow.api_region_list() using errcode = '22023';
+    end if;
+    v_region := public.normalize_region(create_lead_segment.region);
+    if v_region is null then
+      raise exception 'unknown region "%"; valid regions: %', left(create_lead_segment.region, 100),
+        lead_flow.api_region_list() using errcode = '22023';
+    end if;
+
+    if v_country !~ '^[A-Z]{2}$' then
+      raise exception 'country must be a two-letter ISO code such as NL, got "%"', left(create_lead_segment.country, 100)
+        using errcode = '22023';
+    end if;
+    select r.country into v_region_country from public.regions r where r.slug = v_region;
+    if v_region_country <> v_country then
+      raise exception 'region % lies in %, not in %', v_region, v_region_country, v_country using errcode = '22023';
+    end if;
+    if length(v_description) > 2000 then
+      raise exception 'description is % characters long; at most 2000 are allowed', length(v_description)
+        using errcode = '22023';
+    end if;
+
+    insert into public.lead_segments (branch, region, country, description)
+    values (v_branch, v_region, v_country, v_description)
+    on conflict (code) do nothing
+    returning * into v_row;
+    if found then
+      return v_row;
+    end if;
+
+    -- The code is taken: an active duplicate is refused, an inactive segment is switched back on.
+    v_code := btrim(regexp_replace(v_branch || '_' || v_region, '[^a-z0-9]+', '_', 'g'), '_');
+    select * into v_row from public.lead_segments s where s.code = v_code for no key update;
+    if not found then  -- deleted since the insert saw it: insert again, a new race surfaces as 409
+      insert into public.lead_segments (branch, region, country, description)
+      values (v_branch, v_region, v_country, v_description)
+      returning * into v_row;
+      return v_row;
+    end if;
+    if v_row.branch <> v_branch or v_row.region <> v_region then
+      raise exception 'segment code % is already used by branch "%" in region %', v_code, v_row.branch, v_row.region
+        using errcode = '23505', detail = format('existing segment id: %s', v_row.id);
+    end if;
+    if v_row.is_active then
+      raise exception 'an active segment for branch "%" in region % already exists (code %)',
+        v_branch, v_region, v_code using errcode = '23505', detail = format('existing segment id: %s', v_row.id),
+        hint = 'use the existing segment; deactivate it first to create it anew';
+    end if;
+    update public.lead_segments s
+       set is_active = true, country = v_country, description = coalesce(v_description, s.description)
+     where s.id = v_row.id
+    returning * into v_row;
+    return v_row;
+  end
+  $$;
+comment on function public.create_lead_segment(text, text, text, text) is
+  'Admins only. Creates the segment for a branch (normalized: lower case, trimmed) and a region (any usual '
+  'spelling of a province) and returns it; reactivates an inactive one. 400 for a missing, empty, over-long '
+  'branch or an unknown region (the message lists the valid ones); 409 when an active segment exists.';
+revoke all on function public.create_lead_segment(text, text, text, text) from public;
+grant execute on function public.create_lead_segment(text, text, text, text) to authenticated, service_role;
+
+-- GET /api/lead-segments/:id/stats and /plans --------------------------------------------------
+
+create or replace function public.get_segment_stats(segment_id uuid, start_date date default null,
+                                                    end_date date default null)
+  returns setof public.lead_generation_stats
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    perform lead_flow.api_check_range(get_segment_stats.start_date, get_segment_stats.end_date);
+    perform lead_flow.api_check_segment(get_segment_stats.segment_id);
+    return query
+      select t.* from public.lead_generation_stats t
+       where t.segment_id = get_segment_stats.segment_id
+         and (get_segment_stats.start_date is null or t.date >= get_segment_stats.start_date)
+         and (get_segment_stats.end_date is null or t.date <= get_segment_stats.end_date)
+       order by t.date;
+  end
+  $$;
+comment on function public.get_segment_stats(uuid, date, date) is
+  'Daily stats of one segment from start_date to end_date (both inclusive, either may be omitted), oldest '
+  'first. 400 for an unknown segment or an end_date before start_date.';
+revoke all on function public.get_segment_stats(uuid, date, date) from public;
+grant execute on function public.get_segment_stats(uuid, date, date) to authenticated, service_role;
+
+create or replace function public.get_segment_plans(segment_id uuid, start_date date default null,
+                                                    end_date date default null)
+  returns setof public.lead_segment_plans
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    perform lead_flow.api_check_range(get_segment_plans.start_date, get_segment_plans.end_date);
+    perform lead_flow.api_check_segment(get_segment_plans.segment_id);
+    return query
+      select t.* from public.lead_segment_plans t
+       where t.segment_id = get_segment_plans.segment_id
+         and (get_segment_plans.start_date is null or t.date >= get_segment_plans.start_date)
+         and (get_segment_plans.end_date is null or t.date <= get_segment_plans.end_date)
+       order by t.date;
+  end
+  $$;
+comment on function public.get_segment_plans(uuid, date, date) is
+  'Daily plans (target, actual, gap, budgets, orchestration status) of one segment from start_date to '
+  'end_date (both inclusive, either may be omitted), oldest first. 400 for an unknown segment or an end_date '
+  'before start_date.';
+revoke all on function public.get_segment_plans(uuid, date, date) from public;
+grant execute on function public.get_segment_plans(uuid, date, date) to authenticated, service_role;
+
+-- GET /api/orchestration/status?date= ----------------------------------------------------------
+
+create or replace view public.orchestration_status with (security_invoker = true) as
+  with changes as (
+    select l.date,
+           count(*) as changes,
+           count(*) filter (where l.status = 'pending') as pending,
+           count(*) filter (where l.status = 'in_progress') as in_progress,
+           count(*) filter (where l.status = 'success') as succeeded,
+           count(*) filter (where l.status = 'failed') as failed,
+           count(*) filter (where l.status = 'conflict') as conflicts,
+           count(*) filter (where l.action_type = 'budget_increase') as increases,
+           count(*) filter (where l.action_type = 'budget_decrease') as decreases,
+           coalesce(sum(l.old_value), 0) as total_old_budget,
+           coalesce(sum(l.new_value), 0) as total_new_budget,
+           coalesce(sum(l.applied_value) filter (where l.status = 'success'), 0) as total_applied_budget,
+           coalesce(jsonb_agg(jsonb_build_object(
+               'log_id', l.id, 'segment_id', l.segment_id, 'segment_code', s.code, 'status', l.status,
+               'old_value', l.old_value, 'new_value', l.new_value, 'live_value', l.live_value,
+               'attempts', l.attempts, 'error_code', l.error_code,
+               'message', coalesce(l.error_message,
+                                   case when l.status = 'conflict'
+                                        then format('budget live in Google Ads (%s) differs from the expected %s',
+                                                    l.live_value, l.old_value) end),
+               'completed_at', l.completed_at)
+             order by s.code, l.id) filter (where l.status in ('failed', 'conflict')), '[]'::jsonb) as problems,
+           max(l.updated_at) as last_change_at
+      from public.channel_orchestration_log l
+      left join public.lead_segments s on s.id = l.segment_id
+     group by l.date
+  ), plans as (
+    select p.date, jsonb_object_agg(p.orchestration_status, p.n) as plans_by_status
+      from (select pl.date, pl.orchestration_status, count(*) as n
+              from public.lead_segment_plans pl
+             group by pl.date, pl.orchestration_status) p
+     group by p.date
+  )
+  select coalesce(c.date, p.date) as date,
+         coalesce(c.changes, 0) as changes,
+         coalesce(c.pending, 0) as pending,
+         coalesce(c.in_progress, 0) as in_progress,
+         coalesce(c.succeeded, 0) as succeeded,
+         coalesce(c.failed, 0) as failed,
+         coalesce(c.conflicts, 0) as conflicts,
+         coalesce(c.increases, 0) as increases,
+         coalesce(c.decreases, 0) as decreases,
+         coalesce(c.total_old_budget, 0) as total_old_budget,
+         coalesce(c.total_new_budget, 0) as total_new_budget,
+         coalesce(c.total_applied_budget, 0) as total_applied_budget,
+         coalesce(p.plans_by_status, '{}'::jsonb) as plans_by_status,
+         coalesce(c.problems, '[]'::jsonb) as problems,
+         c.last_change_at
+    from changes c
+    full join plans p on p.date = c.date
+   where (select lead_flow.api_require_admin('orchestration_status'));
+comment on view public.orchestration_status is
+  'Admins only (others get 403). Per plan date: budget changes by status (pending, in_progress, succeeded, '
+  'failed, conflicts), increases and decreases, totals of old, new and applied budgets (EUR), plans per '
+  'orchestration status, and every failed or conflicted change with its message. Filter with ?date=eq.YYYY-MM-DD.';
+revoke all on public.orchestration_status from anon, authenticated;
+grant select on public.orchestration_status to authenticated, service_role;
+
+-- Target overrides: admins set, list (the table) and remove them ------------------------------
+
+create or replace function public.set_target_override(segment_id uuid, valid_from date, valid_to date,
+                                                      target_leads_per_day integer, reason text)
+  returns public.lead_segment_target_overrides
+  language plpgsql volatile set search_path = ''
+  as $$
+  #variable_conflict use_column
+  declare
+    v_reason text := btrim(set_target_override.reason);
+    v_row public.lead_segment_target_overrides;
+  begin
+    perform lead_flow.api_require_admin('set_target_override');
+    if set_target_override.valid_from is null or set_target_override.valid_to is null then
+      raise exception 'valid_from and valid_to are required (dates, both inclusive)' using errcode = '22023';
+    end if;
+    perform lead_flow.api_check_range(set_target_override.valid_from, set_target_override.valid_to,
+                                      'valid_from', 'valid_to');
+    if set_target_override.target_leads_per_day is null
+       or set_target_override.target_leads_per_day not between 0 and 1000000 then
+      raise exception 'target_leads_per_day must be between 0 and 1000000, got %',
+        coalesce(set_target_override.target_leads_per_day::text, 'nothing') using errcode = '22023';
+    end if;
+    if v_reason is null or v_reason = '' then
+      raise exception 'reason is required (why the target is overridden)' using errcode = '22023';
+    end if;
+    if length(v_reason) > 1000 then
+      raise exception 'reason is % characters long; at most 1000 are allowed', length(v_reason)
+        using errcode = '22023';
+    end if;
+    perform lead_flow.api_check_segment(set_target_override.segment_id);
+    -- One writer per segment at a time, so two overlapping overrides cannot slip in side by side.
+    perform from public.lead_segments s where s.id = set_target_override.segment_id for no key update;
+
+    -- The same range again replaces that override's target and reason (setting is idempotent).
+    update public.lead_segment_target_overrides o
+       set target_leads_per_day = set_target_override.target_leads_per_day, reason = v_reason
+     where o.segment_id = set_target_override.segment_id
+       and o.valid_from = set_target_override.valid_from and o.valid_to = set_target_override.valid_to
+    returning * into v_row;
+    if found then
+      return v_row;
+    end if;
+
+    select * into v_row from public.lead_segment_target_overrides o
+     where o.segment_id = set_target_override.segment_id
+       and daterange(o.valid_from, o.valid_to, '[]')
+           && daterange(set_target_override.valid_from, set_target_override.valid_to, '[]')
+     order by o.valid_from
+     limit 1;
+    if found then
+      raise exception 'the segment already has an override from % to % (target %) that overlaps % to %',
+        v_row.valid_from, v_row.valid_to, v_row.target_leads_per_day,
+        set_target_override.valid_from, set_target_override.valid_to
+        using errcode = '23505', detail = format('overlapping override id: %s', v_row.id),
+              hint = 'remove it with remove_target_override, or set exactly its range to change it';
+    end if;
+
+    insert into public.lead_segment_target_overrides (segment_id, valid_from, valid_to, target_leads_per_day, reason)
+    values (set_target_override.segment_id, set_target_override.valid_from, set_target_override.valid_to,
+            set_target_override.target_leads_per_day, v_reason)
+    returning * into v_row;
+    return v_row;
+  end
+  $$;
+comment on function public.set_target_override(uuid, date, date, integer, text) is
+  'Admins only. Sets a manual daily lead target for a segment from valid_from to valid_to (inclusive); it wins '
+  'over the capacity-derived target. The same range again updates it; an overlapping range is refused (409). '
+  'List overrides with GET /lead_segment_target_overrides.';
+revoke all on function public.set_target_override(uuid, date, date, integer, text) from public;
+grant execute on function public.set_target_override(uuid, date, date, integer, text) to authenticated, service_role;
+
+create or replace function public.remove_target_override(id uuid)
+  returns public.lead_segment_target_overrides
+  language plpgsql volatile set search_path = ''
+  as $$
+  #variable_conflict use_column
+  declare
+    v_row public.lead_segment_target_overrides;
+  begin
+    perform lead_flow.api_require_admin('remove_target_override');
+    if remove_target_override.id is null then
+      raise exception 'id is required (the override''s id)' using errcode = '22023';
+    end if;
+    delete from public.lead_segment_target_overrides o where o.id = remove_target_override.id
+    returning * into v_row;
+    if not found then
+      raise exception 'no target override with id %', remove_target_override.id using errcode = '22023';
+    end if;
+    return v_row;
+  end
+  $$;
+comment on function public.remove_target_override(uuid) is
+  'Admins only. Deletes a target override and returns it; 400 when no override has that id.';
+revoke all on function public.remove_target_override(uuid) from public;
+grant execute on function public.remove_target_override(uuid) to authenticated, service_role;
