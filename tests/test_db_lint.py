@@ -1,0 +1,184 @@
+"""Supabase's database linter (splinter), as catalog queries over the migrated database.
+
+Each check is one SQL query that returns one text row per finding; the test prints the findings and
+expects none. The exposed schema is `public` (what PostgREST serves); `lead_flow` is the internal
+schema, whose functions must still have a fixed search_path and whose foreign keys need indexes.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+# Functions that belong to an extension are the extension's business, not ours.
+_NOT_EXTENSION_MEMBER = """
+  not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid
+                                        and d.deptype = 'e')"""
+
+# Policy expressions that call a per-request function (auth.uid(), auth.jwt(), current_setting(),
+# lead_flow.is_admin()) without wrapping it as (select ...), which re-evaluates it for every row.
+_AUTH_CALL = r"(auth\.(uid|role|jwt)|current_setting|lead_flow\.is_admin)\("
+
+CHECKS: dict[str, str] = {
+    # 0013 rls_disabled_in_public
+    "rls_disabled_in_public": """
+        select format('table %s has row level security disabled', c.oid::regclass)
+          from pg_class c
+         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+           and not c.relrowsecurity""",
+    # 0007 policy_exists_rls_disabled
+    "policy_exists_rls_disabled": """
+        select distinct format('table %s has policies but row level security is disabled', c.oid::regclass)
+          from pg_policy pol join pg_class c on c.oid = pol.polrelid
+         where not c.relrowsecurity""",
+    # 0010 security_definer_view
+    "security_definer_view": """
+        select format('view %s runs as its owner (no security_invoker), bypassing the caller''s RLS',
+                      c.oid::regclass)
+          from pg_class c
+         where c.relnamespace = 'public'::regnamespace and c.relkind = 'v'
+           and coalesce((select lower(o.option_value) from pg_options_to_table(c.reloptions) o
+                          where o.option_name = 'security_invoker'), 'false')
+               not in ('true', 'on', '1', 'yes')""",
+    # 0011 function_search_path_mutable
+    "function_search_path_mutable": f"""
+        select format('function %s has no fixed search_path', p.oid::regprocedure)
+          from pg_proc p
+         where p.pronamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
+           and p.prokind in ('f', 'p')
+           and not exists (select from unnest(p.proconfig) cfg where cfg like 'search\\_path=%')
+           and {_NOT_EXTENSION_MEMBER}""",
+    # 0003 auth_rls_initplan
+    "auth_rls_initplan": f"""
+        select format('policy %s on %s.%s calls %s per row: wrap it as (select ...)', pol.policyname,
+                      pol.schemaname, pol.tablename, expr)
+          from pg_policies pol
+         cross join lateral (values (pol.qual), (pol.with_check)) e (expr)
+         where pol.schemaname in ('public', 'lead_flow') and expr is not null
+           and regexp_count(expr, '{_AUTH_CALL}') > regexp_count(expr, 'SELECT {_AUTH_CALL}')""",
+    # 0024 rls_policy_always_true (permissive writes)
+    "rls_policy_always_true": """
+        select format('policy %s on %s.%s allows every row for %s (using/with check true)', pol.policyname,
+                      pol.schemaname, pol.tablename, pol.cmd)
+          from pg_policies pol
+         where pol.schemaname in ('public', 'lead_flow') and pol.cmd in ('INSERT', 'UPDATE', 'DELETE', 'ALL')
+           and pol.permissive = 'PERMISSIVE'
+           and (btrim(pol.qual) = 'true' or btrim(pol.with_check) = 'true')""",
+    # 0014 extension_in_public
+    "extension_in_public": """
+        select format('extension %s is installed in schema public', e.extname)
+          from pg_extension e
+         where e.extnamespace = 'public'::regnamespace""",
+    # 0001 unindexed_foreign_keys
+    "unindexed_foreign_keys": """
+        select format('foreign key %s on %s (%s) has no index starting with its columns', con.conname,
+                      con.conrelid::regclass,
+                      (select string_agg(a.attname, ', ') from unnest(con.conkey) k (attnum)
+                         join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum))
+          from pg_constraint con
+          join pg_class c on c.oid = con.conrelid
+         where con.contype = 'f' and c.relnamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
+           and not exists (
+             select from pg_index i
+              where i.indrelid = con.conrelid
+                and (select array_agg(x order by x)
+                       from unnest((i.indkey::int2[])[0:cardinality(con.conkey) - 1]) x)
+                    = (select array_agg(x order by x) from unnest(con.conkey) x))""",
+    # 0028/0029 anon/authenticated_security_definer_function_executable
+    "security_definer_function_executable": """
+        select format('SECURITY DEFINER function %s in the exposed schema is executable by %s',
+                      p.oid::regprocedure, r.rolname)
+          from pg_proc p
+         cross join (values ('anon'), ('authenticated')) r (rolname)
+         where p.pronamespace = 'public'::regnamespace and p.prosecdef
+           and has_function_privilege(r.rolname, p.oid, 'EXECUTE')""",
+    # 0016 materialized_view_in_api
+    "materialized_view_in_api": """
+        select format('materialized view %s is readable by %s through the API', c.oid::regclass, r.rolname)
+          from pg_class c
+         cross join (values ('anon'), ('authenticated')) r (rolname)
+         where c.relnamespace = 'public'::regnamespace and c.relkind = 'm'
+           and has_table_privilege(r.rolname, c.oid, 'SELECT')""",
+    # 0009 duplicate_index
+    "duplicate_index": """
+        select format('indexes %s on %s are identical', string_agg(i.indexrelid::regclass::text, ', '),
+                      i.indrelid::regclass)
+          from pg_index i
+          join pg_class c on c.oid = i.indrelid
+         where c.relnamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
+         group by i.indrelid, i.indkey::text, i.indclass::text, i.indcollation::text,
+                  coalesce(pg_get_expr(i.indexprs, i.indrelid), ''),
+                  coalesce(pg_get_expr(i.indpred, i.indrelid), '')
+        having count(*) > 1""",
+    # The API documents itself: PostgREST's OpenAPI shows these comments (for what API roles may use).
+    "exposed_object_without_comment": f"""
+        select format('%s %s has no COMMENT', kind, name)
+          from (select 'view' as kind, c.oid::regclass::text as name,
+                       obj_description(c.oid, 'pg_class') as doc
+                  from pg_class c
+                 where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm')
+                   and (has_table_privilege('anon', c.oid, 'SELECT')
+                        or has_table_privilege('authenticated', c.oid, 'SELECT'))
+                union all
+                select 'function', p.oid::regprocedure::text, obj_description(p.oid, 'pg_proc')
+                  from pg_proc p
+                 where p.pronamespace = 'public'::regnamespace and p.prokind in ('f', 'p')
+                   and p.prorettype <> 'trigger'::regtype and {_NOT_EXTENSION_MEMBER}
+                   and (has_function_privilege('anon', p.oid, 'EXECUTE')
+                        or has_function_privilege('authenticated', p.oid, 'EXECUTE'))) o
+         where coalesce(btrim(doc), '') = ''""",
+}
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_database_lint_finds_nothing(db: psycopg.Connection, check: str) -> None:
+    findings = [row[0] for row in db.execute(CHECKS[check]).fetchall()]
+    for finding in findings:
+        print(f"{check}: {finding}")
+    assert findings == [], f"{check}: {len(findings)} finding(s):\n" + "\n".join(findings)
+
+
+def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
+    """Each check fires on a deliberately bad object (rolled back), so an empty result means something."""
+    db.execute("create table public.zz_lint_parent (id int primary key)")
+    db.execute(
+        "create table public.zz_lint_child (id int primary key, parent int references public.zz_lint_parent)"
+    )
+    db.execute("create view public.zz_lint_view as select 1 as x")
+    db.execute("grant select on public.zz_lint_view to authenticated")
+    db.execute("create function public.zz_lint_fn() returns int language sql security definer as 'select 1'")
+    db.execute("grant execute on function public.zz_lint_fn() to authenticated")
+    db.execute("alter table public.zz_lint_parent enable row level security")
+    db.execute(
+        "create policy zz_bare on public.zz_lint_parent for update to authenticated "
+        "using (auth.uid() is not null) with check (true)"
+    )
+    db.execute("create policy zz_lint_orphan on public.zz_lint_child for select using (false)")
+    db.execute("create materialized view public.zz_lint_mv as select 1 as x")
+    db.execute("grant select on public.zz_lint_mv to authenticated")
+    db.execute("create index zz_lint_dup1 on public.zz_lint_parent (id)")
+    db.execute("create index zz_lint_dup2 on public.zz_lint_parent (id)")
+    expected = {
+        "rls_disabled_in_public": "zz_lint_child",
+        "policy_exists_rls_disabled": "zz_lint_child",
+        "materialized_view_in_api": "zz_lint_mv",
+        "security_definer_view": "zz_lint_view",
+        "function_search_path_mutable": "zz_lint_fn",
+        "auth_rls_initplan": "zz_bare",
+        "rls_policy_always_true": "zz_bare",
+        "unindexed_foreign_keys": "zz_lint_child",
+        "security_definer_function_executable": "zz_lint_fn",
+        "duplicate_index": "zz_lint_dup",
+        "exposed_object_without_comment": "zz_lint_view",
+    }
+    for check, name in expected.items():
+        findings = [row[0] for row in db.execute(CHECKS[check]).fetchall()]
+        assert any(name in f for f in findings), f"{check} missed {name}: {findings}"
+    # A wrapped call is fine: (select auth.uid()) is evaluated once per statement.
+    db.execute("drop policy zz_bare on public.zz_lint_parent")
+    db.execute(
+        "create policy zz_wrapped on public.zz_lint_parent for update to authenticated "
+        "using ((select auth.uid()) is not null)"
+    )
+    findings = [row[0] for row in db.execute(CHECKS["auth_rls_initplan"]).fetchall()]
+    assert not any("zz_wrapped" in f for f in findings)
