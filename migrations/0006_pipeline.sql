@@ -1,0 +1,48 @@
+-- The nightly pipeline's own schema history: the settings it reads (controller choice, catch-up
+-- window, worker lease), the columns the planner and orchestrator record, and pg_cron where this
+-- database can have it. Functions, views and schedules are in sql/40..85.
+-- depends: 0004_postcode_regions
+
+insert into public.lead_flow_setting_definitions
+  (key, value_type, default_value, min_value, max_value, allowed_values, per_segment, description) values
+  ('controller', 'text', '"spec"', null, null, array['spec', 'smart'], true,
+   'Which budget controller proposes the desired budget (spec: budget + gap x cost per lead); '
+   'the hard limits (max change per day, min/max, launch budget) apply to every controller.'),
+  ('catch_up_days', 'numeric', '7', 0, 366, null, false,
+   'How many past Amsterdam days the scheduled nightly steps catch up after missed nights.'),
+  ('claim_lease_minutes', 'numeric', '15', 1, 1440, null, false,
+   'Minutes after which an in_progress budget change whose worker went silent can be claimed again.')
+on conflict (key) do nothing;
+
+insert into public.lead_flow_settings (key, value)
+select d.key, d.default_value
+  from public.lead_flow_setting_definitions d
+ where d.key in ('controller', 'catch_up_days', 'claim_lease_minutes')
+on conflict (key, segment_id) do nothing;
+
+-- What the orchestrator decided with: the cost per lead it used and where that came from, and
+-- which controller proposed the budget (the reason text says the rest in words).
+alter table public.lead_segment_plans
+  add column if not exists cost_per_lead numeric(12, 2) check (cost_per_lead >= 0),
+  add column if not exists cost_per_lead_source text
+    check (cost_per_lead_source in ('segment', 'segment+branch', 'segment+default', 'branch', 'default')),
+  add column if not exists controller text;
+
+alter table public.channel_orchestration_log
+  add column if not exists controller text,
+  add column if not exists limited_by text;
+
+-- The aggregate counts one Amsterdam day of leads for all segments at once: a covering index on
+-- created_at lets it read only that day's index entries.
+create index if not exists leads_created_at_segment_idx on public.leads (created_at) include (segment_id, status);
+
+-- pg_cron only where it is loaded and this is the database it serves; elsewhere the pipeline runs
+-- through run_lead_flow_nightly() (leadflow nightly) and the schedules are skipped quietly.
+do $$
+begin
+  if exists (select from pg_catalog.pg_available_extensions where name = 'pg_cron')
+     and current_database() = current_setting('cron.database_name', true) then
+    create extension if not exists pg_cron with schema pg_catalog;
+  end if;
+end
+$$;

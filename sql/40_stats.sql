@@ -1,0 +1,98 @@
+-- Step 1 of the night after day D: lead_generation_stats for D, one row per active segment.
+-- D is a Europe/Amsterdam calendar day (23 or 25 hours around DST), never a UTC day.
+
+-- The instant an Amsterdam calendar day starts (its end is day_start(D + 1)).
+create or replace function lead_flow.day_start(p_date date) returns timestamptz
+  language sql immutable parallel safe set search_path = ''
+  as $$ select (p_date::timestamp at time zone 'Europe/Amsterdam') $$;
+comment on function lead_flow.day_start(date) is
+  'The moment Europe/Amsterdam calendar day p_date begins; day D is [day_start(D), day_start(D + 1)).';
+
+-- The Amsterdam calendar day of an instant.
+create or replace function lead_flow.local_day(p_at timestamptz) returns date
+  language sql immutable parallel safe set search_path = ''
+  as $$ select (p_at at time zone 'Europe/Amsterdam')::date $$;
+comment on function lead_flow.local_day(timestamptz) is
+  'The Europe/Amsterdam calendar day an instant falls on.';
+
+create or replace function public.aggregate_lead_stats(p_date date) returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_from timestamptz := lead_flow.day_start(p_date);
+    v_to timestamptz := lead_flow.day_start(p_date + 1);
+    v_rows integer;
+  begin
+    if p_date is null then
+      raise exception 'aggregate_lead_stats needs a date' using errcode = '22023';
+    end if;
+    -- Capacity reads open leads from the router's view: bring it up to date first.
+    perform public.refresh_partner_performance_stats();
+    -- Leads that arrived before their segment existed (or failed assignment) are counted too.
+    perform public.assign_segments_to_leads(v_from);
+
+    with day_leads as (
+      select l.segment_id,
+             count(*)::integer as generated,
+             (count(*) filter (where l.status = 'accepted'))::integer as accepted,
+             (count(*) filter (where l.status = 'rejected'))::integer as rejected,
+             (count(*) filter (where l.status in ('new', 'pending')))::integer as pending
+        from public.leads l
+       where l.created_at >= v_from and l.created_at < v_to and l.segment_id is not null
+       group by l.segment_id
+    ), day_ads as (
+      select c.segment_id, sum(m.cost) as spend, sum(m.clicks) as clicks,
+             sum(m.impressions) as impressions, sum(m.conversions) as conversions
+        from public.campaign_daily_metrics m
+        join public.lead_segment_campaigns c on c.customer_id = m.customer_id and c.campaign_id = m.campaign_id
+       where m.date = p_date
+       group by c.segment_id
+    ), rows as (
+      select s.id as segment_id,
+             coalesce(dl.generated, 0) as generated, coalesce(dl.accepted, 0) as accepted,
+             coalesce(dl.rejected, 0) as rejected, coalesce(dl.pending, 0) as pending,
+             coalesce(da.spend, 0) as spend, coalesce(da.clicks, 0) as clicks,
+             coalesce(da.impressions, 0) as impressions, coalesce(da.conversions, 0) as conversions,
+             coalesce(cap.capacity_partners, 0) as capacity_partners,
+             coalesce(cap.capacity_total_leads, 0) as capacity_total_leads
+        from public.lead_segments s
+        left join day_leads dl on dl.segment_id = s.id
+        left join day_ads da on da.segment_id = s.id
+        left join lead_flow.segment_capacities() cap on cap.segment_id = s.id
+       where s.is_active
+    )
+    insert into public.lead_generation_stats as t
+      (segment_id, date, leads_generated, leads_accepted, leads_rejected, leads_pending, avg_cpl,
+       google_ads_spend, google_ads_clicks, google_ads_impressions, google_ads_conversions,
+       capacity_partners, capacity_total_leads)
+    select r.segment_id, p_date, r.generated, r.accepted, r.rejected, r.pending,
+           round(r.spend / nullif(r.generated, 0), 2),
+           r.spend, r.clicks, r.impressions, r.conversions, r.capacity_partners, r.capacity_total_leads
+      from rows r
+    on conflict (segment_id, date) do update
+       set leads_generated = excluded.leads_generated, leads_accepted = excluded.leads_accepted,
+           leads_rejected = excluded.leads_rejected, leads_pending = excluded.leads_pending,
+           avg_cpl = excluded.avg_cpl, google_ads_spend = excluded.google_ads_spend,
+           google_ads_clicks = excluded.google_ads_clicks,
+           google_ads_impressions = excluded.google_ads_impressions,
+           google_ads_conversions = excluded.google_ads_conversions,
+           capacity_partners = excluded.capacity_partners, capacity_total_leads = excluded.capacity_total_leads
+     where (t.leads_generated, t.leads_accepted, t.leads_rejected, t.leads_pending, t.avg_cpl,
+            t.google_ads_spend, t.google_ads_clicks, t.google_ads_impressions, t.google_ads_conversions,
+            t.capacity_partners, t.capacity_total_leads)
+           is distinct from
+           (excluded.leads_generated, excluded.leads_accepted, excluded.leads_rejected, excluded.leads_pending,
+            excluded.avg_cpl, excluded.google_ads_spend, excluded.google_ads_clicks,
+            excluded.google_ads_impressions, excluded.google_ads_conversions,
+            excluded.capacity_partners, excluded.capacity_total_leads);
+    get diagnostics v_rows = row_count;
+    return v_rows;
+  end
+  $$;
+comment on function public.aggregate_lead_stats(date) is
+  'Nightly step 1: upserts one lead_generation_stats row per active segment for Amsterdam day p_date '
+  '(lead counts by status, Google Ads spend/clicks/impressions/conversions, capacity as of now, '
+  'avg_cpl = spend / leads or NULL), zeros where nothing happened. Refreshes partner_performance_stats '
+  'and assigns unassigned leads first. Idempotent; returns the number of rows inserted or changed.';
+revoke all on function public.aggregate_lead_stats(date) from public, anon, authenticated;
+grant execute on function public.aggregate_lead_stats(date) to service_role;

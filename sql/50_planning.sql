@@ -1,0 +1,206 @@
+-- Step 2 of the night after day D: D's target, actual and gap per segment, into lead_segment_plans.
+-- One definition (lead_flow.lead_gaps) serves the single-segment functions and the set-based step.
+
+-- Target, actual, gap and forecast for every active segment (or one given segment) on day p_date.
+--   target   = the newest manual override covering p_date, else 0 without capacity, else
+--              max(min_target_leads, floor(capacity x target_utilization)); capacity is the stats
+--              row's (as of that night) and the live capacity when D has no stats row yet.
+--   actual   = leads_generated of D's stats row, else a live count of D's leads.
+--   gap %    = gap / target x 100, NULL when the target is 0 (a percentage of nothing).
+--   expected = forecast of the leads of D + 1 (the day the new budget applies): the mean of the
+--              last 28 stats days ending D, with a weekday factor: the mean of D + 1's weekday in
+--              that window shrunk toward the overall mean by two pseudo-days; NULL without history.
+create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid default null)
+  returns table (segment_id uuid, target_leads_per_day integer, target_source text, actual_leads integer,
+                 lead_gap integer, lead_gap_percentage numeric, expected_leads_per_day numeric)
+  language plpgsql stable security definer set search_path = ''
+  as $$
+  #variable_conflict use_column
+  begin
+    return query
+    with segs as (
+      select s.id, ss.settings
+        from public.lead_segments s
+        join lead_flow.segment_settings ss on ss.segment_id = s.id
+       where (p_segment_id is null and s.is_active) or s.id = p_segment_id
+    ), cap as (
+      select c.segment_id, c.capacity_total_leads
+        from lead_flow.segment_capacities() c
+    ), live as (
+      select l.segment_id, count(*)::integer as generated
+        from public.leads l
+       where l.created_at >= lead_flow.day_start(p_date) and l.created_at < lead_flow.day_start(p_date + 1)
+         and l.segment_id is not null and (p_segment_id is null or l.segment_id = p_segment_id)
+         and not exists (select from public.lead_generation_stats st
+                          where st.segment_id = l.segment_id and st.date = p_date)
+       group by l.segment_id
+    ), hist as (
+      select st.segment_id, count(*) as n, avg(st.leads_generated) as level,
+             count(*) filter (where extract(isodow from st.date) = extract(isodow from p_date + 1)) as n_wd,
+             sum(st.leads_generated) filter (where extract(isodow from st.date) = extract(isodow from p_date + 1))
+               as sum_wd
+        from public.lead_generation_stats st
+       where st.date between p_date - 27 and p_date
+         and (p_segment_id is null or st.segment_id = p_segment_id)
+       group by st.segment_id
+    ), ovr as (
+      select distinct on (o.segment_id) o.segment_id, o.target_leads_per_day
+        from public.lead_segment_target_overrides o
+       where p_date between o.valid_from and o.valid_to
+         and (p_segment_id is null or o.segment_id = p_segment_id)
+       order by o.segment_id, o.created_at desc, o.id
+    ), base as (
+      select s.id,
+             ovr.target_leads_per_day as override_target,
+             coalesce(st.capacity_total_leads, cap.capacity_total_leads, 0) as capacity,
+             greatest((s.settings ->> 'target_utilization')::numeric, 0) as utilization,
+             greatest(ceil((s.settings ->> 'min_target_leads')::numeric), 0)::integer as min_target,
+             coalesce(st.leads_generated, live.generated, 0) as actual,
+             h.n, h.level, h.n_wd, h.sum_wd
+        from segs s
+        left join public.lead_generation_stats st on st.segment_id = s.id and st.date = p_date
+        left join cap on cap.segment_id = s.id
+        left join live on live.segment_id = s.id
+        left join hist h on h.segment_id = s.id
+        left join ovr on ovr.segment_id = s.id
+    ), targets as (
+      select b.*,
+             case when b.override_target is not null then b.override_target
+                  when b.capacity <= 0 then 0
+                  else greatest(b.min_target, floor(b.capacity * b.utilization)::integer) end as target,
+             case when b.override_target is not null then 'override'
+                  when b.capacity <= 0 then 'no_capacity'
+                  when floor(b.capacity * b.utilization) >= b.min_target then 'capacity'
+                  else 'minimum' end as source
+        from base b
+    )
+    select t.id, t.target, t.source, t.actual, t.target - t.actual,
+           round((t.target - t.actual)::numeric * 100 / nullif(t.target, 0), 2),
+           round((coalesce(t.sum_wd, 0) + 2 * t.level) / (t.n_wd + 2), 2)
+      from targets t;
+  end
+  $$;
+comment on function lead_flow.lead_gaps(date, uuid) is
+  'Target (override > no capacity 0 > max(minimum, floor(capacity x utilization))), actual, gap, gap % and '
+  'the weekday-seasonal forecast for D + 1, for every active segment or one given segment, on day p_date.';
+revoke all on function lead_flow.lead_gaps(date, uuid) from public;
+grant execute on function lead_flow.lead_gaps(date, uuid) to authenticated, service_role;
+
+create or replace function public.calculate_lead_gap(p_segment_id uuid, p_date date)
+  returns table (target integer, actual integer, gap integer, gap_percentage numeric, target_source text,
+                 expected_leads_per_day numeric)
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    if p_segment_id is null or p_date is null then
+      raise exception 'calculate_lead_gap needs a segment id and a date' using errcode = '22023';
+    end if;
+    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
+      raise exception 'no segment with id %', p_segment_id using errcode = '22023';
+    end if;
+    return query
+      select g.target_leads_per_day, g.actual_leads, g.lead_gap, g.lead_gap_percentage, g.target_source,
+             g.expected_leads_per_day
+        from lead_flow.lead_gaps(p_date, p_segment_id) g;
+  end
+  $$;
+comment on function public.calculate_lead_gap(uuid, date) is
+  'One segment''s lead target, actual leads, gap (target - actual), gap % (NULL when the target is 0), '
+  'where the target came from, and the forecast for the next day, for Amsterdam day p_date. Writes nothing.';
+revoke all on function public.calculate_lead_gap(uuid, date) from public, anon;
+grant execute on function public.calculate_lead_gap(uuid, date) to authenticated, service_role;
+
+-- Shared upsert of plans from lead_gaps rows; keeps orchestration columns, skips unchanged rows.
+create or replace function lead_flow.write_plans(p_date date, p_segment_id uuid default null) returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_rows integer;
+  begin
+    insert into public.lead_segment_plans as p
+      (segment_id, date, target_leads_per_day, target_source, expected_leads_per_day, actual_leads,
+       lead_gap, lead_gap_percentage)
+    select g.segment_id, p_date, g.target_leads_per_day, g.target_source, g.expected_leads_per_day,
+           g.actual_leads, g.lead_gap, g.lead_gap_percentage
+      from lead_flow.lead_gaps(p_date, p_segment_id) g
+    on conflict (segment_id, date) do update
+       set target_leads_per_day = excluded.target_leads_per_day, target_source = excluded.target_source,
+           expected_leads_per_day = excluded.expected_leads_per_day, actual_leads = excluded.actual_leads,
+           lead_gap = excluded.lead_gap, lead_gap_percentage = excluded.lead_gap_percentage
+     where (p.target_leads_per_day, p.target_source, p.expected_leads_per_day, p.actual_leads, p.lead_gap,
+            p.lead_gap_percentage)
+           is distinct from
+           (excluded.target_leads_per_day, excluded.target_source, excluded.expected_leads_per_day,
+            excluded.actual_leads, excluded.lead_gap, excluded.lead_gap_percentage);
+    get diagnostics v_rows = row_count;
+    return v_rows;
+  end
+  $$;
+comment on function lead_flow.write_plans(date, uuid) is
+  'Upserts lead_segment_plans (target, source, forecast, actual, gap) from lead_gaps for a day; leaves the '
+  'orchestration columns alone and unchanged rows untouched. Returns rows inserted or changed.';
+revoke all on function lead_flow.write_plans(date, uuid) from public;
+grant execute on function lead_flow.write_plans(date, uuid) to service_role;
+
+create or replace function public.update_lead_gap(p_segment_id uuid, p_date date)
+  returns public.lead_segment_plans
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_plan public.lead_segment_plans;
+  begin
+    if p_segment_id is null or p_date is null then
+      raise exception 'update_lead_gap needs a segment id and a date' using errcode = '22023';
+    end if;
+    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
+      raise exception 'no segment with id %', p_segment_id using errcode = '22023';
+    end if;
+    perform lead_flow.write_plans(p_date, p_segment_id);
+    select * into v_plan from public.lead_segment_plans p where p.segment_id = p_segment_id and p.date = p_date;
+    return v_plan;
+  end
+  $$;
+comment on function public.update_lead_gap(uuid, date) is
+  'Writes one segment''s target, actual, gap and forecast for Amsterdam day p_date into lead_segment_plans '
+  '(as calculate_lead_gap computes them) and returns the plan row. Idempotent.';
+revoke all on function public.update_lead_gap(uuid, date) from public, anon, authenticated;
+grant execute on function public.update_lead_gap(uuid, date) to service_role;
+
+create or replace function public.plan_lead_segments(p_date date) returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  begin
+    if p_date is null then
+      raise exception 'plan_lead_segments needs a date' using errcode = '22023';
+    end if;
+    return lead_flow.write_plans(p_date, null);
+  end
+  $$;
+comment on function public.plan_lead_segments(date) is
+  'Nightly step 2: plans every active segment for Amsterdam day p_date in one statement (target, actual, '
+  'gap, gap %, forecast for the next day). Idempotent; returns the number of plan rows inserted or changed.';
+revoke all on function public.plan_lead_segments(date) from public, anon, authenticated;
+grant execute on function public.plan_lead_segments(date) to service_role;
+
+-- How good the forecast is: plan D's expected_leads_per_day against the leads of D + 1.
+create or replace function public.lead_forecast_accuracy(p_from date, p_to date)
+  returns table (days integer, segments integer, pairs integer, mean_absolute_error numeric,
+                 weighted_absolute_percentage_error numeric, naive_weighted_absolute_percentage_error numeric)
+  language sql stable set search_path = ''
+  as $$
+    select count(distinct p.date)::integer, count(distinct p.segment_id)::integer, count(*)::integer,
+           round(avg(abs(p.expected_leads_per_day - nxt.leads_generated)), 3),
+           round(100 * sum(abs(p.expected_leads_per_day - nxt.leads_generated))
+                 / nullif(sum(nxt.leads_generated), 0), 2),
+           round(100 * sum(abs(cur.leads_generated - nxt.leads_generated))
+                 / nullif(sum(nxt.leads_generated), 0), 2)
+      from public.lead_segment_plans p
+      join public.lead_generation_stats nxt on nxt.segment_id = p.segment_id and nxt.date = p.date + 1
+      join public.lead_generation_stats cur on cur.segment_id = p.segment_id and cur.date = p.date
+     where p.date between p_from and p_to and p.expected_leads_per_day is not null
+  $$;
+comment on function public.lead_forecast_accuracy(date, date) is
+  'Accuracy of expected_leads_per_day for plans dated p_from..p_to against the next day''s actual leads: '
+  'mean absolute error and weighted absolute percentage error, beside a naive "tomorrow = today" forecast.';
+revoke all on function public.lead_forecast_accuracy(date, date) from public, anon;
+grant execute on function public.lead_forecast_accuracy(date, date) to authenticated, service_role;

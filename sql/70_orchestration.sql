@@ -1,0 +1,211 @@
+-- Step 3 of the night after day D: from D's plans, one proposed Google Ads budget change per segment
+-- (the budget for D + 1) in channel_orchestration_log, the queue the worker pushes from.
+--
+-- The day-start budget: the change row (segment, 'google_ads', D) keeps old_value from its first
+-- proposal, and every re-run uses that as its base, so the +-max_daily_budget_change never
+-- compounds. A row the worker has taken (in_progress, success, failed, conflict) is never replaced.
+
+-- The controllers whose desired-budget function exists: lead_flow.desired_budget_<name>(jsonb).
+create or replace function lead_flow.available_controllers() returns text[]
+  language sql stable set search_path = ''
+  as $$
+    select coalesce(array_agg(c order by c), array['spec'])
+      from unnest(coalesce((select d.allowed_values from public.lead_flow_setting_definitions d
+                             where d.key = 'controller'), array['spec'])) c
+     where to_regprocedure(format('lead_flow.%I(jsonb)', 'desired_budget_' || c)) is not null
+  $$;
+comment on function lead_flow.available_controllers() is
+  'Names of the budget controllers that are both allowed by the controller setting and implemented.';
+
+create or replace function public.orchestrate_budgets(p_date date) returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_controllers text[] := lead_flow.available_controllers();
+    v_dispatch text;
+    v_global_pause boolean := coalesce((lead_flow.setting('paused'))::boolean, false);
+    v_rows integer;
+    v_pending bigint;
+  begin
+    if p_date is null then
+      raise exception 'orchestrate_budgets needs a date' using errcode = '22023';
+    end if;
+
+    -- One lateral branch per implemented controller; a segment set to a controller that is not
+    -- implemented falls back to 'spec' (its reason says so).
+    select string_agg(format('select x.desired, x.explanation from lead_flow.%I(i.inputs) x where i.controller = %L',
+                             'desired_budget_' || c, c), ' union all ')
+      into v_dispatch
+      from unnest(v_controllers) c;
+
+    if to_regclass('pg_temp.lead_flow_orchestration') is null then
+      create temp table lead_flow_orchestration (
+        plan_id uuid, segment_id uuid, campaign_row uuid, customer_id text, campaign_id text,
+        budget_resource_name text, live_budget numeric, day_start_budget numeric, log_status text,
+        paused boolean, pause_source text, cost_per_lead numeric, cost_per_lead_source text,
+        controller text, controller_note text, desired numeric, new_budget numeric, changed boolean,
+        limited_by text, reason text
+      ) on commit drop;
+    end if;
+    truncate pg_temp.lead_flow_orchestration;
+
+    execute format($q$
+      insert into pg_temp.lead_flow_orchestration
+      with plans as (
+        select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
+               p.expected_leads_per_day, s.branch, ss.settings
+          from public.lead_segment_plans p
+          join public.lead_segments s on s.id = p.segment_id and s.is_active
+          join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+         where p.date = $1
+      ), recent as (
+        select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d,
+               sum(st.google_ads_spend) filter (where st.date > $1 - 7) as spend_7d,
+               sum(st.leads_generated) filter (where st.date > $1 - 7) as leads_7d,
+               sum(st.google_ads_spend) filter (where st.date = $1) as spend_day,
+               sum(st.google_ads_clicks) filter (where st.date = $1) as clicks_day
+          from public.lead_generation_stats st
+         where st.date between $1 - 27 and $1
+         group by st.segment_id
+      ), branch as (
+        select s.branch, sum(t.spend_28d) / nullif(sum(t.leads_28d), 0) as branch_cpl
+          from recent t join public.lead_segments s on s.id = t.segment_id
+         where t.spend_28d > 0
+         group by s.branch
+      ), inputs as (
+        select p.plan_id, p.segment_id, c.id as campaign_row, c.customer_id, c.campaign_id, c.budget_resource_name,
+               c.daily_budget as live_budget,
+               case when e.id is not null then e.old_value else c.daily_budget end as day_start_budget,
+               e.status as log_status,
+               ($2 or coalesce((p.settings ->> 'paused')::boolean, false)) as paused,
+               case when $2 then 'global' else 'segment' end as pause_source,
+               cpl.cost_per_lead, cpl.source as cost_per_lead_source,
+               case when (p.settings ->> 'controller') = any ($3) then p.settings ->> 'controller' else 'spec' end
+                 as controller,
+               case when (p.settings ->> 'controller') = any ($3) then null
+                    else format('controller %%s is not installed, used spec', p.settings ->> 'controller') end
+                 as controller_note,
+               p.settings || jsonb_build_object(
+                 'date', $1, 'segment_id', p.segment_id, 'branch', p.branch,
+                 'day_start_budget', case when e.id is not null then e.old_value else c.daily_budget end,
+                 'live_budget', c.daily_budget, 'lead_gap', p.lead_gap,
+                 'target_leads_per_day', p.target_leads_per_day, 'actual_leads', p.actual_leads,
+                 'expected_leads_per_day', p.expected_leads_per_day,
+                 'cost_per_lead', cpl.cost_per_lead, 'cost_per_lead_source', cpl.source,
+                 'branch_cost_per_lead', b.branch_cpl,
+                 'spend_day', coalesce(t.spend_day, 0), 'clicks_day', coalesce(t.clicks_day, 0),
+                 'spend_7d', coalesce(t.spend_7d, 0), 'leads_7d', coalesce(t.leads_7d, 0),
+                 'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0)) as inputs,
+               p.settings
+          from plans p
+          left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
+          left join public.channel_orchestration_log e
+            on e.segment_id = p.segment_id and e.channel = 'google_ads' and e.date = $1
+          left join recent t on t.segment_id = p.segment_id
+          left join branch b on b.branch = p.branch
+         cross join lateral lead_flow.effective_cost_per_lead(
+                 t.spend_28d, t.leads_28d, b.branch_cpl,
+                 (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl
+      )
+      select i.plan_id, i.segment_id, i.campaign_row, i.customer_id, i.campaign_id, i.budget_resource_name,
+             i.live_budget, i.day_start_budget, i.log_status, i.paused, i.pause_source,
+             i.cost_per_lead, i.cost_per_lead_source, i.controller, i.controller_note, d.desired,
+             lim.new_budget, lim.changed, lim.limited_by,
+             concat_ws('; ', i.controller_note, d.explanation, lim.note)
+        from inputs i
+       cross join lateral (%s) d
+       cross join lateral public.limit_daily_budget(
+               i.day_start_budget, d.desired,
+               (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
+               (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim
+    $q$, v_dispatch) using p_date, v_global_pause, v_controllers;
+
+    -- A segment's decision for D supersedes its proposals for earlier days still waiting in the queue.
+    with superseded as (
+      update public.channel_orchestration_log l
+         set status = 'failed', error_code = 'superseded', completed_at = now(),
+             error_message = format('superseded by the change planned for %s', p_date)
+        from pg_temp.lead_flow_orchestration o
+       where l.segment_id = o.segment_id and l.channel = 'google_ads' and l.status = 'pending' and l.date < p_date
+      returning l.plan_id
+    )
+    update public.lead_segment_plans p
+       set orchestration_status = 'failed',
+           orchestration_reason = concat_ws('; ', p.orchestration_reason, 'superseded by a later plan')
+      from superseded s
+     where p.id = s.plan_id;
+
+    -- No change wanted any more (paused, unmapped, within 0.01): a pending change for D is withdrawn.
+    delete from public.channel_orchestration_log l
+     using pg_temp.lead_flow_orchestration o
+     where l.segment_id = o.segment_id and l.channel = 'google_ads' and l.date = p_date and l.status = 'pending'
+       and (o.paused or o.campaign_row is null or not o.changed);
+
+    insert into public.channel_orchestration_log as l
+      (date, segment_id, plan_id, channel, action_type, old_value, new_value, reason, customer_id, campaign_id,
+       budget_resource_name, controller, limited_by)
+    select p_date, o.segment_id, o.plan_id, 'google_ads',
+           case when o.new_budget >= coalesce(o.day_start_budget, 0) then 'budget_increase' else 'budget_decrease' end,
+           o.day_start_budget, o.new_budget, o.reason, o.customer_id, o.campaign_id, o.budget_resource_name,
+           o.controller, o.limited_by
+      from pg_temp.lead_flow_orchestration o
+     where o.campaign_row is not null and not o.paused and o.changed
+       and (o.log_status is null or o.log_status = 'pending')
+    on conflict (segment_id, channel, date) where segment_id is not null do update
+       set plan_id = excluded.plan_id, action_type = excluded.action_type, new_value = excluded.new_value,
+           reason = excluded.reason, customer_id = excluded.customer_id, campaign_id = excluded.campaign_id,
+           budget_resource_name = excluded.budget_resource_name, controller = excluded.controller,
+           limited_by = excluded.limited_by
+     where l.status = 'pending'
+       and (l.plan_id, l.action_type, l.new_value, l.reason, l.customer_id, l.campaign_id, l.budget_resource_name,
+            l.controller, l.limited_by)
+           is distinct from
+           (excluded.plan_id, excluded.action_type, excluded.new_value, excluded.reason, excluded.customer_id,
+            excluded.campaign_id, excluded.budget_resource_name, excluded.controller, excluded.limited_by);
+    get diagnostics v_rows = row_count;
+
+    -- The plan says what was decided; a plan whose change the worker has taken keeps its outcome.
+    with decided as (
+      select o.plan_id,
+             case when o.campaign_row is null then 'no_campaign'
+                  when o.paused then 'paused'
+                  when not o.changed then 'no_change'
+                  else 'pending' end as status,
+             case when o.campaign_row is null then 'no active Google Ads campaign is mapped to this segment'
+                  when o.paused then format('paused (%s emergency stop): no budget change proposed; %s',
+                                            o.pause_source, o.reason)
+                  else o.reason end as reason,
+             case when o.campaign_row is null or o.paused then null else o.new_budget end as target_budget,
+             o.live_budget, o.cost_per_lead, o.cost_per_lead_source, o.controller
+        from pg_temp.lead_flow_orchestration o
+       where o.log_status is null or o.log_status = 'pending'
+    )
+    update public.lead_segment_plans p
+       set orchestration_status = d.status, orchestration_reason = d.reason,
+           target_daily_budget_google_ads = d.target_budget, actual_daily_budget_google_ads = d.live_budget,
+           cost_per_lead = d.cost_per_lead, cost_per_lead_source = d.cost_per_lead_source, controller = d.controller
+      from decided d
+     where p.id = d.plan_id
+       and (p.orchestration_status, p.orchestration_reason, p.target_daily_budget_google_ads,
+            p.actual_daily_budget_google_ads, p.cost_per_lead, p.cost_per_lead_source, p.controller)
+           is distinct from
+           (d.status, d.reason, d.target_budget, d.live_budget, d.cost_per_lead, d.cost_per_lead_source, d.controller);
+
+    select count(*) into v_pending
+      from public.channel_orchestration_log l where l.channel = 'google_ads' and l.status = 'pending';
+    perform pg_notify('lead_flow_budget_changes', v_pending::text);
+    return v_rows;
+  end
+  $$;
+comment on function public.orchestrate_budgets(date) is
+  'Nightly step 3: for every active planned segment of Amsterdam day p_date, the configured controller''s '
+  'desired budget through the hard limits (+-max change of the day-start budget, min/max, launch budget, cents) '
+  'becomes one pending google_ads change (the budget for p_date + 1) with a readable reason; re-runs replace '
+  'that pending row, never add one or compound; pushed rows are left alone. Paused and unmapped segments get '
+  'a plan status, no change. Notifies lead_flow_budget_changes with the pending count. Returns change rows written.';
+revoke all on function public.orchestrate_budgets(date) from public, anon, authenticated;
+grant execute on function public.orchestrate_budgets(date) to service_role;
+
+-- The service role runs the steps directly (PostgREST rpc) as well as through the schedule; the
+-- set-based steps read every segment's effective settings from this internal view.
+grant select on lead_flow.segment_settings to service_role;

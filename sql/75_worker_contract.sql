@@ -1,0 +1,190 @@
+-- The worker's contract (docs/architecture.md): the Google Ads worker calls these functions and
+-- touches nothing else. Claiming is FOR UPDATE SKIP LOCKED, so two workers never get the same row.
+
+create or replace function public.claim_budget_changes(p_worker text, p_max_rows integer default 500,
+                                            p_dry_run boolean default false)
+  returns setof public.channel_orchestration_log
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_lease interval := make_interval(
+      mins => coalesce((lead_flow.setting('claim_lease_minutes') #>> '{}')::integer, 15));
+    v_global_pause boolean := coalesce((lead_flow.setting('paused'))::boolean, false);
+  begin
+    if p_worker is null or length(btrim(p_worker)) = 0 or length(p_worker) > 200 then
+      raise exception 'claim_budget_changes needs a worker name (1-200 characters)' using errcode = '22023';
+    end if;
+    if p_max_rows is null or p_max_rows < 1 or p_max_rows > 10000 then
+      raise exception 'p_max_rows must be between 1 and 10000, got %', p_max_rows using errcode = '22023';
+    end if;
+    if v_global_pause then
+      return;  -- emergency stop: nothing leaves the queue
+    end if;
+    return query
+      with candidates as (
+        select l.id
+          from public.channel_orchestration_log l
+         where l.channel = 'google_ads'
+           and (l.status = 'pending' or (l.status = 'in_progress' and l.claimed_at < now() - v_lease))
+           and not coalesce((lead_flow.setting('paused', l.segment_id))::boolean, false)
+         order by l.created_at, l.id
+         limit p_max_rows
+           for update skip locked
+      )
+      update public.channel_orchestration_log l
+         set status = 'in_progress', claimed_by = btrim(p_worker), claimed_at = now(),
+             attempts = l.attempts + case when coalesce(p_dry_run, false) then 0 else 1 end
+        from candidates c
+       where l.id = c.id
+      returning l.*;
+  end
+  $$;
+comment on function public.claim_budget_changes(text, integer, boolean) is
+  'Worker contract: takes up to p_max_rows pending google_ads budget changes (and in_progress ones whose claim '
+  'is older than claim_lease_minutes), oldest first, FOR UPDATE SKIP LOCKED so concurrent workers never share '
+  'a row; marks them in_progress for p_worker (attempts + 1 unless dry run) and returns them. Paused segments '
+  '(and everything under a global pause) stay in the queue.';
+revoke all on function public.claim_budget_changes(text, integer, boolean) from public, anon, authenticated;
+grant execute on function public.claim_budget_changes(text, integer, boolean) to service_role;
+
+create or replace function public.complete_budget_change(
+    p_log_id uuid, p_status text, p_applied_amount numeric default null, p_request_id text default null,
+    p_error_message text default null, p_error_code text default null, p_live_value numeric default null,
+    p_dry_run boolean default false)
+  returns public.channel_orchestration_log
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_row public.channel_orchestration_log;
+    v_dry boolean := coalesce(p_dry_run, false);
+  begin
+    if p_status is null or p_status not in ('success', 'failed', 'conflict', 'pending') then
+      raise exception 'p_status must be one of success, failed, conflict, pending; got %', coalesce(p_status, 'NULL')
+        using errcode = '22023';
+    end if;
+    if p_applied_amount is not null and (lead_flow.finite(p_applied_amount) is null or p_applied_amount < 0) then
+      raise exception 'p_applied_amount must be a finite amount >= 0, got %', p_applied_amount using errcode = '22023';
+    end if;
+    if p_live_value is not null and (lead_flow.finite(p_live_value) is null or p_live_value < 0) then
+      raise exception 'p_live_value must be a finite amount >= 0, got %', p_live_value using errcode = '22023';
+    end if;
+    if p_status = 'success' and not v_dry and p_applied_amount is null then
+      raise exception 'a successful budget change needs p_applied_amount' using errcode = '22023';
+    end if;
+
+    select * into v_row from public.channel_orchestration_log l where l.id = p_log_id for update;
+    if not found then
+      raise exception 'no budget change with id %', p_log_id using errcode = '22023';
+    end if;
+    if v_row.status <> 'in_progress' then
+      raise exception 'budget change % is %, only an in_progress change can be completed', p_log_id, v_row.status
+        using errcode = '22023';
+    end if;
+
+    if v_dry then
+      -- validate_only: record what the validation said, hand the row back to the queue.
+      update public.channel_orchestration_log l
+         set status = 'pending', claimed_by = null, claimed_at = null,
+             validated_at = case when p_status = 'success' then now() else l.validated_at end,
+             error_code = case when p_status = 'success' then null else p_error_code end,
+             error_message = case when p_status = 'success' then null else left(p_error_message, 4000) end,
+             live_value = coalesce(p_live_value, l.live_value),
+             request_id = coalesce(p_request_id, l.request_id)
+       where l.id = p_log_id
+      returning l.* into v_row;
+      return v_row;
+    end if;
+
+    if p_status = 'pending' then
+      -- Transient failure: back to the queue; the attempt was counted when it was claimed.
+      update public.channel_orchestration_log l
+         set status = 'pending', claimed_by = null, claimed_at = null,
+             error_code = p_error_code, error_message = left(p_error_message, 4000),
+             request_id = coalesce(p_request_id, l.request_id)
+       where l.id = p_log_id
+      returning l.* into v_row;
+      return v_row;
+    end if;
+
+    update public.channel_orchestration_log l
+       set status = p_status,
+           applied_value = case when p_status = 'success' then round(p_applied_amount, 2) else l.applied_value end,
+           live_value = case when p_live_value is not null then round(p_live_value, 2) else l.live_value end,
+           request_id = p_request_id,
+           error_code = case when p_status = 'success' then null else p_error_code end,
+           error_message = case when p_status = 'success' then null else left(p_error_message, 4000) end,
+           completed_at = now()
+     where l.id = p_log_id
+    returning l.* into v_row;
+
+    -- What is live now: the applied amount on success, the observed value on a conflict.
+    if p_status = 'success' or (p_status = 'conflict' and p_live_value is not null) then
+      update public.lead_segment_campaigns c
+         set daily_budget = case when p_status = 'success' then round(p_applied_amount, 2) else round(p_live_value, 2) end
+       where c.segment_id = v_row.segment_id
+         and (v_row.campaign_id is null or c.campaign_id = v_row.campaign_id);
+    end if;
+    update public.lead_segment_plans p
+       set orchestration_status = p_status,
+           actual_daily_budget_google_ads = case when p_status = 'success' then round(p_applied_amount, 2)
+                                                 when p_status = 'conflict' and p_live_value is not null
+                                                   then round(p_live_value, 2)
+                                                 else p.actual_daily_budget_google_ads end,
+           orchestration_reason = case when p_status = 'success' then p.orchestration_reason
+                                       else concat_ws('; ', p.orchestration_reason,
+                                                      format('%s: %s', p_status, coalesce(p_error_message, p_error_code, 'no detail'))) end
+     where p.id = v_row.plan_id;
+    return v_row;
+  end
+  $$;
+comment on function public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean) is
+  'Worker contract: finishes an in_progress budget change. success (needs p_applied_amount) updates the campaign '
+  'mapping''s daily_budget and the plan''s actual budget and status; failed records the error; conflict records '
+  'the live value (and makes it the known budget); pending returns the row to the queue. A dry run records '
+  'validated_at or the error and returns the row to pending. Any other state or status is a 400 error.';
+revoke all on function public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
+  from public, anon, authenticated;
+grant execute on function public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
+  to service_role;
+
+create or replace function public.record_campaign_metrics(
+    p_customer_id text, p_campaign_id text, p_date date, p_cost_micros bigint, p_clicks bigint,
+    p_impressions bigint, p_conversions numeric)
+  returns public.campaign_daily_metrics
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_row public.campaign_daily_metrics;
+  begin
+    if p_customer_id is null or p_customer_id !~ '^[0-9]{10}$' then
+      raise exception 'p_customer_id must be 10 digits, got %', coalesce(p_customer_id, 'NULL') using errcode = '22023';
+    end if;
+    if p_campaign_id is null or p_campaign_id !~ '^[0-9]+$' then
+      raise exception 'p_campaign_id must be digits, got %', coalesce(p_campaign_id, 'NULL') using errcode = '22023';
+    end if;
+    if p_date is null then
+      raise exception 'p_date is required' using errcode = '22023';
+    end if;
+    if coalesce(p_cost_micros, 0) < 0 or coalesce(p_clicks, 0) < 0 or coalesce(p_impressions, 0) < 0
+       or coalesce(p_conversions, 0) < 0 or lead_flow.finite(coalesce(p_conversions, 0)) is null then
+      raise exception 'metrics must be finite and >= 0 (cost_micros %, clicks %, impressions %, conversions %)',
+        p_cost_micros, p_clicks, p_impressions, p_conversions using errcode = '22023';
+    end if;
+    insert into public.campaign_daily_metrics as m
+      (customer_id, campaign_id, date, cost, clicks, impressions, conversions, pulled_at)
+    values (p_customer_id, p_campaign_id, p_date, round(coalesce(p_cost_micros, 0) / 1000000.0, 2),
+            coalesce(p_clicks, 0), coalesce(p_impressions, 0), round(coalesce(p_conversions, 0), 2), now())
+    on conflict (customer_id, campaign_id, date) do update
+       set cost = excluded.cost, clicks = excluded.clicks, impressions = excluded.impressions,
+           conversions = excluded.conversions, pulled_at = excluded.pulled_at
+    returning m.* into v_row;
+    return v_row;
+  end
+  $$;
+comment on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric) is
+  'Worker contract: upserts one campaign''s Google Ads metrics for one day (cost from micros to EUR cents, '
+  'clicks, impressions, conversions); the nightly aggregate reads them. Returns the stored row.';
+revoke all on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
+  from public, anon, authenticated;
+grant execute on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
+  to service_role;
