@@ -1,0 +1,510 @@
+"""Partner marketing in the database: lead gaps per partner and segment, the recommendation rules,
+approval into the worker's queue, what the worker's completion does, campaign totals, backfill, and
+the schedule. Constructed cases, each asserting what could be false."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from tests.support import create_segment, create_user
+from tests.support_partner_marketing import (
+    DAY,
+    acting_as,
+    add_leads,
+    add_spend,
+    create_campaign,
+    marketing_partner,
+    recommendations,
+    run_night,
+    set_marketing,
+)
+
+
+def gap_row(db: psycopg.Connection, partner, segment, day: dt.date = DAY) -> tuple:
+    return db.execute(
+        "select target_leads, platform_leads, own_campaign_leads, actual_leads, lead_gap "
+        "from partner_lead_gaps where partner_id = %s and segment_id = %s and date = %s",
+        (partner, segment, day),
+    ).fetchone()
+
+
+# --- lead stats and demand planning -----------------------------------------------------------
+
+
+def test_gap_counts_platform_and_own_campaign_leads_on_the_amsterdam_day(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db, max_open_leads=10)
+    create_campaign(db, partner, seg, ext="555")
+    add_leads(db, industry, DAY, 2, user_id=partner)  # platform
+    add_leads(db, industry, DAY, 1, user_id=partner, at=dt.time(23, 30))  # 22:30 UTC: still D
+    add_leads(
+        db, industry, DAY, 3, source_campaign_id="555", at=dt.time(0, 15)
+    )  # own campaign, 23:15 UTC D-1
+    add_leads(db, industry, DAY, 1, user_id=partner, source_campaign_id="555")  # own, counted once
+    add_leads(db, industry, DAY + dt.timedelta(days=1), 4, user_id=partner, at=dt.time(0, 30))  # next day
+    add_leads(db, industry, DAY, 5)  # unassigned
+    run_night(db, recommend=False)
+    assert gap_row(db, partner, seg) == (Decimal("10.00"), 3, 4, 7, Decimal("3.00"))
+
+
+def test_a_second_run_of_the_night_gives_the_same_rows(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db, max_open_leads=6)
+    add_leads(db, industry, DAY, 2, user_id=partner)
+    run_night(db, recommend=False)
+    first = db.execute("select id, target_leads, lead_gap, updated_at from partner_lead_gaps").fetchall()
+    run_night(db, recommend=False)
+    assert (
+        db.execute("select id, target_leads, lead_gap, updated_at from partner_lead_gaps").fetchall() == first
+    )
+    assert len(first) == 1
+
+
+def test_target_is_spread_over_explicit_segments_by_priority(db: psycopg.Connection) -> None:
+    partner, seg, _ = marketing_partner(db, max_open_leads=8)
+    other = create_segment(db, "schilder", "utrecht")
+    # Explicit links win over the profile arrays (which match only noord-brabant).
+    db.execute(
+        "insert into partner_segments (partner_id, segment_id, priority, is_primary) values "
+        "(%s, %s, 3, true), (%s, %s, 1, false)",
+        (partner, seg, partner, other),
+    )
+    run_night(db, recommend=False)
+    assert gap_row(db, partner, seg)[0] == Decimal("6.00")
+    assert gap_row(db, partner, other)[0] == Decimal("2.00")
+    # Deactivating a link removes that segment from the partner's plan on the next run.
+    db.execute("update partner_segments set is_active = false where segment_id = %s", (other,))
+    run_night(db, recommend=False)
+    assert gap_row(db, partner, other) is None
+    assert gap_row(db, partner, seg)[0] == Decimal("8.00")
+
+
+# --- recommendation rules ---------------------------------------------------------------------
+
+
+def test_budget_increase_within_the_daily_limit_and_landing_page_proposal(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db, max_open_leads=10)
+    camp = create_campaign(db, partner, seg, daily=100, cpl_target=20)
+    add_leads(db, industry, DAY, 2, user_id=partner)  # gap 8 at CPL 20 wants 260; +20% caps at 120
+    run_night(db)
+    recs = {r["type"]: r for r in recommendations(db, partner)}
+    assert set(recs) == {"increase_budget", "create_landing_page"}
+    inc = recs["increase_budget"]
+    assert inc["campaign_id"] == camp and inc["status"] == "pending"
+    assert Decimal(str(inc["payload"]["new_daily_budget"])) == Decimal("120.00")
+    assert inc["payload"]["limited_by"] == "max_increase"
+    assert "capped at +20% of 100.00" in inc["reason"]
+    assert recs["create_landing_page"]["payload"]["suggested_path"].startswith("/schilder-noord-brabant/")
+
+
+def test_decrease_when_the_partner_gets_more_than_its_target(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db, max_open_leads=2)
+    create_campaign(db, partner, seg, daily=50, cpl_target=10)
+    add_leads(db, industry, DAY, 5, user_id=partner)  # gap -3 at 10 wants 20; -20% floors at 40
+    run_night(db)
+    (rec,) = recommendations(db, partner)
+    assert rec["type"] == "decrease_budget"
+    assert Decimal(str(rec["payload"]["new_daily_budget"])) == Decimal("40.00")
+
+
+def test_leads_only_and_non_automated_partners_get_no_recommendations(db: psycopg.Connection) -> None:
+    leads_only, seg, industry = marketing_partner(db, mode="leads_only")
+    manual, _, _ = marketing_partner(db, auto=False)
+    create_campaign(db, leads_only, seg, ext="601")
+    create_campaign(db, manual, seg, ext="602")
+    add_spend(db, "601", DAY - dt.timedelta(days=20), DAY, 50)  # also a pause case if it were eligible
+    run_night(db)
+    assert gap_row(db, leads_only, seg) is not None  # they are planned ...
+    assert recommendations(db) == []  # ... but nothing is proposed to them
+
+
+def test_a_second_run_the_same_night_adds_nothing_even_after_a_decision(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db)
+    create_campaign(db, partner, seg)
+    run_night(db)
+    recs = recommendations(db, partner)
+    assert len(recs) == 2
+    db.execute(
+        "update ai_marketing_recommendations set status = 'rejected' where type = 'create_landing_page'"
+    )
+    run_night(db)
+    assert len(recommendations(db, partner)) == 2
+    # The next night may propose again; its budget proposal supersedes the older pending one.
+    run_night(db, DAY + dt.timedelta(days=1))
+    by_status = sorted((r["for_date"], r["type"], r["status"]) for r in recommendations(db, partner))
+    nxt = DAY + dt.timedelta(days=1)
+    assert by_status == [
+        (DAY, "create_landing_page", "rejected"),
+        (DAY, "increase_budget", "expired"),
+        (nxt, "create_landing_page", "pending"),
+        (nxt, "increase_budget", "pending"),
+    ]
+
+
+def test_pause_proposed_for_a_campaign_that_spends_without_leads(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db, max_open_leads=0)  # no gap: only the pause rule
+    old = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    burning = create_campaign(db, partner, seg, ext="701", cpl_target=20, created_at=old)
+    fine = create_campaign(db, partner, seg, ext="702", cpl_target=20, created_at=old)
+    add_spend(db, "701", DAY - dt.timedelta(days=13), DAY, 5)  # 70 >= 3 x 20, no lead
+    add_spend(db, "702", DAY - dt.timedelta(days=13), DAY, 5)
+    add_leads(db, industry, DAY - dt.timedelta(days=3), 1, source_campaign_id="702")
+    run_night(db)
+    recs = [(r["type"], r["campaign_id"]) for r in recommendations(db, partner)]
+    assert ("pause_campaign", burning) in recs and ("pause_campaign", fine) not in recs
+
+
+def _month_total(db: psycopg.Connection, partner) -> Decimal:
+    """The partner's November if every pending proposal were applied: spend to D + 10 days x budgets."""
+    return db.execute(
+        """select coalesce((select sum(m.cost) from campaign_daily_metrics m
+                              join partner_marketing_campaigns c on c.external_campaign_id = m.campaign_id
+                             where c.partner_id = %(p)s and m.date between '2026-11-01' and %(d)s), 0)
+                  + 10 * (select sum(coalesce((r.payload ->> 'new_daily_budget')::numeric, c.daily_budget))
+                            from partner_marketing_campaigns c
+                            left join ai_marketing_recommendations r
+                              on r.campaign_id = c.id and r.status = 'pending'
+                             and r.type in ('increase_budget', 'decrease_budget')
+                           where c.partner_id = %(p)s and c.status = 'active')""",
+        {"p": partner, "d": DAY},
+    ).fetchone()[0]
+
+
+def test_a_budget_proposal_never_takes_the_month_over_the_monthly_budget(db: psycopg.Connection) -> None:
+    rng = random.Random(7)
+    capped = 0
+    for case in range(30):
+        with db.transaction(force_rollback=True):
+            partner, seg, industry = marketing_partner(db, max_open_leads=rng.randint(5, 40))
+            second = create_segment(db, "schilder", "utrecht")
+            db.execute(
+                "insert into partner_segments (partner_id, segment_id, priority) values (%s, %s, 1), "
+                "(%s, %s, %s)",
+                (partner, seg, partner, second, rng.randint(1, 5)),
+            )
+            spent, daily = 0.0, 0.0
+            for i, s in enumerate([seg, second]):
+                ext, budget, spend = f"9{case}{i}", rng.choice([10, 50, 100]), rng.choice([0, 10, 40])
+                create_campaign(db, partner, s, ext=ext, daily=budget, cpl_target=rng.choice([5, 20, 60]))
+                add_spend(db, ext, dt.date(2026, 11, 1), DAY, spend)
+                spent, daily = spent + 20 * spend, daily + budget
+            # Around the boundary: already over, exactly at it, a little and a lot of headroom.
+            monthly = max(0, spent + 10 * daily + rng.choice([-100, 0, 5, 30, 80, 200, 5000]))
+            db.execute("update profiles set monthly_marketing_budget = %s where id = %s", (monthly, partner))
+            run_night(db)
+            incs = [r for r in recommendations(db, partner) if r["type"] == "increase_budget"]
+            assert _month_total(db, partner) <= monthly or not incs, (case, monthly, incs)
+            capped += any(r["payload"]["limited_by"] == "monthly_marketing_budget" for r in incs)
+    assert capped >= 3  # the cap really did the cutting in several cases
+
+
+def test_the_monthly_cap_in_one_constructed_case(db: psycopg.Connection) -> None:
+    # Spent 1000 in November to D; 10 days left at 100 a day = 2000; budget 2100 leaves +10 a day.
+    partner, seg, industry = marketing_partner(db, monthly=2100, max_open_leads=10)
+    create_campaign(db, partner, seg, ext="555", daily=100)
+    add_spend(db, "555", dt.date(2026, 11, 1), DAY, 50)
+    run_night(db)
+    (inc,) = [r for r in recommendations(db, partner) if r["type"] == "increase_budget"]
+    assert Decimal(str(inc["payload"]["new_daily_budget"])) == Decimal("110.00")
+    assert inc["payload"]["limited_by"] == "monthly_marketing_budget"
+    assert "month budget 2100" in inc["reason"]
+
+
+# --- approval, the worker, expiry -------------------------------------------------------------
+
+
+def _budget_rec(db: psycopg.Connection):
+    partner, seg, industry = marketing_partner(db)
+    camp = create_campaign(db, partner, seg)
+    run_night(db)
+    (rec,) = [r for r in recommendations(db, partner) if r["type"] == "increase_budget"]
+    return partner, camp, rec
+
+
+def _log_rows(db: psycopg.Connection, camp) -> list[tuple]:
+    return db.execute(
+        "select status, channel, customer_id, campaign_id, budget_resource_name, old_value, new_value, "
+        "recommendation_id, segment_id from channel_orchestration_log where partner_campaign_id = %s",
+        (camp,),
+    ).fetchall()
+
+
+def test_approval_queues_exactly_one_budget_change_and_the_worker_applies_it(db: psycopg.Connection) -> None:
+    partner, camp, rec = _budget_rec(db)
+    with acting_as(db, partner):
+        row = db.execute(
+            "select status, decided_by from approve_marketing_recommendation(%s)", (rec["id"],)
+        ).fetchone()
+    assert row == ("approved", partner)
+    assert _log_rows(db, camp) == [
+        (
+            "pending",
+            "google_ads",
+            "1234567890",
+            "555",
+            "customers/1234567890/campaignBudgets/5550",
+            Decimal("100.00"),
+            Decimal("120.00"),
+            rec["id"],
+            None,
+        )
+    ]
+    with (
+        pytest.raises(psycopg.errors.InvalidParameterValue, match="already approved"),
+        acting_as(db, partner),
+    ):
+        db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+    assert len(_log_rows(db, camp)) == 1
+
+    # The worker takes it like any other change and reports success.
+    (log_id,) = db.execute(
+        "select id from public.claim_budget_changes('test-worker', 10) where partner_campaign_id = %s",
+        (camp,),
+    ).fetchone()
+    db.execute("select public.complete_budget_change(%s, 'success', 120, 'req-1')", (log_id,))
+    budget, adjusted = db.execute(
+        "select daily_budget, ai_last_adjusted_at from partner_marketing_campaigns where id = %s", (camp,)
+    ).fetchone()
+    assert budget == Decimal("120.00") and adjusted is not None
+    assert db.execute(
+        "select status from ai_marketing_recommendations where id = %s", (rec["id"],)
+    ).fetchone() == ("applied",)
+    logged = db.execute(
+        "select count(*) from system_logs where details ->> 'partner_campaign_id' = %s", (str(camp),)
+    ).fetchone()[0]
+    assert logged >= 2  # the completion and the budget change itself
+
+
+def test_a_failed_push_leaves_the_budget_and_the_recommendation_approved(db: psycopg.Connection) -> None:
+    partner, camp, rec = _budget_rec(db)
+    db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))  # superuser session: trusted
+    (log_id,) = db.execute("select id from public.claim_budget_changes('w', 10)").fetchone()
+    db.execute(
+        "select public.complete_budget_change(%s, 'failed', null, null, 'budget removed', 'NOT_FOUND')",
+        (log_id,),
+    )
+    assert db.execute(
+        "select daily_budget from partner_marketing_campaigns where id = %s", (camp,)
+    ).fetchone() == (Decimal("100.00"),)
+    assert db.execute(
+        "select status from ai_marketing_recommendations where id = %s", (rec["id"],)
+    ).fetchone() == ("approved",)
+
+
+def test_expired_recommendations_cannot_be_approved(db: psycopg.Connection) -> None:
+    partner, camp, rec = _budget_rec(db)
+    db.execute(
+        "update ai_marketing_recommendations set expires_at = now() - interval '1 minute' where id = %s",
+        (rec["id"],),
+    )
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="expired"), acting_as(db, partner):
+        db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+    assert db.execute("select lead_flow.expire_marketing_recommendations()").fetchone() == (1,)
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="already expired"), acting_as(db, partner):
+        db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+    assert _log_rows(db, camp) == []
+
+
+def test_another_partner_cannot_decide_and_an_admin_can(db: psycopg.Connection) -> None:
+    partner, camp, rec = _budget_rec(db)
+    stranger = create_user(db, primary_branch="dakdekker", regions=["utrecht"])
+    admin = create_user(db, is_admin=True, is_active_for_routing=False)
+    for fn in ("approve_marketing_recommendation(%s)", "reject_marketing_recommendation(%s, 'no')"):
+        with (
+            pytest.raises(psycopg.errors.InvalidParameterValue, match="does not exist"),
+            acting_as(db, stranger),
+        ):
+            db.execute("select " + fn, (rec["id"],))
+    with acting_as(db, admin):
+        row = db.execute(
+            "select status, decided_by, decision_reason from "
+            "reject_marketing_recommendation(%s, 'too early')",
+            (rec["id"],),
+        ).fetchone()
+    assert row == ("rejected", admin, "too early")
+    assert _log_rows(db, camp) == []
+
+
+def test_approval_is_refused_when_the_budget_moved_or_the_month_would_overflow(
+    db: psycopg.Connection,
+) -> None:
+    partner, camp, rec = _budget_rec(db)
+    db.execute("update partner_marketing_campaigns set daily_budget = 90 where id = %s", (camp,))
+    with (
+        pytest.raises(psycopg.errors.InvalidParameterValue, match="changed since this recommendation"),
+        db.transaction(),
+    ):
+        db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+    db.execute("update partner_marketing_campaigns set daily_budget = 100 where id = %s", (camp,))
+    db.execute("update profiles set monthly_marketing_budget = 100 where id = %s", (partner,))
+    with (
+        pytest.raises(psycopg.errors.InvalidParameterValue, match="over the monthly marketing budget"),
+        db.transaction(),
+    ):
+        db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+    assert _log_rows(db, camp) == []
+
+
+def test_approving_a_landing_page_proposal_creates_a_draft_page(db: psycopg.Connection) -> None:
+    partner, seg, _ = marketing_partner(db)
+    run_night(db)
+    (rec,) = [r for r in recommendations(db, partner) if r["type"] == "create_landing_page"]
+    with acting_as(db, partner):
+        status = db.execute(
+            "select status from approve_marketing_recommendation(%s)", (rec["id"],)
+        ).fetchone()
+    assert status == ("applied",)
+    page = db.execute(
+        "select path, status, source, segment_id from partner_landing_pages where partner_id = %s", (partner,)
+    ).fetchone()
+    assert page == (rec["payload"]["suggested_path"], "draft", "ai", seg)
+    # With a page in place, the next night proposes none for that segment.
+    run_night(db, DAY + dt.timedelta(days=1))
+    assert not [
+        r
+        for r in recommendations(db, partner)
+        if r["type"] == "create_landing_page" and r["status"] == "pending"
+    ]
+
+
+# --- campaign totals, backfill, schedule, validation -------------------------------------------
+
+
+def test_campaign_totals_follow_the_pulled_metrics(db: psycopg.Connection) -> None:
+    partner, seg, industry = marketing_partner(db)
+    camp = create_campaign(db, partner, seg, ext="555")
+    db.execute("select public.record_campaign_metrics('1234567890', '555', %s, 12500000, 40, 900, 2)", (DAY,))
+    db.execute(
+        "select public.record_campaign_metrics('1234567890', '555', %s, 7500000, 10, 100, 1)",
+        (DAY - dt.timedelta(days=1),),
+    )
+    add_leads(db, industry, DAY, 4, source_campaign_id="555")
+    assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (1,)
+    totals = db.execute(
+        "select total_spend, total_clicks, total_leads, avg_cpl from partner_marketing_campaigns "
+        "where id = %s",
+        (camp,),
+    ).fetchone()
+    assert totals == (Decimal("20.00"), 50, 4, Decimal("5.00"))
+    assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (0,)
+
+
+def test_backfill_links_partners_from_their_profile_arrays_once(db: psycopg.Connection) -> None:
+    partner, seg, _ = marketing_partner(db)
+    create_segment(db, "schilder", "utrecht")  # not in the partner's regions
+    linked = create_user(db, primary_branch="schilder", regions=["noord-brabant"])
+    other = create_segment(db, "dakdekker", "zeeland")
+    db.execute("insert into partner_segments (partner_id, segment_id) values (%s, %s)", (linked, other))
+    db.execute("select lead_flow.backfill_partner_segments()")
+    assert db.execute(
+        "select segment_id, is_primary from partner_segments where partner_id = %s", (partner,)
+    ).fetchall() == [(seg, True)]
+    assert db.execute(
+        "select count(*) from partner_segments where partner_id = %s", (linked,)
+    ).fetchone() == (1,)
+    assert db.execute("select lead_flow.backfill_partner_segments()").fetchone() == (0,)
+
+
+def test_one_primary_segment_per_partner(db: psycopg.Connection) -> None:
+    partner, seg, _ = marketing_partner(db)
+    other = create_segment(db, "schilder", "utrecht")
+    db.execute(
+        "insert into partner_segments (partner_id, segment_id, is_primary) values (%s, %s, true)",
+        (partner, seg),
+    )
+    db.execute(
+        "insert into partner_segments (partner_id, segment_id, is_primary) values (%s, %s, true)",
+        (partner, other),
+    )
+    assert db.execute(
+        "select segment_id from partner_segments where partner_id = %s and is_primary", (partner,)
+    ).fetchall() == [(other,)]
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("insert into partner_segments (partner_id, segment_id) values (%s, %s)", (partner, other))
+
+
+def test_the_night_is_scheduled_after_the_segment_pipeline(db: psycopg.Connection) -> None:
+    job = db.execute(
+        "select schedule, command from cron.job where jobname = 'partner-marketing-nightly'"
+    ).fetchone()
+    assert job == ("0 * * * *", "select lead_flow.run_due_partner_marketing()")
+    day = dt.date(2026, 3, 28)  # the night into summer time: 29 March 04:00 CEST = 02:00 UTC
+    due = "select %s::date in (select lead_flow.partner_marketing_due_days(%s::timestamptz))"
+    db.execute(
+        "insert into lead_flow.nightly_runs (step, date, status, started_at, finished_at) "
+        "values ('orchestrate', %s, 'success', now(), now())",
+        (day,),
+    )
+    assert db.execute(due, (day, "2026-03-29 01:59:00+00")).fetchone() == (False,)
+    assert db.execute(due, (day, "2026-03-29 02:00:00+00")).fetchone() == (True,)
+    winter = dt.date(2026, 10, 25)  # 26 October 04:00 CET = 03:00 UTC; no orchestrate: waits for 06:00
+    assert db.execute(due, (winter, "2026-10-26 03:30:00+00")).fetchone() == (False,)
+    assert db.execute(due, (winter, "2026-10-26 05:00:00+00")).fetchone() == (True,)
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "message"),
+    [
+        (
+            "insert into partner_landing_pages (partner_id, path) values (%s, '/schilder/../admin')",
+            (),
+            "path must be a safe URL path",
+        ),
+        (
+            "insert into partner_landing_pages (partner_id, path) values (%s, '/schilder eindhoven')",
+            (),
+            "path must be a safe URL path",
+        ),
+        ("update profiles set brand_color = 'red' where id = %s", (), "brand_color must be a hex colour"),
+        (
+            "update profiles set monthly_marketing_budget = -5 where id = %s",
+            (),
+            "monthly_marketing_budget must be 0",
+        ),
+        (
+            "update profiles set marketing_mode = 'aggressive' where id = %s",
+            (),
+            "marketing_mode must be one of",
+        ),
+        (
+            "insert into partner_marketing_campaigns (partner_id, channel, daily_budget) "
+            "values (%s, 'meta', -1)",
+            (),
+            "budgets must be 0 or more",
+        ),
+        (
+            "insert into partner_marketing_campaigns (partner_id, channel) values (%s, 'myspace')",
+            (),
+            "channel must be one of",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_message(
+    db: psycopg.Connection, sql: str, params: tuple, message: str
+) -> None:
+    partner, _, _ = marketing_partner(db)
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match=message), db.transaction():
+        db.execute(sql, (partner, *params))
+
+
+def test_a_partner_campaign_cannot_point_at_a_platform_campaign(db: psycopg.Connection) -> None:
+    partner, seg, _ = marketing_partner(db)
+    db.execute(
+        "insert into lead_segment_campaigns (segment_id, customer_id, campaign_id, budget_resource_name, "
+        "daily_budget) values (%s, '1234567890', '555', 'customers/1234567890/campaignBudgets/5550', 100)",
+        (seg,),
+    )
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="platform's segment campaigns"):
+        create_campaign(db, partner, seg, ext="555")
+
+
+def test_leads_only_partner_mode_is_the_default(db: psycopg.Connection) -> None:
+    partner = create_user(db)
+    assert db.execute(
+        "select marketing_mode, auto_marketing_enabled, monthly_marketing_budget from profiles where id = %s",
+        (partner,),
+    ).fetchone() == ("leads_only", False, Decimal("0.00"))
+    set_marketing(db, partner, mode="full_marketing")

@@ -1,0 +1,321 @@
+"""Partner marketing through the real PostgREST: partner A never reads or changes partner B's
+marketing data, admins see everything, anon nothing; bad input gets a 4xx with a message and
+writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+import psycopg
+import pytest
+from postgrest import SyncPostgrestClient
+
+from tests.support import RestClients, create_segment
+from tests.support_api import http
+from tests.support_partner_marketing import CUSTOMER, DAY, set_marketing
+
+OWN_TABLES = [
+    "partner_segments",
+    "partner_landing_pages",
+    "partner_marketing_campaigns",
+    "partner_lead_gaps",
+    "ai_marketing_recommendations",
+    "partner_marketing_profiles",
+]
+
+
+@dataclass
+class Marketing:
+    rest: RestClients
+    segment: uuid.UUID
+    other_segment: uuid.UUID
+    page: dict[uuid.UUID, uuid.UUID]
+    campaign: dict[uuid.UUID, uuid.UUID]
+    rec: dict[uuid.UUID, uuid.UUID]
+
+
+def _seed_partner(conn: psycopg.Connection, partner: uuid.UUID, segment: uuid.UUID, ext: str) -> tuple:
+    set_marketing(conn, partner, mode="hybrid", monthly=100_000)
+    conn.execute("update profiles set brand_color = '#112233' where id = %s", (partner,))
+    conn.execute(
+        "insert into partner_segments (partner_id, segment_id, is_primary) values (%s, %s, true)",
+        (partner, segment),
+    )
+    page = conn.execute(
+        "insert into partner_landing_pages (partner_id, segment_id, path, title) "
+        "values (%s, %s, %s, 'Schilder') returning id",
+        (partner, segment, f"/p{ext}/schilder"),
+    ).fetchone()[0]
+    camp = conn.execute(
+        "insert into partner_marketing_campaigns (partner_id, segment_id, channel, external_campaign_id, "
+        "customer_id, budget_resource_name, daily_budget, ai_managed) "
+        "values (%s, %s, 'google_ads', %s, %s, %s, 100, true) returning id",
+        (partner, segment, ext, CUSTOMER, f"customers/{CUSTOMER}/campaignBudgets/{ext}"),
+    ).fetchone()[0]
+    conn.execute(
+        "insert into partner_lead_gaps (partner_id, segment_id, date, target_leads, lead_gap) "
+        "values (%s, %s, %s, 10, 10)",
+        (partner, segment, DAY),
+    )
+    rec = conn.execute(
+        "insert into ai_marketing_recommendations (partner_id, segment_id, campaign_id, type, for_date, "
+        "payload, reason, expires_at) values (%s, %s, %s, 'increase_budget', %s, "
+        "'{\"old_daily_budget\": 100, \"new_daily_budget\": 110}', 'gap 10', now() + interval '1 day') "
+        "returning id",
+        (partner, segment, camp, DAY),
+    ).fetchone()[0]
+    return page, camp, rec
+
+
+@pytest.fixture
+def mk(rest: RestClients, committed: psycopg.Connection) -> Marketing:
+    seg = create_segment(committed, "schilder", "noord-brabant")
+    other = create_segment(committed, "dakdekker", "utrecht")
+    a = _seed_partner(committed, rest.partner_id, seg, "111")
+    b = _seed_partner(committed, rest.other_partner_id, other, "222")
+    return Marketing(
+        rest,
+        seg,
+        other,
+        page={rest.partner_id: a[0], rest.other_partner_id: b[0]},
+        campaign={rest.partner_id: a[1], rest.other_partner_id: b[1]},
+        rec={rest.partner_id: a[2], rest.other_partner_id: b[2]},
+    )
+
+
+def _partner_ids(client: SyncPostgrestClient, table: str) -> set[str]:
+    return {row["partner_id"] for row in client.from_(table).select("partner_id").execute().data}
+
+
+@pytest.mark.parametrize("table", OWN_TABLES)
+def test_partners_read_only_their_own_rows_admins_all_anon_nothing(mk: Marketing, table: str) -> None:
+    a, b = str(mk.rest.partner_id), str(mk.rest.other_partner_id)
+    assert _partner_ids(mk.rest.partner, table) == {a}
+    assert _partner_ids(mk.rest.other_partner, table) == {b}
+    assert _partner_ids(mk.rest.admin, table) >= {a, b}
+    response = http(mk.rest.anon, "GET", f"/{table}")
+    assert response.status_code == 401 or response.json() == []
+
+
+def test_a_partner_cannot_change_another_partners_rows(mk: Marketing, committed: psycopg.Connection) -> None:
+    b = mk.rest.other_partner_id
+    p = mk.rest.partner
+    # PATCH on B's rows matches nothing for A.
+    assert (
+        p.from_("partner_landing_pages")
+        .update({"title": "hijacked"})
+        .eq("id", str(mk.page[b]))
+        .execute()
+        .data
+        == []
+    )
+    assert (
+        p.from_("partner_marketing_campaigns")
+        .update({"name": "x"})
+        .eq("id", str(mk.campaign[b]))
+        .execute()
+        .data
+        == []
+    )
+    assert p.from_("profiles").update({"brand_color": "#000000"}).eq("id", str(b)).execute().data == []
+    # Rows created for B are refused by RLS.
+    for table, body in [
+        ("partner_landing_pages", {"partner_id": str(b), "path": "/evil/page"}),
+        ("partner_segments", {"partner_id": str(b), "segment_id": str(mk.segment)}),
+        ("partner_marketing_campaigns", {"partner_id": str(b), "channel": "meta"}),
+    ]:
+        response = http(p, "POST", f"/{table}", json=body)
+        assert response.status_code == 403, (table, response.text)
+    # The RPCs refuse too.
+    response = http(
+        p, "POST", "/rpc/update_marketing_profile", json={"partner_id": str(b), "brand_color": "#000000"}
+    )
+    assert response.status_code == 403 and "your own marketing profile" in response.json()["message"]
+    for fn, body in [
+        ("approve_marketing_recommendation", {"id": str(mk.rec[b])}),
+        ("reject_marketing_recommendation", {"id": str(mk.rec[b]), "reason": "nope"}),
+    ]:
+        response = http(p, "POST", f"/rpc/{fn}", json=body)
+        assert response.status_code == 400 and "does not exist" in response.json()["message"]
+    response = http(p, "POST", "/rpc/publish_landing_page", json={"id": str(mk.page[b])})
+    assert response.status_code == 400
+    # Nothing of B's changed.
+    assert committed.execute(
+        "select title, status from partner_landing_pages where id = %s", (mk.page[b],)
+    ).fetchone() == ("Schilder", "draft")
+    assert committed.execute("select brand_color from profiles where id = %s", (b,)).fetchone() == (
+        "#112233",
+    )
+    assert committed.execute(
+        "select status from ai_marketing_recommendations where id = %s", (mk.rec[b],)
+    ).fetchone() == ("pending",)
+    assert committed.execute("select count(*) from channel_orchestration_log").fetchone() == (0,)
+
+
+def test_a_partner_cannot_make_itself_admin_or_touch_totals(
+    mk: Marketing, committed: psycopg.Connection
+) -> None:
+    p = mk.rest.partner
+    for table, key, body in [
+        ("profiles", mk.rest.partner_id, {"is_admin": True}),
+        ("profiles", mk.rest.partner_id, {"routing_priority": 999}),
+        ("partner_marketing_campaigns", mk.campaign[mk.rest.partner_id], {"total_leads": 999}),
+        ("partner_marketing_campaigns", mk.campaign[mk.rest.partner_id], {"daily_budget": 999}),
+        ("partner_landing_pages", mk.page[mk.rest.partner_id], {"views_count": 999}),
+    ]:
+        response = http(p, "PATCH", f"/{table}?id=eq.{key}", json=body)
+        assert response.status_code in (401, 403), (table, body, response.text)
+    assert committed.execute(
+        "select is_admin, routing_priority from profiles where id = %s", (mk.rest.partner_id,)
+    ).fetchone() == (False, 0)
+
+
+def test_the_partner_uses_its_own_marketing_endpoints(mk: Marketing, committed: psycopg.Connection) -> None:
+    p = mk.rest.partner
+    me = str(mk.rest.partner_id)
+    profile = (
+        p.rpc(
+            "update_marketing_profile",
+            {"marketing_mode": "full_marketing", "brand_color": "#AbCdEf", "monthly_marketing_budget": 750},
+        )
+        .execute()
+        .data
+    )
+    assert (profile["partner_id"], profile["marketing_mode"], profile["brand_color"]) == (
+        me,
+        "full_marketing",
+        "#AbCdEf",
+    )
+    assert Decimal(str(profile["monthly_marketing_budget"])) == Decimal("750")
+    # Add a segment (partner_id comes from the JWT), a page, update and publish it, a campaign.
+    seg = (
+        p.from_("partner_segments")
+        .insert({"segment_id": str(mk.other_segment), "priority": 3})
+        .execute()
+        .data[0]
+    )
+    assert seg["partner_id"] == me and seg["priority"] == 3
+    page = (
+        p.from_("partner_landing_pages")
+        .insert({"segment_id": str(mk.segment), "path": "/schilder/breda"})
+        .execute()
+        .data[0]
+    )
+    p.from_("partner_landing_pages").update({"title": "Schilder in Breda"}).eq("id", page["id"]).execute()
+    published = p.rpc("publish_landing_page", {"id": page["id"]}).execute().data
+    assert published["status"] == "published" and published["published_at"]
+    camp = (
+        p.from_("partner_marketing_campaigns")
+        .insert({"channel": "meta", "name": "Meta leads", "daily_budget": 25})
+        .execute()
+        .data[0]
+    )
+    assert camp["partner_id"] == me and Decimal(str(camp["total_spend"])) == 0
+    # The admin's segment view shows the partner in both segments; the partner's shows nothing.
+    rows = mk.rest.admin.from_("segment_partner_marketing").select("*").eq("partner_id", me).execute().data
+    assert {r["segment_id"] for r in rows} == {str(mk.segment), str(mk.other_segment)}
+    assert mk.rest.partner.from_("segment_partner_marketing").select("*").execute().data == []
+
+
+def test_approval_through_the_api_queues_one_change(mk: Marketing, committed: psycopg.Connection) -> None:
+    rec = str(mk.rec[mk.rest.partner_id])
+    approved = mk.rest.partner.rpc("approve_marketing_recommendation", {"id": rec}).execute().data
+    assert approved["status"] == "approved"
+    response = http(mk.rest.partner, "POST", "/rpc/approve_marketing_recommendation", json={"id": rec})
+    assert response.status_code == 400 and "already approved" in response.json()["message"]
+    rows = committed.execute(
+        "select status, old_value, new_value, partner_campaign_id from channel_orchestration_log"
+    ).fetchall()
+    assert rows == [("pending", Decimal("100.00"), Decimal("110.00"), mk.campaign[mk.rest.partner_id])]
+    # The admin decides any partner's recommendation.
+    other = str(mk.rec[mk.rest.other_partner_id])
+    assert (
+        mk.rest.admin.rpc("reject_marketing_recommendation", {"id": other, "reason": "later"})
+        .execute()
+        .data["status"]
+        == "rejected"
+    )
+    response = http(mk.rest.anon, "POST", "/rpc/approve_marketing_recommendation", json={"id": other})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("POST", "/partner_landing_pages", {"path": "/schilder/../admin"}, "path must be a safe URL path"),
+        ("POST", "/partner_landing_pages", {"path": "/schilder eindhoven"}, "path must be a safe URL path"),
+        ("POST", "/partner_landing_pages", {"path": "/Schilder"}, "path must be a safe URL path"),
+        (
+            "POST",
+            "/rpc/update_marketing_profile",
+            {"marketing_mode": "full_marketing", "brand_color": "red"},
+            "brand_color must be a hex colour",
+        ),
+        (
+            "POST",
+            "/rpc/update_marketing_profile",
+            {"marketing_mode": "full_marketing", "monthly_marketing_budget": -5},
+            "monthly_marketing_budget must be 0 or more",
+        ),
+        (
+            "POST",
+            "/rpc/update_marketing_profile",
+            {"marketing_mode": "aggressive"},
+            "marketing_mode must be one of",
+        ),
+        ("PATCH", "/profiles?id=eq.{me}", {"brand_color": "red"}, "brand_color must be a hex colour"),
+        (
+            "POST",
+            "/partner_marketing_campaigns",
+            {"channel": "meta", "daily_budget": -1},
+            "budgets must be 0 or more",
+        ),
+        (
+            "POST",
+            "/partner_marketing_campaigns",
+            {"channel": "google_ads", "external_campaign_id": "42"},
+            "needs a numeric external_campaign_id",
+        ),
+        (
+            "POST",
+            "/partner_segments",
+            {"segment_id": "{seg}", "priority": 0},
+            "priority must be between 1 and 100",
+        ),
+        ("POST", "/rpc/reject_marketing_recommendation", {"id": "not-a-uuid"}, "uuid"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_a_message_and_writes_nothing(
+    mk: Marketing, committed: psycopg.Connection, method: str, path: str, body: dict, message: str
+) -> None:
+    me = str(mk.rest.partner_id)
+    body = {k: (v.format(seg=mk.other_segment) if isinstance(v, str) else v) for k, v in body.items()}
+    before = committed.execute(
+        "select (select to_jsonb(p) - 'updated_at' from profiles p where id = %s), "
+        "(select count(*) from partner_landing_pages), (select count(*) from partner_marketing_campaigns), "
+        "(select count(*) from partner_segments)",
+        (me,),
+    ).fetchone()
+    response = http(mk.rest.partner, method, path.format(me=me), json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert message in response.json()["message"]
+    after = committed.execute(
+        "select (select to_jsonb(p) - 'updated_at' from profiles p where id = %s), "
+        "(select count(*) from partner_landing_pages), (select count(*) from partner_marketing_campaigns), "
+        "(select count(*) from partner_segments)",
+        (me,),
+    ).fetchone()
+    assert after == before
+
+
+def test_approval_after_expiry_is_a_4xx(mk: Marketing, committed: psycopg.Connection) -> None:
+    rec = mk.rec[mk.rest.partner_id]
+    committed.execute(
+        "update ai_marketing_recommendations set expires_at = now() - interval '1 second' where id = %s",
+        (rec,),
+    )
+    response = http(mk.rest.partner, "POST", "/rpc/approve_marketing_recommendation", json={"id": str(rec)})
+    assert response.status_code == 400 and "expired" in response.json()["message"]
+    assert committed.execute("select count(*) from channel_orchestration_log").fetchone() == (0,)
