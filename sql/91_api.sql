@@ -366,3 +366,111 @@ comment on function public.remove_target_override(uuid) is
   'Admins only. Deletes a target override and returns it; 400 when no override has that id.';
 revoke all on function public.remove_target_override(uuid) from public;
 grant execute on function public.remove_target_override(uuid) to authenticated, service_role;
+
+-- GET /api/lead-segments and /api/lead-segments/:id ------------------------------------------------
+
+create or replace view public.lead_segment_overview with (security_invoker = true) as
+  select s.id, s.code, s.branch, s.region, s.country, s.description, s.created_at,
+         coalesce(c.capacity_partners, 0) as capacity_partners,
+         coalesce(c.capacity_total_leads, 0) as capacity_total_leads,
+         coalesce(c.current_open_leads, 0) as current_open_leads,
+         coalesce(c.available_leads, 0) as available_leads,
+         p.date as plan_date,
+         p.target_leads_per_day,
+         p.target_source,
+         p.actual_leads,
+         p.lead_gap,
+         p.lead_gap_percentage,
+         p.target_daily_budget_google_ads,
+         p.actual_daily_budget_google_ads,
+         p.orchestration_status,
+         p.orchestration_reason
+    from public.lead_segments s
+    left join lead_flow.segment_capacities() c on c.segment_id = s.id
+    left join lateral (
+      select pl.* from public.lead_segment_plans pl
+       where pl.segment_id = s.id
+       order by pl.date desc
+       limit 1) p on true
+   where s.is_active;
+comment on view public.lead_segment_overview is
+  'Every active segment with its capacity now (partners, sum of max_open_leads, open and available leads) and '
+  'its latest plan: plan_date, target, actual, gap and gap % in leads per day, target and actual daily Google '
+  'Ads budget (EUR) and the orchestration status. One segment: ?id=eq.<uuid>. Signed-in users only.';
+revoke all on public.lead_segment_overview from anon, authenticated;
+grant select on public.lead_segment_overview to authenticated, service_role;
+
+-- Re-running a night ---------------------------------------------------------------------------------
+
+-- SECURITY DEFINER because run_lead_flow_nightly / backfill_lead_flow are for service_role only.
+-- Checks the caller itself (admins, service_role, direct sessions without JWT claims).
+create or replace function lead_flow.rerun_lead_flow(p_date date)
+  returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)
+  language plpgsql volatile security definer set search_path = ''
+  as $$
+  #variable_conflict use_column
+  declare
+    v_yesterday date := lead_flow.local_day(now()) - 1;
+  begin
+    if not ((select lead_flow.is_admin())
+            or coalesce((select auth.role()), '') = 'service_role'
+            or (select auth.jwt()) = '{}'::jsonb) then
+      raise exception 'rerun_lead_flow is for admins only' using errcode = '42501';
+    end if;
+    if p_date is null or not isfinite(p_date) or p_date > v_yesterday then
+      raise exception 'rerun_lead_flow needs a finished day (at most %), got %', v_yesterday,
+        coalesce(p_date::text, 'nothing') using errcode = '22023';
+    end if;
+    if p_date = v_yesterday then
+      return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
+                     from public.run_lead_flow_nightly(p_date) r;
+    else
+      -- The budget a night sets is for the next day; for older days that day is over: stats and plans only.
+      return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
+                     from public.backfill_lead_flow(p_date, p_date) r;
+      return query select 'orchestrate'::text, p_date, 'skipped'::text, 0, 0::numeric,
+                          format('no budget changes for a day before yesterday (%s)', v_yesterday);
+    end if;
+  end
+  $$;
+comment on function lead_flow.rerun_lead_flow(date) is
+  'Re-runs the nightly steps for a finished Amsterdam day as the owner: all three for yesterday, aggregate and '
+  'plan only (no budget changes) for older days. Refuses callers who are not admins or back-end roles (42501).';
+revoke all on function lead_flow.rerun_lead_flow(date) from public;
+grant execute on function lead_flow.rerun_lead_flow(date) to authenticated, service_role;
+
+create or replace function public.rerun_lead_flow(p_date date default null)
+  returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)
+  language plpgsql volatile set search_path = ''
+  as $$
+  #variable_conflict use_column
+  declare
+    v_today date := lead_flow.local_day(now());
+    v_date date := coalesce(p_date, v_today - 1);
+  begin
+    perform lead_flow.api_require_admin('rerun_lead_flow');
+    if not isfinite(v_date) then
+      raise exception 'p_date must be a calendar day, got %', v_date using errcode = '22023';
+    end if;
+    if v_date > v_today then
+      raise exception 'p_date % lies in the future (today is % in Europe/Amsterdam); re-run a past day',
+        v_date, v_today using errcode = '22023';
+    end if;
+    if v_date = v_today then
+      raise exception 'p_date % is today, which is not over yet in Europe/Amsterdam; re-run a past day', v_date
+        using errcode = '22023';
+    end if;
+    if v_date < v_today - 366 then
+      raise exception 'p_date % is more than a year ago; re-run at most 366 days back', v_date
+        using errcode = '22023', hint = 'for older history use backfill (leadflow nightly --from D1 --to D2)';
+    end if;
+    return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
+                   from lead_flow.rerun_lead_flow(v_date) r;
+  end
+  $$;
+comment on function public.rerun_lead_flow(date) is
+  'Admins only. Re-runs the night after Amsterdam day p_date (default: yesterday): aggregate, plan and, for '
+  'yesterday only, orchestrate (budget changes); older days get stats and plans but no budget change. Steps are '
+  'idempotent. 400 for today, a future day or one more than 366 days ago. Returns one row per step (status success, failed or skipped).';
+revoke all on function public.rerun_lead_flow(date) from public;
+grant execute on function public.rerun_lead_flow(date) to authenticated, service_role;
