@@ -343,28 +343,34 @@ comment on function lead_flow.plan_partner_lead_gaps(date) is
 revoke all on function lead_flow.plan_partner_lead_gaps(date) from public;
 
 -- Campaign totals follow the metrics the worker pulls (campaign_daily_metrics) and the leads
--- attributed to the campaign; only rows that change are written.
-create or replace function lead_flow.sync_partner_campaign_totals() returns integer
+-- attributed to the campaign; only rows that change are written. NULL: every campaign.
+drop function if exists lead_flow.sync_partner_campaign_totals();
+create or replace function lead_flow.sync_partner_campaign_totals(p_campaign_ids uuid[] default null)
+  returns integer
   language plpgsql volatile set search_path = ''
   as $$
   declare
     v_rows integer;
   begin
-    with metrics as (
-      select c.id, sum(m.cost) as spend, sum(m.clicks) as clicks
+    with scope as (
+      select c.id, c.channel, c.customer_id, c.external_campaign_id
         from public.partner_marketing_campaigns c
+       where p_campaign_ids is null or c.id = any (p_campaign_ids)
+    ), metrics as (
+      select c.id, sum(m.cost) as spend, sum(m.clicks) as clicks
+        from scope c
         join public.campaign_daily_metrics m
           on m.customer_id = c.customer_id and m.campaign_id = c.external_campaign_id
        where c.channel = 'google_ads'
        group by c.id
     ), attributed as (
       select c.id, count(l.id) as n
-        from public.partner_marketing_campaigns c
+        from scope c
         join public.leads l on l.source_campaign_id = c.external_campaign_id
        group by c.id
     ), totals as (
       select c.id, coalesce(m.spend, 0) as spend, coalesce(m.clicks, 0) as clicks, coalesce(a.n, 0)::integer as leads
-        from public.partner_marketing_campaigns c
+        from scope c
         left join metrics m on m.id = c.id
         left join attributed a on a.id = c.id
     )
@@ -381,9 +387,37 @@ create or replace function lead_flow.sync_partner_campaign_totals() returns inte
     return v_rows;
   end
   $$;
-comment on function lead_flow.sync_partner_campaign_totals() is
-  'Sets total_spend, total_clicks (from campaign_daily_metrics), total_leads (leads with the campaign''s source_campaign_id) and avg_cpl of every partner campaign; returns campaigns changed.';
-revoke all on function lead_flow.sync_partner_campaign_totals() from public;
+comment on function lead_flow.sync_partner_campaign_totals(uuid[]) is
+  'Sets total_spend, total_clicks (from campaign_daily_metrics), total_leads (leads with the campaign''s source_campaign_id) and avg_cpl of the given partner campaigns (NULL: all); returns campaigns changed.';
+revoke all on function lead_flow.sync_partner_campaign_totals(uuid[]) from public;
+
+-- The worker's metric pull (record_campaign_metrics upserts campaign_daily_metrics) brings the
+-- totals of the partner campaigns it touched up to date, once per statement.
+create or replace function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare
+    v_ids uuid[];
+  begin
+    select array_agg(distinct c.id) into v_ids
+      from changed m
+      join public.partner_marketing_campaigns c
+        on c.channel = 'google_ads' and c.customer_id = m.customer_id and c.external_campaign_id = m.campaign_id;
+    if v_ids is not null then
+      perform lead_flow.sync_partner_campaign_totals(v_ids);
+    end if;
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() is
+  'After metrics are recorded: re-computes the totals of the partner campaigns whose metrics changed.';
+revoke all on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() from public;
+create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_ins
+  after insert on public.campaign_daily_metrics referencing new table as changed
+  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
+create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_upd
+  after update on public.campaign_daily_metrics referencing new table as changed
+  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
 
 create or replace function lead_flow.expire_marketing_recommendations() returns integer
   language plpgsql volatile set search_path = ''

@@ -376,19 +376,21 @@ def test_approving_a_landing_page_proposal_creates_a_draft_page(db: psycopg.Conn
 def test_campaign_totals_follow_the_pulled_metrics(db: psycopg.Connection) -> None:
     partner, seg, industry = marketing_partner(db)
     camp = create_campaign(db, partner, seg, ext="555")
-    db.execute("select public.record_campaign_metrics('1234567890', '555', %s, 12500000, 40, 900, 2)", (DAY,))
-    db.execute(
-        "select public.record_campaign_metrics('1234567890', '555', %s, 7500000, 10, 100, 1)",
-        (DAY - dt.timedelta(days=1),),
-    )
+    other = create_campaign(db, partner, seg, ext="556")
+    record = "select public.record_campaign_metrics('1234567890', %s, %s, %s, %s, 100, 1)"
+    totals = "select total_spend, total_clicks, total_leads, avg_cpl from partner_marketing_campaigns "
+    totals += "where id = %s"
+    # The worker's pull updates the totals as it records (insert, then a re-pull that corrects a day).
+    db.execute(record, ("555", DAY, 12_500_000, 40))
+    db.execute(record, ("555", DAY - dt.timedelta(days=1), 9_000_000, 10))
+    assert db.execute(totals, (camp,)).fetchone() == (Decimal("21.50"), 50, 0, None)
+    db.execute(record, ("555", DAY - dt.timedelta(days=1), 7_500_000, 10))
+    assert db.execute(totals, (camp,)).fetchone() == (Decimal("20.00"), 50, 0, None)
+    assert db.execute(totals, (other,)).fetchone() == (Decimal("0.00"), 0, 0, None)
+    # Attributed leads arrive with the nightly refresh.
     add_leads(db, industry, DAY, 4, source_campaign_id="555")
-    assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (1,)
-    totals = db.execute(
-        "select total_spend, total_clicks, total_leads, avg_cpl from partner_marketing_campaigns "
-        "where id = %s",
-        (camp,),
-    ).fetchone()
-    assert totals == (Decimal("20.00"), 50, 4, Decimal("5.00"))
+    run_night(db, recommend=False)
+    assert db.execute(totals, (camp,)).fetchone() == (Decimal("20.00"), 50, 4, Decimal("5.00"))
     assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (0,)
 
 
