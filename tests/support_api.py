@@ -78,6 +78,16 @@ def seed(conn: psycopg.Connection) -> Seeded:
     return Seeded(seg, other, inactive, override)
 
 
+def add_failed_change_last_night(conn: psycopg.Connection, segment: uuid.UUID) -> None:
+    """A budget change of last night (Amsterdam) that failed: lead_flow_alerts shows it to admins."""
+    conn.execute(
+        "insert into channel_orchestration_log (date, segment_id, channel, action_type, old_value, "
+        "new_value, status, error_message) values (lead_flow.local_day(now()) - 1, %s, 'seo', "
+        "'budget_increase', 1, 2, 'failed', 'quota exhausted')",
+        (segment,),
+    )
+
+
 def http(client: SyncPostgrestClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
     """One request through the client's own session (its base URL and JWT); returns the raw response."""
     return client.session.request(method, path, **kwargs)

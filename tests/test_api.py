@@ -11,7 +11,7 @@ import pytest
 from postgrest.exceptions import APIError
 
 from tests.support import RestClients
-from tests.support_api import DAY, Seeded, http, seed
+from tests.support_api import DAY, Seeded, add_failed_change_last_night, http, seed
 
 
 @pytest.fixture
@@ -383,3 +383,169 @@ def test_removing_an_unknown_override_is_a_400(rest: RestClients) -> None:
         rest.admin.rpc("remove_target_override", {"id": str(unknown)}).execute()
     assert refused.value.code == "22023"
     assert refused.value.message == f"no target override with id {unknown}"
+
+
+# --- lead_segment_overview and get_segment_capacity ----------------------------------------------------
+
+
+def test_overview_shows_active_segments_with_capacity_and_latest_plan(
+    seeded: tuple[RestClients, Seeded],
+) -> None:
+    rest, ids = (
+        seeded  # rest.partner: schilder in noord-brabant, 10 leads; other partner: dakdekker, utrecht, 5
+    )
+    rows = {r["id"]: r for r in rest.partner.from_("lead_segment_overview").select("*").execute().data}
+    assert set(rows) == {str(ids.segment), str(ids.other_segment)}  # the inactive one is not listed
+    seg = rows[str(ids.segment)]
+    assert (seg["code"], seg["capacity_partners"], seg["capacity_total_leads"], seg["available_leads"]) == (
+        "schilder_noord_brabant",
+        1,
+        10,
+        10,
+    )
+    assert seg["plan_date"] == str(DAY)  # the latest of five plans
+    assert (seg["target_leads_per_day"], seg["actual_leads"], seg["lead_gap"]) == (8, 5, 3)
+    assert float(seg["lead_gap_percentage"]) == 37.5
+    assert (float(seg["target_daily_budget_google_ads"]), float(seg["actual_daily_budget_google_ads"])) == (
+        50.0,
+        40.0,
+    )
+    other = rows[str(ids.other_segment)]
+    assert (other["capacity_partners"], other["capacity_total_leads"], other["lead_gap"]) == (1, 5, -3)
+
+
+def test_overview_of_a_segment_without_plans_or_partners_has_zeros_and_no_plan(rest: RestClients) -> None:
+    row = rest.admin.rpc("create_lead_segment", {"branch": "hovenier", "region": "limburg"}).execute().data
+    [seg] = rest.partner.from_("lead_segment_overview").select("*").eq("id", row["id"]).execute().data
+    assert (seg["capacity_partners"], seg["capacity_total_leads"], seg["available_leads"]) == (0, 0, 0)
+    assert seg["plan_date"] is None and seg["target_leads_per_day"] is None
+
+
+def test_overview_by_id_gives_one_row_or_none_and_refuses_a_malformed_id(
+    seeded: tuple[RestClients, Seeded],
+) -> None:
+    rest, ids = seeded
+    one = (
+        rest.partner.from_("lead_segment_overview").select("code").eq("id", str(ids.other_segment)).execute()
+    )
+    assert one.data == [{"code": "dakdekker_utrecht"}]
+    assert (
+        rest.partner.from_("lead_segment_overview").select("id").eq("id", str(uuid.uuid4())).execute().data
+        == []
+    )
+    response = http(rest.partner, "GET", "/lead_segment_overview", params={"id": "eq.42"})
+    assert response.status_code == 400
+    assert 'invalid input syntax for type uuid: "42"' in response.json()["message"]
+
+
+def test_get_segment_capacity_for_one_segment(seeded: tuple[RestClients, Seeded]) -> None:
+    rest, ids = seeded
+    capacity = rest.partner.rpc("get_segment_capacity", {"segment_id": str(ids.segment)}).execute().data
+    assert capacity == {
+        "capacity_partners": 1,
+        "capacity_total_leads": 10,
+        "current_open_leads": 0,
+        "available_leads": 10,
+    }
+    response = http(
+        rest.partner, "GET", "/rpc/get_segment_capacity", params={"segment_id": str(uuid.uuid4())}
+    )
+    assert response.status_code == 400 and "unknown segment" in response.json()["message"]
+
+
+# --- lead_flow_alerts ----------------------------------------------------------------------------------
+
+
+def test_admins_see_last_nights_failed_budget_change_as_an_alert(
+    seeded: tuple[RestClients, Seeded], committed: psycopg.Connection
+) -> None:
+    rest, ids = seeded
+    add_failed_change_last_night(committed, ids.segment)
+    alerts = (
+        rest.admin.from_("lead_flow_alerts")
+        .select("*")
+        .eq("kind", "budget_change_failed")
+        .eq("segment_id", str(ids.segment))
+        .execute()
+        .data
+    )
+    assert len(alerts) == 1 and "quota exhausted" in alerts[0]["message"]
+    assert rest.partner.from_("lead_flow_alerts").select("*").execute().data == []
+
+
+# --- rerun_lead_flow -------------------------------------------------------------------------------------
+
+
+def test_rerun_of_yesterday_aggregates_plans_and_orchestrates(
+    rest: RestClients, committed: psycopg.Connection
+) -> None:
+    industry = committed.execute("insert into industries (name) values ('Schilder') returning id").fetchone()[
+        0
+    ]
+    yesterday = committed.execute("select lead_flow.local_day(now()) - 1").fetchone()[0]
+    committed.execute(
+        "insert into leads (industry_id, province, created_at) "
+        "values (%s, 'Noord-Brabant', (%s::date + time '12:00') at time zone 'Europe/Amsterdam')",
+        (industry, yesterday),
+    )
+    steps = rest.admin.rpc("rerun_lead_flow", {"p_date": str(yesterday)}).execute().data
+    assert [(s["step"], s["date"], s["status"]) for s in steps] == [
+        (step, str(yesterday), "success") for step in ("aggregate", "plan", "orchestrate")
+    ]
+    stats = (
+        rest.partner.from_("lead_generation_stats")
+        .select("leads_generated,lead_segments(code)")
+        .eq("date", str(yesterday))
+        .execute()
+        .data
+    )
+    assert stats == [{"leads_generated": 1, "lead_segments": {"code": "schilder_noord_brabant"}}]
+    assert (
+        len(rest.partner.from_("lead_segment_plans").select("id").eq("date", str(yesterday)).execute().data)
+        == 1
+    )
+
+
+def test_rerun_of_an_older_day_changes_no_budget(rest: RestClients, committed: psycopg.Connection) -> None:
+    day = committed.execute("select lead_flow.local_day(now()) - 3").fetchone()[0]
+    steps = rest.admin.rpc("rerun_lead_flow", {"p_date": str(day)}).execute().data
+    assert [(s["step"], s["status"]) for s in steps] == [
+        ("aggregate", "success"),
+        ("plan", "success"),
+        ("orchestrate", "skipped"),
+    ]
+    assert "no budget changes" in steps[2]["error"]
+    assert committed.execute("select count(*) from channel_orchestration_log").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("days_ahead", "message"),
+    [
+        (0, "is today, which is not over yet"),
+        (1, "lies in the future"),
+        (3650, "lies in the future"),
+        (-400, "is more than a year ago"),
+    ],
+)
+def test_rerun_refuses_days_that_are_not_finished_or_too_old(
+    rest: RestClients, committed: psycopg.Connection, days_ahead: int, message: str
+) -> None:
+    day = committed.execute("select lead_flow.local_day(now()) + %s", (days_ahead,)).fetchone()[0]
+    response = http(rest.admin, "POST", "/rpc/rerun_lead_flow", json={"p_date": str(day)})
+    assert response.status_code == 400, response.text
+    assert message in response.json()["message"]
+    assert committed.execute("select count(*) from lead_flow.nightly_runs").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("yesterday-ish", 'invalid input syntax for type date: "yesterday-ish"'),
+        ("2026-02-29", 'date/time field value out of range: "2026-02-29"'),
+        ("-infinity", "p_date must be a calendar day"),
+    ],
+)
+def test_rerun_refuses_dates_that_are_not_dates(rest: RestClients, value: str, message: str) -> None:
+    response = http(rest.admin, "POST", "/rpc/rerun_lead_flow", json={"p_date": value})
+    assert response.status_code == 400, response.text
+    assert message in response.json()["message"]

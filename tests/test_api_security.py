@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.support import RestClients, make_jwt
-from tests.support_api import DAY, Seeded, http, seed
+from tests.support_api import DAY, Seeded, add_failed_change_last_night, http, seed
 
 ROLES = ["anon", "partner", "admin", "service"]
 
@@ -26,45 +26,50 @@ def _client(rest: RestClients, role: str):
 
 # --- reads ---------------------------------------------------------------------------------------
 
-# resource -> the status each role gets; 200 means rows come back.
-READS = {
-    "stats range": ({"anon": 401, "partner": 200, "admin": 200, "service": 200}),
-    "plans range": ({"anon": 401, "partner": 200, "admin": 200, "service": 200}),
-    "orchestration_status": ({"anon": 401, "partner": 403, "admin": 200, "service": 200}),
+# resource -> the status each role gets; 200 means rows come back, "empty" a 200 with no rows.
+READS: dict[str, dict[str, int | str]] = {
+    "lead_segment_overview": {"anon": 401, "partner": 200, "admin": 200, "service": 200},
+    "get_segment_capacity": {"anon": 401, "partner": 200, "admin": 200, "service": 200},
+    "stats range": {"anon": 401, "partner": 200, "admin": 200, "service": 200},
+    "plans range": {"anon": 401, "partner": 200, "admin": 200, "service": 200},
+    "orchestration_status": {"anon": 401, "partner": 403, "admin": 200, "service": 200},
+    "lead_flow_alerts": {"anon": 401, "partner": "empty", "admin": 200, "service": 200},
+    "lead_segment_target_overrides": {"anon": 401, "partner": "empty", "admin": 200, "service": 200},
 }
 
 
 def _read(rest: RestClients, ids: Seeded, resource: str, role: str):
     c = _client(rest, role)
-    if resource == "stats range":
-        return http(
-            c,
-            "GET",
-            "/rpc/get_segment_stats",
-            params={"segment_id": str(ids.segment), "start_date": "2026-11-17", "end_date": str(DAY)},
-        )
-    if resource == "plans range":
-        return http(
-            c,
-            "GET",
-            "/rpc/get_segment_plans",
-            params={"segment_id": str(ids.segment), "start_date": "2026-11-17", "end_date": str(DAY)},
-        )
-    if resource == "orchestration_status":
-        return http(c, "GET", "/orchestration_status", params={"date": f"eq.{DAY}"})
-    raise AssertionError(resource)
+    rng = {"segment_id": str(ids.segment), "start_date": "2026-11-17", "end_date": str(DAY)}
+    requests = {
+        "lead_segment_overview": ("/lead_segment_overview", {"id": f"eq.{ids.segment}"}),
+        "get_segment_capacity": ("/rpc/get_segment_capacity", {"segment_id": str(ids.segment)}),
+        "stats range": ("/rpc/get_segment_stats", rng),
+        "plans range": ("/rpc/get_segment_plans", rng),
+        "orchestration_status": ("/orchestration_status", {"date": f"eq.{DAY}"}),
+        "lead_flow_alerts": ("/lead_flow_alerts", {}),
+        "lead_segment_target_overrides": ("/lead_segment_target_overrides", {}),
+    }
+    path, params = requests[resource]
+    return http(c, "GET", path, params=params)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("resource", sorted(READS))
-def test_reads_by_role(seeded: tuple[RestClients, Seeded], resource: str, role: str) -> None:
+def test_reads_by_role(
+    seeded: tuple[RestClients, Seeded], committed: psycopg.Connection, resource: str, role: str
+) -> None:
     rest, ids = seeded
+    # A failed budget change of last night, so that lead_flow_alerts has something to show admins.
+    add_failed_change_last_night(committed, ids.segment)
     response = _read(rest, ids, resource, role)
     expected = READS[resource][role]
-    assert response.status_code == expected, response.text
+    assert response.status_code == (200 if expected == "empty" else expected), response.text
     body = response.json()
     if expected == 200:
-        assert isinstance(body, list) and len(body) >= 1
+        assert body and (isinstance(body, dict) or len(body) >= 1)
+    elif expected == "empty":
+        assert body == []
     else:
         # An error object with a message, not rows.
         assert isinstance(body, dict) and body["message"] and body["code"] == "42501"
@@ -219,3 +224,40 @@ def test_the_internal_schema_is_not_exposed(seeded: tuple[RestClients, Seeded]) 
     assert response.status_code == 406, response.text  # PostgREST: schema not among db-schemas
     response = http(rest.admin, "POST", "/rpc/api_require_admin", json={"p_action": "x"})
     assert response.status_code == 404, response.text
+
+
+def test_only_admins_and_service_role_rerun_a_night(
+    seeded: tuple[RestClients, Seeded], committed: psycopg.Connection
+) -> None:
+    rest, _ = seeded
+    yesterday = committed.execute("select lead_flow.local_day(now()) - 1").fetchone()[0]
+    runs = "select count(*) from lead_flow.nightly_runs where date = %s"
+    body = {"p_date": str(yesterday)}
+    assert http(rest.anon, "POST", "/rpc/rerun_lead_flow", json=body).status_code == 401
+    partner = http(rest.partner, "POST", "/rpc/rerun_lead_flow", json=body)
+    assert partner.status_code == 403 and partner.json()["message"] == "rerun_lead_flow is for admins only"
+    assert committed.execute(runs, (yesterday,)).fetchone()[0] == 0
+
+    for client in (rest.admin, rest.service):
+        response = http(client, "POST", "/rpc/rerun_lead_flow", json=body)
+        assert response.status_code == 200, response.text
+        assert [(r["step"], r["status"]) for r in response.json()] == [
+            ("aggregate", "success"),
+            ("plan", "success"),
+            ("orchestrate", "success"),
+        ]
+    assert committed.execute(runs, (yesterday,)).fetchone()[0] == 3
+
+
+def test_the_definer_behind_rerun_checks_the_caller_too(
+    committed: psycopg.Connection, rest: RestClients
+) -> None:
+    """lead_flow.rerun_lead_flow runs as its owner; a partner reaching it directly is still refused."""
+    with committed.transaction():
+        committed.execute("set local role authenticated")
+        committed.execute(
+            "select set_config('request.jwt.claims', %s, true)",
+            (f'{{"role": "authenticated", "sub": "{rest.partner_id}"}}',),
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="rerun_lead_flow is for admins only"):
+            committed.execute("select * from lead_flow.rerun_lead_flow(lead_flow.local_day(now()) - 1)")
