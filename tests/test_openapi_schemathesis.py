@@ -21,20 +21,29 @@ from tests.support_api import seed
 EXAMPLES = {schemathesis.GenerationMode.POSITIVE: 5, schemathesis.GenerationMode.NEGATIVE: 3}
 
 
-def _fuzz(operation, mode: schemathesis.GenerationMode, base_url: str, headers: dict[str, str],
-          found: list[str]) -> int:
+def _fuzz(
+    operation, mode: schemathesis.GenerationMode, base_url: str, headers: dict[str, str], found: list[str]
+) -> int:
     calls = 0
 
-    @settings(max_examples=EXAMPLES[mode], deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=EXAMPLES[mode],
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: schemathesis.Case) -> None:
         nonlocal calls
         response = case.call(base_url=base_url, headers=headers, timeout=30)
         calls += 1
         if response.status_code >= 500:
-            found.append(f"{operation.label} ({mode.value}) -> {response.status_code}: "
-                         f"{response.text[:300]}\n    {case.as_curl_command(headers=headers)}")
+            found.append(
+                f"{operation.label} ({mode.value}) -> {response.status_code}: "
+                f"{response.text[:300]}\n    {case.as_curl_command(headers=headers)}"
+            )
 
     # Unsatisfiable: e.g. negative data for an operation without parameters, nothing invalid to send.
     with contextlib.suppress(Unsatisfiable):
@@ -62,17 +71,29 @@ def test_no_operation_answers_5xx(rest: RestClients, committed: psycopg.Connecti
             calls += _fuzz(operation, mode, rest.url, headers, found)
         timings.append((time.monotonic() - op_started, operation.label))
     elapsed = time.monotonic() - started
-    print(f"schemathesis {schemathesis.__version__} (hypothesis {hypothesis.__version__}): "
-          f"{len(labels)} operations, {calls} requests, {elapsed:.1f} s, {len(found)} 5xx")
+    print(
+        f"schemathesis {schemathesis.__version__} (hypothesis {hypothesis.__version__}): "
+        f"{len(labels)} operations, {calls} requests, {elapsed:.1f} s, {len(found)} 5xx"
+    )
     print("slowest:", ", ".join(f"{label} {t:.1f} s" for t, label in sorted(timings, reverse=True)[:8]))
     for failure in found:
         print(failure)
 
     # The run covered the API this issue adds, not just whatever happened to be listed.
-    for label in ["GET /orchestration_status", "POST /rpc/create_lead_segment", "GET /rpc/get_segment_stats",
-                  "GET /rpc/get_segment_plans", "POST /rpc/set_target_override",
-                  "POST /rpc/remove_target_override", "GET /lead_segment_target_overrides",
-                  "DELETE /lead_segment_target_overrides"]:
+    for label in [
+        "GET /orchestration_status",
+        "POST /rpc/create_lead_segment",
+        "GET /rpc/get_segment_stats",
+        "GET /rpc/get_segment_plans",
+        "POST /rpc/set_target_override",
+        "POST /rpc/remove_target_override",
+        "GET /lead_segment_target_overrides",
+        "DELETE /lead_segment_target_overrides",
+        "GET /lead_segment_overview",
+        "POST /rpc/rerun_lead_flow",
+        "GET /rpc/get_segment_capacity",
+        "GET /lead_flow_alerts",
+    ]:
         assert label in labels
     assert calls >= 4 * len(labels)
     assert found == [], "\n".join(found)
