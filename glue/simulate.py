@@ -1,0 +1,386 @@
+"""`leadflow simulate`: the real nightly loop against a simulated market, per controller, compared.
+
+One run = one database and one fake Google Ads with identical seeded content. Each simulated day D:
+capacity steps of D take effect (profiles updated) -> the fake turns every campaign's live budget
+into spend, clicks and conversions (glue.market) -> D's leads are inserted -> the worker pulls D's
+metrics over gRPC -> run_lead_flow_nightly(D) -> the worker pushes the approved changes over gRPC
+(the budgets for D + 1). The same seed gives the same market and the same noise for every controller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean
+
+import psycopg
+
+from glue import db
+from glue.ads_client import AdsConfig, build_client
+from glue.fake_google_ads import FakeGoogleAds, FakeGoogleAdsServer, start_fake_google_ads, trust_certificate
+from glue.market import MICROS, Market
+from glue.seed import Marketplace, apply_step, insert_leads, seed_marketplace
+from glue.worker_ads import AdsGateway
+from glue.worker_config import WorkerSettings
+from glue.worker_metrics import pull_metrics
+from glue.worker_push import push
+
+CONTROLLERS = ("spec", "smart")
+WITHIN = 0.15  # +-15% of the 7-day target
+MIN_TARGET = 5  # segments with a target of at least 5 leads a day count
+WARMUP_DAYS = 14
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    seed: int = 1
+    days: int = 28
+    history_days: int = 60
+    branches: int = 16
+    regions: int = 12
+    partners: int = 500
+
+
+@dataclass(frozen=True)
+class SegmentDay:
+    code: str
+    day: datetime.date
+    target: int
+    leads: int
+    spend: float
+    budget: float  # live in the fake during the day
+    next_budget: float  # live in the fake after the night's push (the budget for day + 1)
+    status: str  # the plan's orchestration status
+    reason: str
+
+
+@dataclass
+class RunResult:
+    controller: str
+    first_day: datetime.date
+    days: int
+    rows: list[SegmentDay]
+    steps: list
+    violations: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    kinds: dict[str, str] = field(default_factory=dict)
+    alerts: list[tuple[str, str]] = field(default_factory=list)
+
+    def by_segment(self) -> dict[str, list[SegmentDay]]:
+        out: dict[str, list[SegmentDay]] = defaultdict(list)
+        for r in sorted(self.rows, key=lambda r: (r.code, r.day)):
+            out[r.code].append(r)
+        return out
+
+
+# -- databases ------------------------------------------------------------------------------------
+
+
+def database_url(server_url: str, name: str) -> str:
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """(Re)create database `name` on the server of server_url, optionally as a copy of template."""
+    with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
+    return database_url(server_url, name)
+
+
+def prepare(url: str, fake: FakeGoogleAds, cfg: SimConfig, first_day: datetime.date,
+            progress: Progress, migrate: bool = True) -> Marketplace:
+    """Migrate, seed the marketplace and backfill the history's stats and plans."""
+    if migrate:
+        db.migrate(url)
+        db.load_default_reference_data(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        mp = seed_marketplace(conn, fake, seed=cfg.seed, first_day=first_day, sim_days=cfg.days,
+                              history_days=cfg.history_days, branches=cfg.branches, regions=cfg.regions,
+                              partners=cfg.partners, on_progress=progress)
+        started = time.monotonic()
+        conn.execute("select count(*) from public.backfill_lead_flow(%s, %s)",
+                     (first_day - datetime.timedelta(days=cfg.history_days), first_day - datetime.timedelta(days=1)))
+        progress(f"history stats and plans backfilled in {time.monotonic() - started:.1f}s")
+    return mp
+
+
+def replicate_campaigns(fake: FakeGoogleAds, mp: Marketplace) -> None:
+    """The same campaigns, ids and budgets in a fresh fake (creation order fixes the ids)."""
+    for code in sorted(mp.start_budgets):
+        customer, campaign_id, budget_rn = mp.campaigns[code]
+        micros = round(mp.start_budgets[code] * 100) * 10_000
+        campaign_rn, new_budget_rn = fake.add_campaign(customer, f"Leads {code}", budget_micros=micros)
+        if int(campaign_rn.rsplit("/", 1)[1]) != campaign_id or new_budget_rn != budget_rn:
+            raise RuntimeError(f"replicated campaign for {code} got other ids: {campaign_rn}")
+
+
+def set_controller(conn: psycopg.Connection, controller: str) -> None:
+    conn.execute("update public.lead_flow_settings set value = to_jsonb(%s::text) "
+                 "where key = 'controller' and segment_id is null", (controller,))
+
+
+# -- one run -------------------------------------------------------------------------------------
+
+
+class Simulation:
+    """One controller's run: the nightly loop over the simulated days."""
+
+    def __init__(self, url: str, server: FakeGoogleAdsServer, mp: Marketplace, controller: str,
+                 days: int, progress: Progress) -> None:
+        self.url = url
+        self.server = server
+        self.mp = mp
+        self.controller = controller
+        self.days = days
+        self.progress = progress
+        self.market = Market(mp.market.segments, mp.market.seed, dict(mp.market.campaign_segment),
+                             {k: v for k, v in mp.market.outcomes.items() if k[1] < mp.first_day})
+        ads = AdsConfig(developer_token="simulated-developer-token", access_token="simulated-access-token",
+                        endpoint=server.endpoint)
+        self.settings = WorkerSettings(database_url=url, ads=ads, name=f"simulate-{controller}")
+        self.gateway = AdsGateway(build_client(ads), self.settings.retry, self.settings.request_timeout)
+        self.live: dict[tuple[str, datetime.date], tuple[float, float]] = {}
+
+    def budgets(self) -> dict[str, float]:
+        fake = self.server.state
+        return {code: fake.budget(rn).amount_micros / MICROS for code, (_, _, rn) in self.mp.campaigns.items()}
+
+    def run(self) -> RunResult:
+        started = time.monotonic()
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            set_controller(conn, self.controller)
+            for n in range(self.days):
+                day = self.mp.first_day + datetime.timedelta(days=n)
+                self.one_day(conn, day)
+                self.progress(f"{self.controller}: day {n + 1}/{self.days} ({day})")
+            rows = self.collect(conn)
+            alerts = conn.execute(
+                "select k.kind, s.code from lead_flow.controller_alerts(lead_flow.day_start(%s)) k "
+                "join public.lead_segments s on s.id = k.segment_id order by s.code",
+                (self.mp.first_day + datetime.timedelta(days=self.days),)).fetchall()
+        result = RunResult(self.controller, self.mp.first_day, self.days, rows, list(self.mp.steps),
+                           kinds={c: s.kind for c, s in self.market.segments.items()}, alerts=alerts)
+        result.violations = self.violations()
+        result.seconds = time.monotonic() - started
+        return result
+
+    def one_day(self, conn: psycopg.Connection, day: datetime.date) -> None:
+        for step in self.mp.steps:
+            if step.day == day:
+                apply_step(conn, step, self.mp.step_sizes)
+        before = self.budgets()
+        self.server.state.advance_day(day, self.market)
+        outcomes = self.market.day_outcomes(day)
+        counts = [(seg.branch, seg.region, day, outcomes[code].paid_leads, outcomes[code].organic_leads)
+                  for code, seg in self.market.segments.items()]
+        insert_leads(conn, counts, self.mp.market.seed + day.toordinal(), status_mix=False)
+        # Leads of three days ago get the platform's outcome (accepted mostly).
+        conn.execute(
+            """update public.leads set status = case when random() < 0.8 then 'accepted' else 'rejected' end
+                where status = 'new' and created_at >= lead_flow.day_start(%s) and created_at < lead_flow.day_start(%s)""",
+            (day - datetime.timedelta(days=3), day - datetime.timedelta(days=2)))
+        pull_metrics(conn, self.gateway, day, day)
+        failed = [r for r in conn.execute("select step, status, error from public.run_lead_flow_nightly(%s)",
+                                          (day,)).fetchall() if r[1] != "success"]
+        if failed:
+            raise RuntimeError(f"nightly steps for {day} did not succeed: {failed}")
+        push(conn, self.gateway, self.settings)
+        after = self.budgets()
+        for code in before:
+            self.live[(code, day)] = (before[code], after[code])
+
+    def collect(self, conn: psycopg.Connection) -> list[SegmentDay]:
+        last = self.mp.first_day + datetime.timedelta(days=self.days - 1)
+        rows = conn.execute(
+            """select s.code, p.date, p.target_leads_per_day, st.leads_generated, st.google_ads_spend,
+                      p.orchestration_status, coalesce(p.orchestration_reason, '')
+                 from public.lead_segment_plans p
+                 join public.lead_segments s on s.id = p.segment_id
+                 join public.lead_generation_stats st on st.segment_id = p.segment_id and st.date = p.date
+                where p.date between %s and %s""", (self.mp.first_day, last)).fetchall()
+        out = []
+        for code, day, target, leads, spend, status, reason in rows:
+            if (code, day) not in self.live:
+                continue
+            before, after = self.live[(code, day)]
+            out.append(SegmentDay(code, day, target, leads, float(spend), before, after, status, reason))
+        return out
+
+    def violations(self) -> list[str]:
+        """Every budget change the fake applied, checked against its day-start budget and min/max."""
+        bad = []
+        for (code, day), (before, after) in sorted(self.live.items()):
+            if abs(after - before) < 0.005:
+                continue
+            low, high = before * 0.8 - 0.005, before * 1.2 + 0.005
+            if not (low <= after <= high) or after < 5 - 0.005 or after > 1000 + 0.005:
+                bad.append(f"{code} {day}: {before:.2f} -> {after:.2f}")
+        return bad
+
+
+# -- scores --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    controller: str
+    weeks_counted: int
+    weeks_within: int
+    settle_days: list[float]
+    overshoots: list[float]
+    reversals_per_segment_week: float
+    spend_per_lead: float
+    violations: int
+    seconds: float
+
+    @property
+    def within_pct(self) -> float:
+        return 100.0 * self.weeks_within / self.weeks_counted if self.weeks_counted else float("nan")
+
+
+def score(result: RunResult) -> Scores:
+    per = result.by_segment()
+    weeks_counted = weeks_within = 0
+    for rows in per.values():
+        usable = [r for r in rows if (r.day - result.first_day).days >= WARMUP_DAYS]
+        for w in range(len(usable) // 7):
+            week = usable[w * 7:(w + 1) * 7]
+            target = sum(r.target for r in week)
+            if target < 7 * MIN_TARGET:
+                continue
+            weeks_counted += 1
+            weeks_within += abs(sum(r.leads for r in week) - target) <= WITHIN * target
+    settle, overshoot = step_response(result)
+    reversals = 0
+    for rows in per.values():
+        signs = [1 if r.next_budget > r.budget else -1 for r in rows if abs(r.next_budget - r.budget) >= 0.005]
+        reversals += sum(1 for a, b in zip(signs, signs[1:], strict=False) if a != b)
+    segment_weeks = len(per) * result.days / 7
+    spend = sum(r.spend for r in result.rows)
+    leads = sum(r.leads for r in result.rows)
+    return Scores(result.controller, weeks_counted, weeks_within, settle, overshoot,
+                  reversals / segment_weeks if segment_weeks else 0.0,
+                  spend / leads if leads else float("nan"), len(result.violations), result.seconds)
+
+
+def step_response(result: RunResult) -> tuple[list[float], list[float]]:
+    """Per capacity step: days until the centred 7-day mean of leads is within +-15% of the new target
+    and stays there to the end of the run, and the overshoot beyond the new target (in % of it)."""
+    per = result.by_segment()
+    settle: list[float] = []
+    overshoot: list[float] = []
+    for step in result.steps:
+        rows = per.get(step.code, [])
+        by_day = {r.day: r for r in rows}
+        if step.day not in by_day:
+            continue
+        new_target = by_day[step.day].target
+        if new_target < MIN_TARGET:
+            continue
+        centred: list[tuple[int, float]] = []
+        for r in rows:
+            offset = (r.day - step.day).days
+            window = [by_day.get(r.day + datetime.timedelta(days=k)) for k in range(-3, 4)]
+            if offset < 0 or any(w is None for w in window):
+                continue
+            centred.append((offset, mean(w.leads for w in window)))  # type: ignore[union-attr]
+        if not centred:
+            continue
+        inside = [abs(m - new_target) <= WITHIN * new_target for _, m in centred]
+        days = float("inf")
+        for i in range(len(centred)):
+            if all(inside[i:]):
+                days = float(centred[i][0])
+                break
+        settle.append(days)
+        sign = 1 if step.joining else -1
+        overshoot.append(max(0.0, max(sign * (m - new_target) / new_target * 100 for _, m in centred)))
+    return settle, overshoot
+
+
+def comparison_table(scores: Sequence[Scores]) -> str:
+    """The side-by-side table (markdown), one column per controller."""
+    def fmt_settle(s: Scores) -> str:
+        if not s.settle_days:
+            return "n/a"
+        finite = [d for d in s.settle_days if d != float("inf")]
+        worst = "never" if len(finite) < len(s.settle_days) else f"{max(finite):.0f}"
+        return f"median {sorted(s.settle_days)[len(s.settle_days) // 2]:.0f}, worst {worst} ({len(s.settle_days)} steps)"
+
+    lines = [
+        ("segment-weeks within +-15% of target (target >= 5/day, after day 14)",
+         [f"{s.within_pct:.1f}% ({s.weeks_within}/{s.weeks_counted})" for s in scores]),
+        ("days to settle within +-15% after a capacity step", [fmt_settle(s) for s in scores]),
+        ("overshoot after a capacity step (max, % of new target)",
+         [f"{max(s.overshoots):.1f}%" if s.overshoots else "n/a" for s in scores]),
+        ("budget direction reversals per segment per week", [f"{s.reversals_per_segment_week:.2f}" for s in scores]),
+        ("spend per lead (EUR)", [f"{s.spend_per_lead:.2f}" for s in scores]),
+        ("safety-limit violations", [str(s.violations) for s in scores]),
+        ("run time (s)", [f"{s.seconds:.0f}" for s in scores]),
+    ]
+    head = "| measure | " + " | ".join(s.controller for s in scores) + " |"
+    rule = "|---|" + "---|" * len(scores)
+    return "\n".join([head, rule] + [f"| {name} | " + " | ".join(vals) + " |" for name, vals in lines])
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+
+def run_controllers(controllers: Sequence[str], cfg: SimConfig, progress: Progress) -> list[RunResult]:
+    """Start a throwaway stack, seed once, then run each controller on a copy of the seeded database."""
+    from glue import stack as glue_stack
+
+    base = Path(tempfile.mkdtemp(prefix="leadflow-simulate-"))
+    st = glue_stack.up(base)
+    results = []
+    try:
+        first_day = datetime.date.today() - datetime.timedelta(days=cfg.days + 1)
+        seed_url = create_database(st.database_url, "simulate_seed")
+        mp = prepare(seed_url, FakeGoogleAds(seed=cfg.seed), cfg, first_day, progress)
+        for controller in controllers:
+            url = create_database(st.database_url, f"simulate_{controller}", template="simulate_seed")
+            server = start_fake_google_ads(seed=cfg.seed)
+            trust_certificate(server.cert_path)
+            try:
+                replicate_campaigns(server.state, mp)
+                results.append(Simulation(url, server, mp, controller, cfg.days, progress).run())
+            finally:
+                server.stop()
+    finally:
+        st.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    return results
+
+
+def main(args: argparse.Namespace) -> int:
+    controllers = [c.strip() for c in str(getattr(args, "controller", "spec,smart")).split(",") if c.strip()]
+    unknown = [c for c in controllers if c not in CONTROLLERS]
+    if not controllers or unknown:
+        print(f"--controller takes {', '.join(CONTROLLERS)} or both comma-separated, got {args.controller!r}",
+              file=sys.stderr)
+        return 2
+    if args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    cfg = SimConfig(seed=args.seed, days=args.days)
+    from glue.progress import Progress as Bar
+
+    with Bar() as bar:
+        results = run_controllers(controllers, cfg, bar.note)
+    scores = [score(r) for r in results]
+    print(comparison_table(scores))
+    for r in results:
+        for v in r.violations[:10]:
+            print(f"VIOLATION {r.controller}: {v}", file=sys.stderr)
+    return 1 if any(s.violations for s in scores) else 0

@@ -1,0 +1,23 @@
+-- The smart budget controller's tunables (the controller itself is sql/65_controller_smart.sql).
+-- The `controller` setting (migration 0006) already allows 'smart'; 'spec' stays the default.
+-- depends: 0004_postcode_regions
+
+insert into public.lead_flow_setting_definitions
+  (key, value_type, default_value, min_value, max_value, allowed_values, per_segment, description) values
+  ('smart_dead_band', 'numeric', '0.06', 0, 1, null, true,
+   'Smart controller: no budget change while |target - smoothed lead flow| is within this share of the target '
+   '(or within one standard error of the smoothed flow, whichever is wider).'),
+  ('smart_gain', 'numeric', '0.8', 0.05, 1, null, true,
+   'Smart controller: share of the estimated spend change it asks for in one night (below 1 damps overshoot).'),
+  ('smart_spend_ratio', 'numeric', '0.85', 0, 1, null, true,
+   'Smart controller: a campaign that spent less than this share of its budget over the last 3 days is not '
+   'budget-limited: its budget is not raised (more budget buys nothing) and an alert says so.'),
+  ('smart_window_days', 'numeric', '21', 7, 56, null, true,
+   'Smart controller: days of own history the marginal cost per lead is learned from (daily leads regressed on spend).')
+on conflict (key) do nothing;
+
+insert into public.lead_flow_settings (key, value)
+select d.key, d.default_value
+  from public.lead_flow_setting_definitions d
+ where d.key in ('smart_dead_band', 'smart_gain', 'smart_spend_ratio', 'smart_window_days')
+on conflict (key, segment_id) do nothing;

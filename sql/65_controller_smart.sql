@@ -1,0 +1,277 @@
+-- Controller 'smart': closes the gap between a segment's lead flow and its target without chasing
+-- Poisson noise. Like every controller it only proposes a desired budget; public.limit_daily_budget
+-- (60_budget_maths) applies the hard limits afterwards (+-20% of the day-start budget, min, max).
+--
+-- What it does differently from 'spec' (desired = budget + one day's gap x average cost per lead):
+--   * smoothed flow: the last 7 days' leads (a whole week, so weekdays cancel), each day corrected to
+--     today's budget with the marginal rate below, so recent budget changes do not show up as lag;
+--   * a dead-band: no change while |target - flow| is within smart_dead_band of the target or one
+--     standard error of the 7-day mean, whichever is wider;
+--   * a marginal cost per lead learned from the segment's own last smart_window_days days (daily leads
+--     regressed on daily spend), shrunk toward a prior: the average paid cost per lead (own spend and
+--     conversions blended with the branch's) divided by 0.75, as diminishing returns make the marginal
+--     lead dearer than the average one;
+--   * no increase for a campaign that is not budget-limited (spent < smart_spend_ratio of its budget
+--     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it;
+--   * it asks for smart_gain (0.8) of the estimated spend change, which damps overshoot.
+
+-- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, the
+-- regression sums of daily leads on spend, and spend against the budget in force over the last 3
+-- days. Set-based for every active segment, or one segment (p_segment_id) for a single decision.
+create or replace function lead_flow.smart_controller_features(p_date date, p_segment_id uuid default null)
+  returns table (segment_id uuid, features jsonb)
+  language sql stable set search_path = ''
+  as $$
+    with segs as (
+      select s.id, s.branch, c.daily_budget,
+             greatest(least(coalesce((ss.settings ->> 'smart_window_days')::integer, 21), 56), 7) as window_days
+        from public.lead_segments s
+        join lead_flow.segment_settings ss on ss.segment_id = s.id
+        left join public.lead_segment_campaigns c on c.segment_id = s.id and c.is_active
+       where s.is_active and (p_segment_id is null or s.id = p_segment_id)
+    ), days as (
+      select st.segment_id, st.date, st.leads_generated::numeric as leads, st.google_ads_spend as spend,
+             st.google_ads_conversions as conv, g.window_days
+        from public.lead_generation_stats st
+        join segs g on g.id = st.segment_id
+       where st.date between p_date - 27 and p_date
+    ), budget_days as (
+      -- The budget in force on each of the last 3 days: the latest applied change planned before it,
+      -- else the day-start value of the first change after it, else the campaign's current budget.
+      select d.segment_id, d.spend,
+             coalesce(prev.v, nxt.v, g.daily_budget) as budget
+        from days d
+        join segs g on g.id = d.segment_id
+        left join lateral (select coalesce(l.applied_value, l.new_value) as v
+                             from public.channel_orchestration_log l
+                            where l.segment_id = d.segment_id and l.channel = 'google_ads'
+                              and l.status = 'success' and l.date < d.date
+                            order by l.date desc limit 1) prev on true
+        left join lateral (select l.old_value as v
+                             from public.channel_orchestration_log l
+                            where l.segment_id = d.segment_id and l.channel = 'google_ads'
+                              and l.date >= d.date and l.old_value is not null
+                            order by l.date limit 1) nxt on true
+       where d.date > p_date - 3
+    ), per_segment as (
+      select d.segment_id,
+             count(*) filter (where d.date > p_date - 7) as days_7d,
+             sum(d.leads) filter (where d.date > p_date - 7) as leads_7d,
+             sum(d.spend) filter (where d.date > p_date - 7) as spend_7d,
+             sum(d.spend) as spend_28d, sum(d.conv) as conv_28d,
+             count(*) filter (where d.date > p_date - d.window_days) as n,
+             avg(d.leads) filter (where d.date > p_date - d.window_days) as mean_leads,
+             -- centred sums for the slope of leads on spend (numerically stable enough for EUR/day)
+             regr_sxx(d.leads, d.spend) filter (where d.date > p_date - d.window_days) as sxx,
+             regr_sxy(d.leads, d.spend) filter (where d.date > p_date - d.window_days) as sxy
+        from days d
+       group by d.segment_id
+    ), recent_budget as (
+      select b.segment_id, sum(b.spend) as spend_3d, sum(b.budget) as budget_3d, count(*) as days_3d
+        from budget_days b
+       group by b.segment_id
+    ), branch as (
+      select s.branch, sum(st.google_ads_spend) / nullif(sum(st.google_ads_conversions), 0) as paid_cpl
+        from public.lead_generation_stats st
+        join public.lead_segments s on s.id = st.segment_id
+       where st.date between p_date - 27 and p_date
+         and s.branch in (select g.branch from segs g)
+       group by s.branch
+    )
+    select g.id,
+           jsonb_build_object(
+             'days_7d', coalesce(p.days_7d, 0), 'leads_7d', coalesce(p.leads_7d, 0),
+             'spend_7d', coalesce(p.spend_7d, 0), 'spend_28d', coalesce(p.spend_28d, 0),
+             'conversions_28d', coalesce(p.conv_28d, 0), 'branch_paid_cpl', b.paid_cpl,
+             'n', coalesce(p.n, 0), 'mean_leads', p.mean_leads, 'sxx', p.sxx, 'sxy', p.sxy,
+             'spend_3d', coalesce(r.spend_3d, 0), 'budget_3d', r.budget_3d, 'days_3d', coalesce(r.days_3d, 0))
+      from segs g
+      left join per_segment p on p.segment_id = g.id
+      left join recent_budget r on r.segment_id = g.id
+      left join branch b on b.branch = g.branch
+  $$;
+comment on function lead_flow.smart_controller_features(date, uuid) is
+  'What the smart controller decides from, per active segment (or one) on Amsterdam day p_date: 7-day leads '
+  'and spend, 28-day spend and conversions, the branch''s paid cost per lead, regression sums of daily leads on '
+  'spend over smart_window_days, and spend vs the budget in force over the last 3 days, as jsonb.';
+revoke all on function lead_flow.smart_controller_features(date, uuid) from public;
+grant execute on function lead_flow.smart_controller_features(date, uuid) to service_role;
+
+-- The smart controller's decision from its inputs alone (pure): orchestrate_budgets' inputs plus a
+-- 'smart' object with smart_controller_features. Returns the desired budget before the hard limits,
+-- and the parts of the decision, so tests and the reason text can show them.
+create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
+  returns table (desired numeric, explanation text, smoothed_leads numeric, gap numeric, dead_band numeric,
+                 marginal_cost_per_lead numeric, average_cost_per_lead numeric, budget_limited boolean,
+                 action text)
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  declare
+    f jsonb := coalesce(p_inputs -> 'smart', '{}');
+    v_budget numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'day_start_budget')::numeric), 0), 0);
+    v_target numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'target_leads_per_day')::numeric), 0), 0);
+    v_band_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_dead_band')::numeric, 0.06), 0), 1);
+    v_gain numeric := least(greatest(coalesce((p_inputs ->> 'smart_gain')::numeric, 0.8), 0.05), 1);
+    v_ratio numeric := least(greatest(coalesce((p_inputs ->> 'smart_spend_ratio')::numeric, 0.85), 0), 1);
+    v_prior_leads numeric := greatest(coalesce((p_inputs ->> 'cpl_prior_leads')::numeric, 20), 0);
+    v_default_cpl numeric := coalesce(nullif(greatest(lead_flow.finite((p_inputs ->> 'default_cost_per_lead')::numeric), 0), 0), 25.00);
+    v_days numeric := coalesce((f ->> 'days_7d')::numeric, 0);
+    v_leads_7d numeric := coalesce((f ->> 'leads_7d')::numeric, 0);
+    v_spend_7d numeric := coalesce((f ->> 'spend_7d')::numeric, 0);
+    v_spend_28d numeric := coalesce((f ->> 'spend_28d')::numeric, 0);
+    v_conv_28d numeric := coalesce((f ->> 'conversions_28d')::numeric, 0);
+    v_branch_cpl numeric := nullif(greatest(lead_flow.finite((f ->> 'branch_paid_cpl')::numeric), 0), 0);
+    v_n numeric := coalesce((f ->> 'n')::numeric, 0);
+    v_mean numeric := greatest(coalesce((f ->> 'mean_leads')::numeric, v_leads_7d / nullif(v_days, 0), 1), 1);
+    v_sxx numeric := coalesce((f ->> 'sxx')::numeric, 0);
+    v_sxy numeric := coalesce((f ->> 'sxy')::numeric, 0);
+    v_spend_3d numeric := coalesce((f ->> 'spend_3d')::numeric, 0);
+    v_budget_3d numeric := (f ->> 'budget_3d')::numeric;
+    v_days_3d numeric := coalesce((f ->> 'days_3d')::numeric, 0);
+    v_prior numeric;
+    v_b0 numeric;
+    v_b numeric;
+    v_p0 numeric;
+    v_preg numeric;
+    v_pace numeric;
+    v_spend_now numeric;
+    v_se numeric;
+    v_slope_note text;
+  begin
+    -- Average paid cost per lead: own spend / conversions blended with the branch's (else the default).
+    v_prior := coalesce(v_branch_cpl, v_default_cpl);
+    average_cost_per_lead := round(case when v_conv_28d + v_prior_leads > 0 and v_spend_28d > 0
+                                        then (v_spend_28d + v_prior_leads * v_prior) / (v_conv_28d + v_prior_leads)
+                                        else v_prior end, 2);
+    average_cost_per_lead := greatest(average_cost_per_lead, 0.01);
+    -- Marginal leads per EUR: prior 0.75 / average CPL (sd 35%), updated by the regression slope of
+    -- daily leads on daily spend, whose precision is sxx / variance of a day's leads (~ Poisson).
+    v_b0 := 0.75 / average_cost_per_lead;
+    v_p0 := 1 / (0.35 * v_b0) ^ 2;
+    if v_n >= 7 and v_sxx > 0 then
+      v_preg := v_sxx / (1.2 * v_mean);
+      v_b := (v_sxy / v_sxx * v_preg + v_b0 * v_p0) / (v_preg + v_p0);
+      v_slope_note := format('slope of %s days weighs %s%%', v_n, round(100 * v_preg / (v_preg + v_p0)));
+    else
+      v_b := v_b0;
+      v_slope_note := 'no spend variation to learn from yet';
+    end if;
+    v_b := least(greatest(v_b, 0.3 * v_b0), 1.5 * v_b0);
+    marginal_cost_per_lead := round(1 / v_b, 2);
+
+    -- Budget-limited: it spent (nearly) what it was given over the last 3 days.
+    budget_limited := v_days_3d = 0 or coalesce(v_budget_3d, 0) <= 0 or v_spend_3d >= v_ratio * v_budget_3d;
+    if budget_limited and coalesce(v_budget_3d, 0) > 0 and v_spend_3d > 0 then
+      v_pace := least(greatest(v_spend_3d / v_budget_3d, 0.5), 1.0);
+      v_spend_now := v_budget * v_pace;
+    elsif budget_limited then
+      v_pace := 0.97;
+      v_spend_now := v_budget * v_pace;
+    else
+      v_pace := 0.97;
+      v_spend_now := v_spend_3d / v_days_3d;
+    end if;
+
+    -- Smoothed flow at today's budget: the 7-day mean, each day moved to today's spend level.
+    if v_days > 0 then
+      smoothed_leads := round(greatest((v_leads_7d + v_b * (v_days * v_spend_now - v_spend_7d)) / v_days, 0), 2);
+      v_se := sqrt(greatest(v_leads_7d / v_days, 1) / v_days);
+    else
+      smoothed_leads := greatest(coalesce((p_inputs ->> 'actual_leads')::numeric, 0), 0);
+      v_se := sqrt(greatest(smoothed_leads, 1));
+    end if;
+    gap := round(v_target - smoothed_leads, 2);
+    dead_band := round(greatest(v_band_share * v_target, v_se), 2);
+
+    if abs(gap) <= dead_band then
+      action := 'dead_band';
+      desired := v_budget;
+    elsif gap > 0 and not budget_limited then
+      action := 'not_budget_limited';
+      desired := v_budget;
+    else
+      action := case when gap > 0 then 'increase' else 'decrease' end;
+      desired := round((v_spend_now + v_gain * gap * marginal_cost_per_lead) / v_pace, 2);
+    end if;
+
+    explanation := format(
+      'smart: 7-day flow %s/day at today''s budget vs target %s (gap %s, dead-band +-%s); marginal CPL %s '
+      '(average %s; %s); %s',
+      smoothed_leads, trim_scale(v_target), case when gap > 0 then '+' else '' end || gap, dead_band,
+      lead_flow.money(marginal_cost_per_lead), lead_flow.money(average_cost_per_lead), v_slope_note,
+      case action
+        when 'dead_band' then format('within the dead-band: keeps %s', lead_flow.money(v_budget))
+        when 'not_budget_limited' then format('not budget-limited (spent %s of %s over 3 days): keeps %s',
+                                              lead_flow.money(v_spend_3d), lead_flow.money(v_budget_3d),
+                                              lead_flow.money(v_budget))
+        else format('%s x gap x marginal CPL = %s spend wants %s',
+                    trim_scale(v_gain), lead_flow.money(v_gain * gap * marginal_cost_per_lead, true),
+                    lead_flow.money(desired)) end);
+    return next;
+  end
+  $$;
+comment on function lead_flow.smart_budget_decision(jsonb) is
+  'The smart controller''s decision from its inputs (orchestrate inputs + a "smart" features object): desired '
+  'budget before the hard limits, smoothed flow, gap, dead-band, marginal and average cost per lead, whether the '
+  'campaign is budget-limited, the action (dead_band, not_budget_limited, increase, decrease) and a reason.';
+grant execute on function lead_flow.smart_budget_decision(jsonb) to authenticated, service_role;
+
+-- The entry point orchestrate_budgets dispatches to (lead_flow.desired_budget_<controller>(jsonb)).
+-- When the inputs carry no 'smart' features it reads them for that one segment.
+create or replace function lead_flow.desired_budget_smart(p_inputs jsonb, out desired numeric, out explanation text)
+  language sql stable set search_path = ''
+  as $$
+    select d.desired, d.explanation
+      from lead_flow.smart_budget_decision(
+             case when p_inputs ? 'smart' then p_inputs
+                  else p_inputs || jsonb_build_object('smart', (
+                         select f.features
+                           from lead_flow.smart_controller_features((p_inputs ->> 'date')::date,
+                                                                    (p_inputs ->> 'segment_id')::uuid) f))
+             end) d
+  $$;
+comment on function lead_flow.desired_budget_smart(jsonb) is
+  'Controller "smart": desired budget from the smoothed 7-day flow, a dead-band, a learned marginal cost per '
+  'lead and no increase when the campaign is not budget-limited. Its result still goes through limit_daily_budget.';
+revoke all on function lead_flow.desired_budget_smart(jsonb) from public;
+grant execute on function lead_flow.desired_budget_smart(jsonb) to service_role;
+
+-- Alerts in lead_flow_alerts' shape: segments below target whose campaign is not budget-limited
+-- (spent < smart_spend_ratio of its budget over the last 3 planned days), so more budget would buy
+-- nothing and the gap needs another channel or more search demand. For the last planned day.
+create or replace function lead_flow.controller_alerts(p_now timestamptz default now())
+  returns table (kind text, segment_id uuid, date date, severity text, message text, details jsonb)
+  language sql stable security definer set search_path = ''
+  as $$
+    with last_day as (
+      select max(p.date) as d from public.lead_segment_plans p where p.date < lead_flow.local_day(p_now)
+    ), latest as (
+      select p.segment_id, p.date, p.target_leads_per_day, ss.settings
+        from public.lead_segment_plans p
+        join last_day ld on p.date = ld.d
+        join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+        join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
+    )
+    select 'not_budget_limited'::text, l.segment_id, l.date, 'warning'::text,
+           format('below target (%s/day over 7 days vs %s) but the campaign spent only %s of its %s budget over '
+                  '3 days: more budget buys nothing here', round((f.features ->> 'leads_7d')::numeric
+                  / nullif((f.features ->> 'days_7d')::numeric, 0), 1), l.target_leads_per_day,
+                  lead_flow.money((f.features ->> 'spend_3d')::numeric),
+                  lead_flow.money((f.features ->> 'budget_3d')::numeric)),
+           f.features
+      from latest l
+      join lead_flow.smart_controller_features(l.date) f on f.segment_id = l.segment_id
+     where ((select lead_flow.is_admin()) or coalesce((select auth.role()), '') = 'service_role'
+            or (select auth.jwt()) = '{}'::jsonb)
+       and (f.features ->> 'budget_3d')::numeric > 0
+       and (f.features ->> 'spend_3d')::numeric
+           < coalesce((l.settings ->> 'smart_spend_ratio')::numeric, 0.85) * (f.features ->> 'budget_3d')::numeric
+       and (f.features ->> 'leads_7d')::numeric
+           < l.target_leads_per_day * greatest((f.features ->> 'days_7d')::numeric, 1)
+  $$;
+comment on function lead_flow.controller_alerts(timestamptz) is
+  'Alert kind not_budget_limited, in lead_flow_alerts'' columns: segments below their 7-day target whose campaign '
+  'spent less than smart_spend_ratio of its budget over the last 3 days of the last planned day (more budget buys '
+  'nothing). Rows only for admins and back-end roles.';
+revoke all on function lead_flow.controller_alerts(timestamptz) from public;
+grant execute on function lead_flow.controller_alerts(timestamptz) to authenticated, service_role;
