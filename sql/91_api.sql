@@ -210,62 +210,56 @@ grant execute on function public.get_segment_plans(uuid, date, date) to authenti
 
 -- GET /api/orchestration/status?date= ----------------------------------------------------------
 
-create or replace view public.orchestration_status with (security_invoker = true) as
-  with changes as (
-    select l.date,
-           count(*) as changes,
+-- Dropped first: its columns change over time, and create or replace cannot reorder them.
+drop view if exists public.orchestration_status;
+create view public.orchestration_status with (security_invoker = true) as
+  -- Dates first, then each date's figures through the (date, ...) indexes: ?date=eq.D reads one night.
+  select d.date,
+         c.changes, c.pending, c.in_progress, c.succeeded, c.failed, c.conflicts, c.superseded,
+         c.increases, c.decreases, c.total_old_budget, c.total_new_budget, c.total_applied_budget,
+         p.plans_by_status, c.problems, c.last_change_at
+    from (select l.date from public.channel_orchestration_log l
+          union
+          select pl.date from public.lead_segment_plans pl) d
+   cross join lateral (
+    select count(*) as changes,
            count(*) filter (where l.status = 'pending') as pending,
            count(*) filter (where l.status = 'in_progress') as in_progress,
            count(*) filter (where l.status = 'success') as succeeded,
-           count(*) filter (where l.status = 'failed') as failed,
+           count(*) filter (where l.status = 'failed' and not l.superseded) as failed,
            count(*) filter (where l.status = 'conflict') as conflicts,
+           count(*) filter (where l.superseded) as superseded,
            count(*) filter (where l.action_type = 'budget_increase') as increases,
            count(*) filter (where l.action_type = 'budget_decrease') as decreases,
            coalesce(sum(l.old_value), 0) as total_old_budget,
            coalesce(sum(l.new_value), 0) as total_new_budget,
            coalesce(sum(l.applied_value) filter (where l.status = 'success'), 0) as total_applied_budget,
            coalesce(jsonb_agg(jsonb_build_object(
-               'log_id', l.id, 'segment_id', l.segment_id, 'segment_code', s.code, 'status', l.status,
-               'old_value', l.old_value, 'new_value', l.new_value, 'live_value', l.live_value,
-               'attempts', l.attempts, 'error_code', l.error_code,
+               'log_id', l.id, 'segment_id', l.segment_id, 'segment_code', s.code, 'channel', l.channel,
+               'status', l.status, 'old_value', l.old_value, 'new_value', l.new_value,
+               'live_value', l.live_value, 'attempts', l.attempts, 'error_code', l.error_code,
                'message', coalesce(l.error_message,
                                    case when l.status = 'conflict'
                                         then format('budget live in Google Ads (%s) differs from the expected %s',
                                                     l.live_value, l.old_value) end),
                'completed_at', l.completed_at)
-             order by s.code, l.id) filter (where l.status in ('failed', 'conflict')), '[]'::jsonb) as problems,
+             order by s.code, l.channel, l.id) filter (where l.status in ('failed', 'conflict') and not l.superseded),
+             '[]'::jsonb) as problems,
            max(l.updated_at) as last_change_at
-      from public.channel_orchestration_log l
-      left join public.lead_segments s on s.id = l.segment_id
-     group by l.date
-  ), plans as (
-    select p.date, jsonb_object_agg(p.orchestration_status, p.n) as plans_by_status
-      from (select pl.date, pl.orchestration_status, count(*) as n
+      from (select cl.*, (cl.status = 'failed' and cl.error_code is not distinct from 'superseded') as superseded
+              from public.channel_orchestration_log cl
+             where cl.date = d.date) l
+      left join public.lead_segments s on s.id = l.segment_id) c
+   cross join lateral (
+    select coalesce(jsonb_object_agg(x.orchestration_status, x.n), '{}'::jsonb) as plans_by_status
+      from (select pl.orchestration_status, count(*) as n
               from public.lead_segment_plans pl
-             group by pl.date, pl.orchestration_status) p
-     group by p.date
-  )
-  select coalesce(c.date, p.date) as date,
-         coalesce(c.changes, 0) as changes,
-         coalesce(c.pending, 0) as pending,
-         coalesce(c.in_progress, 0) as in_progress,
-         coalesce(c.succeeded, 0) as succeeded,
-         coalesce(c.failed, 0) as failed,
-         coalesce(c.conflicts, 0) as conflicts,
-         coalesce(c.increases, 0) as increases,
-         coalesce(c.decreases, 0) as decreases,
-         coalesce(c.total_old_budget, 0) as total_old_budget,
-         coalesce(c.total_new_budget, 0) as total_new_budget,
-         coalesce(c.total_applied_budget, 0) as total_applied_budget,
-         coalesce(p.plans_by_status, '{}'::jsonb) as plans_by_status,
-         coalesce(c.problems, '[]'::jsonb) as problems,
-         c.last_change_at
-    from changes c
-    full join plans p on p.date = c.date
+             where pl.date = d.date
+             group by pl.orchestration_status) x) p
    where (select lead_flow.api_require_admin('orchestration_status'));
 comment on view public.orchestration_status is
   'Admins only (others get 403). Per plan date: budget changes by status (pending, in_progress, succeeded, '
-  'failed, conflicts), increases and decreases, totals of old, new and applied budgets (EUR), plans per '
+  'failed, conflicts; superseded: replaced by a later night before the worker took them), increases and decreases, totals of old, new and applied budgets (EUR), plans per '
   'orchestration status, and every failed or conflicted change with its message. Filter with ?date=eq.YYYY-MM-DD.';
 revoke all on public.orchestration_status from anon, authenticated;
 grant select on public.orchestration_status to authenticated, service_role;

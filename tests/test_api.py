@@ -259,6 +259,22 @@ def test_orchestration_status_sums_up_a_night(seeded: tuple[RestClients, Seeded]
     assert problems["failed"]["segment_id"] == str(ids.other_segment)
 
 
+def test_orchestration_status_keeps_superseded_changes_out_of_the_failures(
+    seeded: tuple[RestClients, Seeded], committed: psycopg.Connection
+) -> None:
+    rest, ids = seeded
+    committed.execute(
+        "insert into channel_orchestration_log (date, segment_id, channel, action_type, old_value, "
+        "new_value, status, error_code, error_message) values (%s, %s, 'seo', 'budget_increase', 5, 6, "
+        "'failed', 'superseded', 'superseded by the change planned for 2026-11-21')",
+        (DAY, ids.segment),
+    )
+    [night] = rest.admin.from_("orchestration_status").select("*").eq("date", str(DAY)).execute().data
+    assert (night["changes"], night["failed"], night["superseded"]) == (4, 1, 1)
+    # Ordered by segment code, then channel: google_ads (failed) before meta (conflict).
+    assert [p["status"] for p in night["problems"]] == ["failed", "conflict"]
+
+
 def test_orchestration_status_lists_nights_without_changes(seeded: tuple[RestClients, Seeded]) -> None:
     rest, _ = seeded
     rows = (
