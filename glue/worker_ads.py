@@ -1,0 +1,363 @@
+"""The worker's calls to Google Ads: read budgets, mutate budgets, stream metrics; errors classified.
+
+Every call goes through the real google-ads client with a timeout (the library sets none) and is
+retried here for transient errors with bounded exponential backoff plus jitter, honouring the
+retry_delay Google sends with RESOURCE_TEMPORARILY_EXHAUSTED. The daily quota (RESOURCE_EXHAUSTED)
+is never retried: it raises QuotaExhausted so the caller stops the run.
+
+The request id of a successful unary call is not exposed by the library; a small client interceptor
+(passed to get_service, so it sits outside the library's own) reads the `request-id` response header.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import import_module
+from typing import Any, TypeVar
+
+import grpc
+from google.ads.googleads.client import GoogleAdsClient
+from google.ads.googleads.errors import GoogleAdsException
+from google.api_core import exceptions as core_exceptions
+
+from glue.ads_client import google_ads_failure
+from glue.worker_config import RetryPolicy
+
+log = logging.getLogger("leadflow.worker")
+
+REQUEST_ID_HEADER = "request-id"
+DEFAULT_API_VERSION = "v26"
+# gRPC statuses that mean "try again later" (RESOURCE_EXHAUSTED is decided by its QuotaError).
+_TRANSIENT_STATUSES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "ABORTED"})
+_TRANSIENT_ADS_CODES = frozenset(
+    {("internal_error", "INTERNAL_ERROR"), ("internal_error", "TRANSIENT_ERROR"),
+     ("internal_error", "DEADLINE_EXCEEDED"), ("quota_error", "RESOURCE_TEMPORARILY_EXHAUSTED")}
+)
+_DAILY_QUOTA = ("quota_error", "RESOURCE_EXHAUSTED")
+_QUERY_CHUNK = 2_000  # resource names per GAQL IN list
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdsError:
+    """One classified failure: kind is 'transient', 'quota' (daily) or 'permanent'."""
+
+    kind: str
+    code: str  # e.g. "campaign_budget_error.BUDGET_BELOW_PER_DAY_MINIMUM" or a gRPC status name
+    message: str
+    request_id: str | None = None
+    retry_delay: float | None = None  # seconds Google asked to wait
+
+
+class AdsCallFailed(Exception):
+    """A call that failed for good (permanent error, or transient after every retry)."""
+
+    def __init__(self, error: AdsError, attempts: int) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+        self.attempts = attempts
+
+
+class QuotaExhausted(AdsCallFailed):
+    """The daily operation quota is used up: stop, leave the rest for a later run."""
+
+
+@dataclass(frozen=True)
+class LiveBudget:
+    resource_name: str
+    amount_micros: int
+    reference_count: int
+    explicitly_shared: bool
+
+
+@dataclass(frozen=True)
+class OperationError:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MutateOutcome:
+    """Per operation index: True when applied (or valid, for validate_only), or its error."""
+
+    request_id: str | None
+    errors: dict[int, OperationError]
+    applied: set[int]
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    campaign_id: str
+    day: date
+    cost_micros: int
+    clicks: int
+    impressions: int
+    conversions: float
+
+
+class _RequestIdRecorder(grpc.UnaryUnaryClientInterceptor):
+    """Remembers, per thread, the request id of the last unary call made through it."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        self._local.request_id = None
+        response = continuation(client_call_details, request)
+        self._local.request_id = _request_id(response)
+        return response
+
+    @property
+    def last(self) -> str | None:
+        return getattr(self._local, "request_id", None)
+
+
+class AdsGateway:
+    """What the worker needs from Google Ads, over one GoogleAdsClient."""
+
+    def __init__(
+        self,
+        client: GoogleAdsClient,
+        retry: RetryPolicy,
+        timeout: float,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
+        """sleep(seconds) waits and returns False when the worker is asked to stop meanwhile."""
+        self._client = client
+        self._retry = retry
+        self._timeout = timeout
+        self._sleep = sleep or _plain_sleep
+        self._recorder = _RequestIdRecorder()
+        self._version = client.version or DEFAULT_API_VERSION
+        self._budget_service = client.get_service("CampaignBudgetService", interceptors=[self._recorder])
+        # The service object must outlive every stream it opens (else the channel closes mid-stream).
+        self._ads_service = client.get_service("GoogleAdsService")
+        self._failure_type = import_module(
+            f"google.ads.googleads.{self._version}.errors.types.errors"
+        ).GoogleAdsFailure
+
+    # -- calls -------------------------------------------------------------------------------------
+
+    def read_campaign_budgets(self, customer_id: str, campaign_ids: Iterable[str]) -> dict[str, LiveBudget]:
+        """Per campaign id: the budget the campaign uses now, live (absent campaigns are missing)."""
+        ids = sorted({int(c) for c in campaign_ids})
+        found: dict[str, LiveBudget] = {}
+        for start in range(0, len(ids), _QUERY_CHUNK):
+            listed = ", ".join(str(i) for i in ids[start : start + _QUERY_CHUNK])
+            query = (
+                "SELECT campaign.id, campaign_budget.resource_name, campaign_budget.amount_micros, "
+                "campaign_budget.reference_count, campaign_budget.explicitly_shared "
+                f"FROM campaign WHERE campaign.id IN ({listed})"
+            )
+            for row in self._stream(customer_id, query):
+                found[str(row.campaign.id)] = _live_budget(row.campaign_budget)
+        return found
+
+    def read_budgets(self, customer_id: str, resource_names: Iterable[str]) -> dict[str, LiveBudget]:
+        """The live campaign_budget rows for these resource names (absent ones are missing)."""
+        names = sorted(set(resource_names))
+        found: dict[str, LiveBudget] = {}
+        for start in range(0, len(names), _QUERY_CHUNK):
+            listed = ", ".join(_gaql_string(n) for n in names[start : start + _QUERY_CHUNK])
+            query = (
+                "SELECT campaign_budget.resource_name, campaign_budget.amount_micros, "
+                "campaign_budget.reference_count, campaign_budget.explicitly_shared "
+                f"FROM campaign_budget WHERE campaign_budget.resource_name IN ({listed})"
+            )
+            for row in self._stream(customer_id, query):
+                found[row.campaign_budget.resource_name] = _live_budget(row.campaign_budget)
+        return found
+
+    def mutate_budgets(
+        self, customer_id: str, amounts: Sequence[tuple[str, int]], *, validate_only: bool
+    ) -> MutateOutcome:
+        """Set each (budget resource name, amount_micros) in one request with partial_failure."""
+        request = self._client.get_type("MutateCampaignBudgetsRequest")
+        request.customer_id = customer_id
+        request.partial_failure = True
+        request.validate_only = validate_only
+        for resource_name, micros in amounts:
+            operation = request.operations.add()
+            operation.update.resource_name = resource_name
+            operation.update.amount_micros = micros
+            operation.update_mask.paths.append("amount_micros")
+
+        def call() -> tuple[Any, str | None]:
+            response = self._budget_service.mutate_campaign_budgets(request=request, timeout=self._timeout)
+            return response, self._recorder.last
+
+        response, request_id = self.with_retry(f"mutate {len(amounts)} budgets of {customer_id}", call)
+        errors = self._partial_failures(response)
+        if validate_only:
+            applied = set(range(len(amounts))) - set(errors)
+        else:
+            applied = {i for i, result in enumerate(response.results) if result.resource_name}
+        return MutateOutcome(request_id, errors, applied)
+
+    def campaign_metrics(
+        self, customer_id: str, campaign_ids: Iterable[str], first: date, last: date
+    ) -> list[MetricRow]:
+        """Cost, clicks, impressions, conversions per campaign per segments.date in [first, last]."""
+        ids = sorted({int(c) for c in campaign_ids})
+        rows: list[MetricRow] = []
+        for start in range(0, len(ids), _QUERY_CHUNK):
+            listed = ", ".join(str(i) for i in ids[start : start + _QUERY_CHUNK])
+            query = (
+                "SELECT campaign.id, segments.date, metrics.cost_micros, metrics.clicks, "
+                "metrics.impressions, metrics.conversions FROM campaign "
+                f"WHERE segments.date BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+                f"AND campaign.id IN ({listed})"
+            )
+            rows.extend(
+                MetricRow(
+                    str(row.campaign.id), date.fromisoformat(row.segments.date), row.metrics.cost_micros,
+                    row.metrics.clicks, row.metrics.impressions, row.metrics.conversions,
+                )
+                for row in self._stream(customer_id, query)
+            )
+        return rows
+
+    # -- retries -----------------------------------------------------------------------------------
+
+    def with_retry(self, what: str, call: Callable[[], T]) -> T:
+        """call() until it succeeds, a permanent error, the daily quota, or the attempts run out."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return call()
+            except Exception as exc:  # noqa: BLE001 - classified below; unknown ones re-raised
+                error = classify(exc)
+                if error is None:
+                    raise
+            if error.kind == "quota":
+                raise QuotaExhausted(error, attempt)
+            if error.kind == "permanent" or attempt >= self._retry.max_attempts:
+                raise AdsCallFailed(error, attempt)
+            delay = self.backoff(attempt - 1, error.retry_delay)
+            if delay is None:
+                log.warning("%s: %s asks to wait %.0fs; left for a later run", what, error.code,
+                            error.retry_delay or 0)
+                raise AdsCallFailed(error, attempt)
+            log.info("%s: %s (attempt %d/%d), retrying in %.2fs", what, error.code, attempt,
+                     self._retry.max_attempts, delay)
+            if not self._sleep(delay):
+                raise AdsCallFailed(error, attempt)
+
+    def backoff(self, retry_index: int, requested: float | None) -> float | None:
+        """Seconds to wait before retry number retry_index (0-based), or None if too long to wait."""
+        if requested is not None and requested > self._retry.max_retry_delay:
+            return None
+        ceiling = min(self._retry.max_delay, self._retry.base_delay * 2**retry_index)
+        jittered = random.uniform(ceiling / 2, ceiling)
+        return max(jittered, requested or 0.0)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _stream(self, customer_id: str, query: str) -> list[Any]:
+        def call() -> list[Any]:
+            stream = self._ads_service.search_stream(
+                customer_id=customer_id, query=query, timeout=self._timeout
+            )
+            return [row for batch in stream for row in batch.results]
+
+        return self.with_retry(f"query for {customer_id}", call)
+
+    def _partial_failures(self, response: Any) -> dict[int, OperationError]:
+        errors: dict[int, OperationError] = {}
+        for detail in response.partial_failure_error.details:
+            failure = self._failure_type.deserialize(detail.value)
+            for error in failure.errors:
+                elements = error.location.field_path_elements
+                if not elements or elements[0].field_name != "operations":
+                    continue
+                index = elements[0].index
+                if index not in errors:  # the first error of an operation says enough
+                    errors[index] = OperationError(error_code_name(error), error.message)
+        return errors
+
+
+def classify(exc: BaseException) -> AdsError | None:
+    """Sort a Google Ads failure into transient / quota / permanent; None if it is not one."""
+    if isinstance(exc, GoogleAdsException):
+        status = exc.error.code().name if isinstance(exc.error, grpc.Call) else "UNKNOWN"
+        return _from_failure(exc.failure, status, exc.request_id)
+    if isinstance(exc, core_exceptions.GoogleAPICallError):
+        status = exc.grpc_status_code.name if exc.grpc_status_code else "UNKNOWN"
+        failure = google_ads_failure(exc)
+        request_id = _request_id(exc.response) if isinstance(exc.response, grpc.Call) else None
+        if failure is not None and failure.errors:
+            return _from_failure(failure, status, request_id or failure.request_id or None)
+        kind = "transient" if status in _TRANSIENT_STATUSES else "permanent"
+        if status == "RESOURCE_EXHAUSTED":
+            kind = "quota"  # no QuotaError detail: treat as the daily quota, the safe reading
+        return AdsError(kind, status, exc.message or str(exc), request_id)
+    if isinstance(exc, grpc.RpcError) and isinstance(exc, grpc.Call):
+        status = exc.code().name
+        kind = "transient" if status in _TRANSIENT_STATUSES else "permanent"
+        return AdsError(kind, status, exc.details() or status, _request_id(exc))
+    return None
+
+
+def error_code_name(error: Any) -> str:
+    """'category.NAME' of a proto-plus GoogleAdsError, e.g. 'quota_error.RESOURCE_EXHAUSTED'."""
+    code = type(error.error_code).pb(error.error_code)
+    category = code.WhichOneof("error_code") or "unknown_error"
+    value = getattr(code, category)
+    enum_type = code.DESCRIPTOR.fields_by_name[category].enum_type
+    known = enum_type is not None and value in enum_type.values_by_number
+    name = enum_type.values_by_number[value].name if known else value
+    return f"{category}.{name}"
+
+
+def _from_failure(failure: Any, status: str, request_id: str | None) -> AdsError:
+    codes = [(error_code_name(e), e) for e in failure.errors]
+    first_code, first = codes[0]
+    message = first.message or status
+    for code, error in codes:
+        if tuple(code.split(".", 1)) == _DAILY_QUOTA:
+            return AdsError("quota", code, error.message, request_id)
+    for code, error in codes:
+        if tuple(code.split(".", 1)) in _TRANSIENT_ADS_CODES:
+            delay = error.details.quota_error_details.retry_delay if "quota_error" in code else None
+            seconds = delay.total_seconds() if delay else None
+            return AdsError("transient", code, error.message, request_id, seconds or None)
+    kind = "transient" if status in _TRANSIENT_STATUSES else "permanent"
+    return AdsError(kind, first_code, message, request_id)
+
+
+def _live_budget(budget: Any) -> LiveBudget:
+    return LiveBudget(budget.resource_name, budget.amount_micros, budget.reference_count,
+                      budget.explicitly_shared)
+
+
+def _request_id(call: Any) -> str | None:
+    for getter in ("initial_metadata", "trailing_metadata"):
+        try:
+            metadata = getattr(call, getter)() or ()
+        except Exception:  # noqa: BLE001 - a call without metadata simply has no request id
+            continue
+        for key, value in metadata:
+            if key == REQUEST_ID_HEADER:
+                return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+def _gaql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _plain_sleep(seconds: float) -> bool:
+    threading.Event().wait(seconds)
+    return True
+
+
+def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

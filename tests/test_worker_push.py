@@ -1,0 +1,315 @@
+"""`leadflow worker push` in-process: the real google-ads client over gRPC+TLS against the fake, and the
+real database through claim_budget_changes / complete_budget_change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import psycopg
+import pytest
+from google.ads.googleads.client import GoogleAdsClient
+
+from glue.fake_google_ads import FakeGoogleAdsServer
+from glue.worker_push import push, to_micros
+from tests.support_worker import (
+    CUSTOMER,
+    FAST_RETRY,
+    OTHER_CUSTOMER,
+    RecordingSleep,
+    assert_final_states,
+    gateway_for,
+    log_rows,
+    micros,
+    queue_changes,
+    settings_for,
+)
+
+pytest_plugins = ["tests.fake_ads_fixtures"]  # fake_ads_server, fake_ads_client
+
+
+@pytest.mark.parametrize(
+    ("eur", "expected"),
+    [("12.00", 12_000_000), ("0.01", 10_000), ("12.345", 12_350_000), ("12.3449", 12_340_000),
+     ("0", 0), ("-1.00", None), (None, None), ("NaN", None), ("1e30", None)],
+)
+def test_amounts_become_valid_micros_rounded_to_whole_cents(eur: str | None, expected: int | None) -> None:
+    assert to_micros(None if eur is None else Decimal(eur)) == expected
+
+
+def test_a_batch_of_2500_changes_goes_in_one_request(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    queued = queue_changes(committed, state, 2500, old="10.00", new="12.50")
+    settings = settings_for(fake_ads_server, db_url)
+
+    report = push(committed, gateway_for(fake_ads_client, settings), settings)
+
+    assert report.requests == 1
+    mutations = state.mutations
+    assert len(mutations) == 2500
+    assert len({m.request_id for m in mutations}) == 1
+    assert {m.resource_name for m in mutations} == {q.budget_resource_name for q in queued}
+    assert all(state.budget(q.budget_resource_name).amount_micros == 12_500_000 for q in queued)
+    rows = log_rows(committed)
+    assert {r["status"] for r in rows.values()} == {"success"}
+    assert {r["applied_value"] for r in rows.values()} == {Decimal("12.50")}
+    assert {r["request_id"] for r in rows.values()} == {mutations[0].request_id}
+    assert {r["attempts"] for r in rows.values()} == {1}
+    daily = committed.execute("select distinct daily_budget from public.lead_segment_campaigns").fetchall()
+    assert daily == [(Decimal("12.50"),)]
+
+
+def test_partial_failure_applies_and_logs_the_rest(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    state.min_budget_micros = 5_000_000  # the fake's per-day minimum: 5 EUR
+    good = queue_changes(committed, state, 3, old="10.00", new="11.00")
+    too_low = queue_changes(committed, state, 2, old="10.00", new="4.00")
+    settings = settings_for(fake_ads_server, db_url)
+
+    report = push(committed, gateway_for(fake_ads_client, settings), settings)
+
+    assert report.requests == 1
+    [request_id] = {m.request_id for m in state.mutations}
+    assert sorted(m.resource_name for m in state.mutations) == sorted(q.budget_resource_name for q in good)
+    rows = log_rows(committed)
+    for q in good:
+        assert rows[q.log_id]["status"] == "success"
+        assert rows[q.log_id]["applied_value"] == Decimal("11.00")
+    for q in too_low:
+        row = rows[q.log_id]
+        assert row["status"] == "failed"
+        assert row["error_code"] == "campaign_budget_error.BUDGET_BELOW_PER_DAY_MINIMUM"
+        assert "minimum" in row["error_message"]
+        assert row["request_id"] == request_id
+        assert row["applied_value"] is None
+        assert state.budget(q.budget_resource_name).amount_micros == 10_000_000
+
+
+def test_transient_errors_are_retried_with_backoff_then_succeed(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    queued = queue_changes(committed, state, 4)
+    for code in ("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_TEMPORARILY_EXHAUSTED"):
+        state.fail_next(1, code)  # the next four calls fail, each once
+    state.set_retry_delay(0.25)  # sent with RESOURCE_TEMPORARILY_EXHAUSTED
+    settings = settings_for(fake_ads_server, db_url, retry=replace(FAST_RETRY, max_attempts=5))
+    sleep = RecordingSleep()
+
+    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+
+    assert len(sleep.delays) == 4
+    # Exponential backoff with jitter within [d/2, d], d = 0.001 * 2**n capped at 0.01 ...
+    for n, delay in enumerate(sleep.delays[:3]):
+        ceiling = min(0.01, 0.001 * 2**n)
+        assert ceiling / 2 <= delay <= ceiling
+    # ... and the retry_delay Google asked for is honoured.
+    assert sleep.delays[3] >= 0.25
+    assert report.requests == 1
+    assert len(state.mutations) == 4
+    rows = log_rows(committed)
+    assert {rows[q.log_id]["status"] for q in queued} == {"success"}
+
+
+def test_transient_errors_that_persist_leave_changes_pending_with_attempts(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    queued = queue_changes(committed, state, 3)
+    state.fail_next(10, "UNAVAILABLE")
+    settings = settings_for(fake_ads_server, db_url)
+    sleep = RecordingSleep()
+
+    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+
+    assert len(sleep.delays) == settings.retry.max_attempts - 1  # bounded
+    assert report.outcomes == {"pending": 3}
+    rows = log_rows(committed)
+    for q in queued:
+        assert rows[q.log_id]["status"] == "pending"
+        assert rows[q.log_id]["attempts"] == 1
+        assert rows[q.log_id]["error_code"] == "UNAVAILABLE"
+    assert state.mutations == []
+
+    state.clear_faults()
+    push(committed, gateway_for(fake_ads_client, settings), settings)
+    rows = log_rows(committed)
+    assert {(rows[q.log_id]["status"], rows[q.log_id]["attempts"]) for q in queued} == {("success", 2)}
+
+
+def test_daily_quota_stops_the_run_and_leaves_the_rest_pending(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    first = queue_changes(committed, state, 3, customer_id=CUSTOMER)
+    second = queue_changes(committed, state, 3, customer_id=OTHER_CUSTOMER)
+    state.set_daily_quota(4)  # one live read + three updates for the first customer, nothing more
+    settings = settings_for(fake_ads_server, db_url)
+    sleep = RecordingSleep()
+
+    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+
+    assert report.quota_exhausted
+    assert sleep.delays == []  # the daily quota is not retried
+    rows = log_rows(committed)
+    assert {rows[q.log_id]["status"] for q in first} == {"success"}
+    for q in second:
+        assert rows[q.log_id]["status"] == "pending"
+        assert rows[q.log_id]["attempts"] == 1
+        assert rows[q.log_id]["error_code"] == "quota_error.RESOURCE_EXHAUSTED"
+    assert len(state.mutations) == 3
+
+    state.reset_quota()
+    state.set_daily_quota(None)
+    push(committed, gateway_for(fake_ads_client, settings), settings)
+    assert {log_rows(committed)[q.log_id]["status"] for q in second} == {"success"}
+
+
+def test_a_manual_change_in_google_ads_is_a_conflict(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    [edited, untouched] = queue_changes(committed, state, 2, old="10.00", new="12.00")
+    state.set_budget_amount(edited.budget_resource_name, micros("15.30"))  # someone in the Google Ads UI
+    settings = settings_for(fake_ads_server, db_url)
+
+    push(committed, gateway_for(fake_ads_client, settings), settings)
+
+    rows = log_rows(committed)
+    conflict = rows[edited.log_id]
+    assert conflict["status"] == "conflict"
+    assert conflict["live_value"] == Decimal("15.30")
+    assert conflict["old_value"] == Decimal("10.00")
+    assert "15.30" in conflict["error_message"] and "10.00" in conflict["error_message"]
+    assert state.budget(edited.budget_resource_name).amount_micros == micros("15.30")
+    assert rows[untouched.log_id]["status"] == "success"
+    assert [m.resource_name for m in state.mutations] == [untouched.budget_resource_name]
+
+
+def test_a_shared_budget_is_never_changed(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    [change] = queue_changes(committed, state, 1, shared=True)
+    state.add_campaign(CUSTOMER, "Another campaign", budget_resource_name=change.budget_resource_name)
+    settings = settings_for(fake_ads_server, db_url)
+
+    push(committed, gateway_for(fake_ads_client, settings), settings)
+
+    row = log_rows(committed)[change.log_id]
+    assert row["status"] == "failed"
+    assert row["error_code"] == "SHARED_BUDGET"
+    assert "shared by 2 campaigns" in row["error_message"]
+    assert state.mutations == []
+    assert state.budget(change.budget_resource_name).amount_micros == micros("10.00")
+
+
+def test_dry_run_validates_and_changes_nothing(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    state.min_budget_micros = 5_000_000
+    good = queue_changes(committed, state, 2, old="10.00", new="12.00")
+    [bad] = queue_changes(committed, state, 1, old="10.00", new="1.00")
+    settings = settings_for(fake_ads_server, db_url)
+
+    report = push(committed, gateway_for(fake_ads_client, settings), settings, dry_run=True)
+
+    assert report.requests == 1
+    assert state.mutations == []
+    assert all(state.budget(q.budget_resource_name).amount_micros == micros("10.00") for q in good + [bad])
+    rows = log_rows(committed)
+    for q in good + [bad]:
+        assert rows[q.log_id]["status"] == "pending"
+        assert rows[q.log_id]["attempts"] == 0
+        assert rows[q.log_id]["applied_value"] is None
+    assert all(rows[q.log_id]["validated_at"] is not None for q in good)
+    assert rows[bad.log_id]["validated_at"] is None
+    assert rows[bad.log_id]["error_code"] == "campaign_budget_error.BUDGET_BELOW_PER_DAY_MINIMUM"
+    assert committed.execute(
+        "select count(*) from public.lead_segment_campaigns where daily_budget <> 10.00").fetchone() == (0,)
+
+    push(committed, gateway_for(fake_ads_client, settings), settings)  # for real now
+    assert sorted(m.resource_name for m in state.mutations) == sorted(q.budget_resource_name for q in good)
+
+
+def test_a_budget_already_at_the_new_value_completes_without_a_push(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    """What a crash between Google's answer and the database write leaves behind."""
+    state = fake_ads_server.state
+    [change] = queue_changes(committed, state, 1, old="10.00", new="12.00", live="12.00")
+    settings = settings_for(fake_ads_server, db_url)
+
+    report = push(committed, gateway_for(fake_ads_client, settings), settings)
+
+    assert report.requests == 0
+    assert state.mutations == []
+    row = log_rows(committed)[change.log_id]
+    assert (row["status"], row["applied_value"]) == ("success", Decimal("12.00"))
+
+
+def test_under_random_faults_every_change_ends_in_one_known_state(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    state.min_budget_micros = 5_000_000
+    queued = (queue_changes(committed, state, 30, new="12.00")
+              + queue_changes(committed, state, 10, customer_id=OTHER_CUSTOMER, new="3.00")
+              + queue_changes(committed, state, 10, new="12.00", live="11.00"))
+    state.set_fault_rates({"UNAVAILABLE": 0.3, "INTERNAL": 0.2, "RESOURCE_TEMPORARILY_EXHAUSTED": 0.1})
+    state.set_retry_delay(0.001)
+    settings = settings_for(fake_ads_server, db_url, batch_size=5)
+
+    for _ in range(3):
+        push(committed, gateway_for(fake_ads_client, settings), settings)
+        rows = log_rows(committed)
+        assert len(rows) == len(queued)
+        assert_final_states(rows)
+
+    rows = log_rows(committed)
+    applied = [m.resource_name for m in state.mutations]
+    assert len(applied) == len(set(applied))  # never pushed twice
+    for q in queued:
+        row = rows[q.log_id]
+        live = state.budget(q.budget_resource_name).amount_micros
+        if row["status"] == "success":
+            assert live == micros(q.new_value)
+        elif row["status"] == "conflict":
+            assert live == micros("11.00")
+        else:
+            assert q.budget_resource_name not in applied
+
+
+def test_a_campaign_moved_to_another_budget_is_a_conflict(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    """The change names a budget the campaign no longer uses (moved in the Google Ads UI): nothing is sent."""
+    state = fake_ads_server.state
+    [change] = queue_changes(committed, state, 1, old="10.00", new="12.00")
+    old_budget = state.add_budget(CUSTOMER, micros("10.00"), shared=False)
+    committed.execute("update public.channel_orchestration_log set budget_resource_name = %s where id = %s",
+                      (old_budget, change.log_id))
+    settings = settings_for(fake_ads_server, db_url)
+
+    push(committed, gateway_for(fake_ads_client, settings), settings)
+
+    row = log_rows(committed)[change.log_id]
+    assert (row["status"], row["error_code"]) == ("conflict", "CAMPAIGN_BUDGET_CHANGED")
+    assert change.budget_resource_name in row["error_message"]
+    assert state.mutations == []
