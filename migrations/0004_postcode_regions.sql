@@ -9,6 +9,9 @@ create table lead_flow.postcode_regions (
   constraint postcode_regions_no_overlap exclude using gist (pc4 with &&)
 );
 create index postcode_regions_region_idx on lead_flow.postcode_regions (region);
+-- The lookup: the last range starting at or below a PC4 (one backward btree probe; a 110-row table
+-- would otherwise be scanned with a range test per row).
+create index postcode_regions_lower_idx on lead_flow.postcode_regions (lower(pc4));
 
 -- Spellings of province names as they appear in lead forms and partner profiles, folded to
 -- lower-case letters only ('Noord-Brabant', 'N-Brabant', ' noord brabant ' -> noordbrabant, nbrabant).
@@ -32,4 +35,4 @@ insert into lead_flow.region_aliases (alias, region) values
   ('zeeland', 'zeeland'), ('ze', 'zeeland'), ('zl', 'zeeland'),
   ('noordbrabant', 'noord-brabant'), ('nbrabant', 'noord-brabant'), ('brabant', 'noord-brabant'),
   ('nb', 'noord-brabant'), ('northbrabant', 'noord-brabant'),
-  ('limburg', 'limburg'), ('li', 'limburg'), ('lb', 'limburg');
+  ('limburg', 'limburg'), ('li', 'limburg'), ('lb', 'limburg'), ('lim', 'limburg');

@@ -1,86 +1,134 @@
 -- Regions: a lead's or a partner's region from a province name in any usual spelling, or from a
--- postcode through the PC4 reference.
+-- postcode through the PC4 reference (lead_flow.postcode_regions, loaded by `leadflow regions load`).
+--
+-- The one definition is lead_flow.region_for(province, postcode); public.extract_region and
+-- public.normalize_region are its API faces. It is PL/pgSQL on purpose: the lead trigger calls it once
+-- per inserted lead, often one lead per transaction, and a PL/pgSQL function keeps its plans for the
+-- session, whereas a LANGUAGE sql function with a SET clause (which the linter demands) is parsed and
+-- planned again in every transaction.
 
--- A province name folded to lower-case ASCII letters: accents dropped, everything else removed,
--- and a leading 'provincie'/'prov.' ignored. Bounded input so a 10 kB string costs nothing.
-create or replace function lead_flow.fold_region_name(p_name text) returns text
-  language sql immutable parallel safe set search_path = ''
+-- THE region rule: a province name in any usual spelling wins, otherwise the postcode through the PC4
+-- reference, otherwise NULL. Never raises, whatever the input.
+-- * A province name is folded to lower-case ASCII letters (accents dropped, everything else removed,
+--   a leading 'provincie'/'prov.' ignored; only the first 100 characters looked at, so a 10 kB string
+--   costs nothing) and looked up in lead_flow.region_aliases ('N-Brabant' -> nbrabant -> noord-brabant).
+-- * A postcode is taken in the usual formats ('5611 AB', '5611ab', '5611', '5611-AB', 'NL-5611 AB');
+--   its 4 digits are looked up in the PC4 ranges (the last range starting at or below it).
+-- Each lookup is one index probe. The parsing is written inline rather than as helper functions:
+-- every function call with a SET clause costs as much as the parsing itself, on every lead insert.
+create or replace function lead_flow.region_for(p_province text, p_postcode text) returns text
+  language plpgsql stable parallel safe set search_path = ''
   as $$
-    select nullif(regexp_replace(
-             regexp_replace(
-               translate(lower(left(p_name, 100)), 'âáàäãêéèëîíìïôóòöõûúùüçñÿý', 'aaaaaeeeeiiiiooooouuuucnyy'),
-               '[^a-z]', '', 'g'),
-             '^(provincie|prov)(?=[a-z]{4})', ''), '')
+  declare
+    v_key text;
+    v_pc4 integer;
+    v_region text;
+    v_range int4range;
+  begin
+    if p_province is not null then
+      v_key := regexp_replace(
+                 regexp_replace(
+                   translate(lower(left(p_province, 100)), 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý', 'aaaaaaeeeeiiiiooooouuuucnyy'),
+                   '[^a-z]', '', 'g'),
+                 '^(provincie|prov)(?=[a-z]{4})', '');
+      select a.region into v_region from lead_flow.region_aliases a where a.alias = v_key;
+      if v_region is not null then
+        return v_region;
+      end if;
+    end if;
+    if length(p_postcode) <= 40 then
+      v_pc4 := substring(p_postcode from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')::integer;
+    end if;
+    if v_pc4 is null then
+      return null;
+    end if;
+    select r.region, r.pc4 into v_region, v_range
+      from lead_flow.postcode_regions r
+     where lower(r.pc4) <= v_pc4
+     order by lower(r.pc4) desc
+     limit 1;
+    return case when v_range @> v_pc4 then v_region end;
+  end
   $$;
-comment on function lead_flow.fold_region_name(text) is
-  'Folds a province spelling to the key of lead_flow.region_aliases; NULL when nothing is left.';
+comment on function lead_flow.region_for(text, text) is
+  'Region slug from a province name (any usual spelling) or else a Dutch postcode (PC4 reference); NULL when neither gives one. Never raises.';
+
+-- Earlier drafts had the parsing in helpers of their own.
+drop function if exists lead_flow.fold_region_name(text);
+drop function if exists lead_flow.postcode_pc4(text);
+drop function if exists lead_flow.postcode_region(text);
 
 -- The region slug for a spelling of a province (or a slug itself); NULL when unknown.
 create or replace function public.normalize_region(p_name text) returns text
   language sql stable parallel safe set search_path = ''
-  as $$
-    select a.region from lead_flow.region_aliases a where a.alias = lead_flow.fold_region_name(p_name)
-  $$;
+  as $$ select lead_flow.region_for(p_name, null) $$;
 comment on function public.normalize_region(text) is
-  'The region slug (e.g. noord-brabant) for a province name in any usual spelling; NULL when unknown.';
-
--- The region of a postcode ('5611 AB', '5611ab', '5611'); NULL for anything else.
-create or replace function lead_flow.postcode_region(p_postcode text) returns text
-  language sql stable parallel safe set search_path = ''
-  as $$
-    select r.region
-      from lead_flow.postcode_regions r
-     where r.pc4 @> (substring(left(p_postcode, 40) from '^\s*([1-9][0-9]{3})\s*(?:[A-Za-z]{2})?\s*$'))::int
-  $$;
-comment on function lead_flow.postcode_region(text) is
-  'The region of a Dutch postcode through the PC4 reference; NULL for an unknown or malformed postcode.';
+  'The region slug (e.g. noord-brabant) for a province name in any usual spelling (''Noord-Brabant'', ''N-Brabant'', ''NB''); NULL when unknown.';
 
 -- A lead's region: the province when it names one, otherwise the postcode. Never raises.
 create or replace function public.extract_region(p_province text, p_postcode text) returns text
   language sql stable parallel safe set search_path = ''
-  as $$
-    select coalesce(public.normalize_region(p_province), lead_flow.postcode_region(p_postcode))
-  $$;
+  as $$ select lead_flow.region_for(p_province, p_postcode) $$;
 comment on function public.extract_region(text, text) is
-  'Region slug from a province name (any usual spelling) or else a postcode (PC4 reference); NULL when neither gives one.';
+  'Region slug from a province name (any usual spelling) or else a Dutch postcode (''5611 AB'', ''5611ab'', ''5611'') through the PC4 reference; NULL when neither gives one. Never raises.';
 
--- Replace the PC4 reference with the rows in temp table pc4_staging(pc4_from, pc4_to, province),
--- atomically. Refuses unknown provinces and overlapping ranges with a message naming the row.
+-- Replace the PC4 reference with the rows in temp table pc4_staging(line, pc4_from, pc4_to, province),
+-- atomically. Refuses an empty file, malformed rows, unknown provinces and overlapping PC4s with a
+-- message naming the line; the table keeps what it had when anything is refused.
 create or replace function lead_flow.replace_postcode_regions(out ranges integer, out postcodes integer)
   language plpgsql volatile set search_path = ''
   as $$
   declare
     bad record;
   begin
+    if not exists (select from pg_temp.pc4_staging) then
+      raise exception 'the PC4 file has no rows; the PC4 reference is left as it was' using errcode = '22023';
+    end if;
+
     select s.* into bad from pg_temp.pc4_staging s
      where s.pc4_from is null or s.pc4_to is null or s.pc4_from < 1000 or s.pc4_to > 9999
-        or s.pc4_to < s.pc4_from or public.normalize_region(s.province) is null
+        or s.pc4_to < s.pc4_from or lead_flow.region_for(s.province, null) is null
+     order by s.line
      limit 1;
     if found then
-      raise exception 'invalid PC4 row: % - % "%" (PC4 must be 1000-9999, from <= to, a known province)',
-        bad.pc4_from, bad.pc4_to, bad.province using errcode = '22023';
+      raise exception 'line %: invalid PC4 row % - % "%" (PC4 must be 1000-9999, from <= to, a known province)',
+        bad.line, bad.pc4_from, bad.pc4_to, left(bad.province, 100) using errcode = '22023';
+    end if;
+
+    select s.line, s.pc4_from into bad
+      from (select x.line, x.pc4_from,
+                   max(x.pc4_to) over (order by x.pc4_from, x.line
+                                       rows between unbounded preceding and 1 preceding) as prev_to
+              from pg_temp.pc4_staging x) s
+     where s.pc4_from <= s.prev_to
+     order by s.line
+     limit 1;
+    if found then
+      raise exception 'line %: PC4 % is already covered by an earlier row (PC4s must not repeat or overlap)',
+        bad.line, bad.pc4_from using errcode = '22023';
     end if;
 
     delete from lead_flow.postcode_regions;
-    -- Fold consecutive PC4s of one province into ranges (a per-PC4 file becomes ~100 rows).
+    -- Fold adjacent rows of one province into ranges (a per-PC4 file becomes ~100 rows): within a
+    -- run of adjacent rows, pc4_from minus the PC4s covered by the run's earlier rows is constant.
     insert into lead_flow.postcode_regions (pc4, region)
-    select int4range(min(pc4_from), max(pc4_to), '[]'), region
-      from (select s.pc4_from, s.pc4_to, public.normalize_region(s.province) as region,
-                   s.pc4_from - sum(s.pc4_to - s.pc4_from + 1)
-                                  over (partition by public.normalize_region(s.province) order by s.pc4_from) as grp
-              from pg_temp.pc4_staging s) runs
-     group by region, grp;
+    select int4range(min(runs.pc4_from), max(runs.pc4_to), '[]'), runs.region
+      from (select s.pc4_from, s.pc4_to, s.region,
+                   s.pc4_from - coalesce(sum(s.pc4_to - s.pc4_from + 1)
+                                           over (partition by s.region order by s.pc4_from
+                                                 rows between unbounded preceding and 1 preceding), 0) as grp
+              from (select x.pc4_from, x.pc4_to, lead_flow.region_for(x.province, null) as region
+                      from pg_temp.pc4_staging x) s) runs
+     group by runs.region, runs.grp;
 
-    select count(*), coalesce(sum(upper(pc4) - lower(pc4)), 0) into ranges, postcodes
-      from lead_flow.postcode_regions;
-  exception when exclusion_violation then
-    raise exception 'PC4 ranges overlap: %', sqlerrm using errcode = '22023';
+    select count(*)::integer, coalesce(sum(upper(r.pc4) - lower(r.pc4)), 0)::integer into ranges, postcodes
+      from lead_flow.postcode_regions r;
   end
   $$;
 comment on function lead_flow.replace_postcode_regions() is
-  'Atomically replaces lead_flow.postcode_regions from pg_temp.pc4_staging; returns ranges and postcodes covered.';
+  'Atomically replaces lead_flow.postcode_regions from pg_temp.pc4_staging (line, pc4_from, pc4_to, province); refuses bad rows naming the line; returns ranges and PC4s covered.';
 
-grant select on lead_flow.region_aliases, lead_flow.postcode_regions to authenticated, service_role;
+revoke all on function lead_flow.replace_postcode_regions() from public;
 revoke all on function public.extract_region(text, text), public.normalize_region(text) from public;
 grant execute on function public.extract_region(text, text), public.normalize_region(text),
-  lead_flow.fold_region_name(text), lead_flow.postcode_region(text) to anon, authenticated, service_role;
+  lead_flow.region_for(text, text) to anon, authenticated, service_role;

@@ -1,56 +1,110 @@
--- Segments and lead assignment: a lead's segment is its industry (the branch) x its region.
+-- Segments and lead assignment: a lead's segment is its industry (the branch) x its region, found by
+-- the segment's code '<branch>_<region>' (unique, so one index probe).
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
--- in system_logs.
+-- in system_logs. Helpers are PL/pgSQL so the per-lead trigger reuses their plans (see 10_regions).
 
--- A branch as segments spell it: the industry name lower-cased, trimmed, inner spaces collapsed.
+-- A branch as segments spell it: the industry name lower-cased, inner whitespace collapsed, trimmed.
 create or replace function lead_flow.normalize_branch(p_name text) returns text
-  language sql immutable parallel safe set search_path = ''
-  as $$ select nullif(regexp_replace(lower(btrim(left(p_name, 200))), '\s+', ' ', 'g'), '') $$;
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return nullif(btrim(regexp_replace(lower(left(p_name, 200)), '\s+', ' ', 'g')), '');
+  end
+  $$;
 comment on function lead_flow.normalize_branch(text) is
-  'Industry name -> segment branch (lower case, trimmed, single spaces); NULL for blank input.';
+  'Industry name -> segment branch (lower case, single spaces, trimmed); NULL for blank input.';
 
--- The active segment for a branch and region; created when missing if auto_create_segments is on.
+-- The code a segment of this (normalized) branch and region has: the same expression as the
+-- generated column lead_segments.code, so lookups by code use its unique index.
+create or replace function lead_flow.segment_code(p_branch text, p_region text) returns text
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return nullif(btrim(regexp_replace(p_branch || '_' || p_region, '[^a-z0-9]+', '_', 'g'), '_'), '');
+  end
+  $$;
+comment on function lead_flow.segment_code(text, text) is
+  'lead_segments.code for a normalized branch and a region slug (''schilder'', ''noord-brabant'' -> schilder_noord_brabant); NULL when either is NULL.';
+
+-- True when a normalized branch may become a segment (the lead_segments check constraint's rule).
+create or replace function lead_flow.is_valid_branch(p_branch text) returns boolean
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return coalesce(length(p_branch) <= 100 and p_branch ~ '[a-z0-9]', false);
+  end
+  $$;
+comment on function lead_flow.is_valid_branch(text) is
+  'Whether a normalized branch can name a segment: 1-100 characters with a letter or digit.';
+
+-- The active segment for a normalized branch and a region; created when missing and the
+-- auto_create_segments setting is on (and the branch can name a segment); NULL otherwise.
 create or replace function lead_flow.find_or_create_segment(p_branch text, p_region text) returns uuid
-  language plpgsql volatile security definer set search_path = ''
+  language plpgsql volatile set search_path = ''
   as $$
   declare
+    v_code text := lead_flow.segment_code(p_branch, p_region);
     v_id uuid;
+    v_active boolean;
   begin
-    if p_branch is null or p_region is null then
+    if v_code is null then
       return null;
     end if;
-    select s.id into v_id from public.lead_segments s
-     where s.branch = p_branch and s.region = p_region and s.is_active;
-    if v_id is null and (lead_flow.setting('auto_create_segments'))::boolean then
-      insert into public.lead_segments (branch, region, description)
-      values (p_branch, p_region, 'created automatically for an incoming lead')
-      on conflict (code) do nothing
-      returning id into v_id;
-      if v_id is null then  -- a concurrent insert won the race
-        select s.id into v_id from public.lead_segments s
-         where s.branch = p_branch and s.region = p_region and s.is_active;
-      end if;
+    select s.id, s.is_active into v_id, v_active from public.lead_segments s where s.code = v_code;
+    if found then
+      return case when v_active then v_id end;  -- an inactive segment takes no leads
+    end if;
+    if not lead_flow.is_valid_branch(p_branch)
+       or not exists (select from public.regions r where r.slug = p_region)
+       or not coalesce((lead_flow.setting('auto_create_segments'))::boolean, false) then
+      return null;
+    end if;
+    insert into public.lead_segments (branch, region, description)
+    values (p_branch, p_region, 'created automatically for an incoming lead')
+    on conflict (code) do nothing
+    returning id into v_id;
+    if v_id is null then  -- a concurrent insert won the race
+      select s.id into v_id from public.lead_segments s where s.code = v_code and s.is_active;
     end if;
     return v_id;
   end
   $$;
 comment on function lead_flow.find_or_create_segment(text, text) is
-  'Active segment id for branch x region; creates it when auto_create_segments is on; NULL otherwise.';
+  'Active segment id for a normalized branch x region (by code); creates it when auto_create_segments is on; NULL otherwise.';
 revoke all on function lead_flow.find_or_create_segment(text, text) from public;
 
 -- Trigger: set segment_id on insert, and again when industry, province or postcode change.
+-- A segment_id the caller sets explicitly is kept. Never raises: an unexpected error leaves
+-- segment_id NULL and is written to system_logs.
 create or replace function lead_flow.tg_leads__assign_segment() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   declare
+    v_region text;
     v_branch text;
   begin
-    if tg_op = 'INSERT' and new.segment_id is not null then
-      return new;  -- the caller assigned it explicitly
+    if tg_op = 'INSERT' then
+      if new.segment_id is not null then
+        return new;
+      end if;
+    elsif new.segment_id is distinct from old.segment_id
+       or (new.industry_id is not distinct from old.industry_id and new.province is not distinct from old.province
+           and new.postcode is not distinct from old.postcode) then
+      return new;
     end if;
     begin
-      select lead_flow.normalize_branch(i.name) into v_branch from public.industries i where i.id = new.industry_id;
-      new.segment_id := lead_flow.find_or_create_segment(v_branch, public.extract_region(new.province, new.postcode));
+      new.segment_id := null;
+      v_region := lead_flow.region_for(new.province, new.postcode);
+      if v_region is not null and new.industry_id is not null then
+        -- Fast path, one index probe per table: the segment spelled exactly branch x region.
+        select b.branch, s.id into v_branch, new.segment_id
+          from (select lead_flow.normalize_branch(i.name) as branch
+                  from public.industries i where i.id = new.industry_id offset 0) b
+          left join public.lead_segments s on s.branch = b.branch and s.region = v_region and s.is_active;
+        if new.segment_id is null and v_branch is not null then  -- by code, or create it
+          new.segment_id := lead_flow.find_or_create_segment(v_branch, v_region);
+        end if;
+      end if;
     exception when others then
       new.segment_id := null;
       perform lead_flow.log('error', 'segment assignment failed: ' || sqlerrm,
@@ -61,6 +115,9 @@ create or replace function lead_flow.tg_leads__assign_segment() returns trigger
     return new;
   end
   $$;
+comment on function lead_flow.tg_leads__assign_segment() is
+  'Before insert/update of industry_id, province, postcode on leads: sets segment_id (branch x region); never fails the lead.';
+revoke all on function lead_flow.tg_leads__assign_segment() from public;
 create or replace trigger tg_leads__assign_segment
   before insert or update of industry_id, province, postcode on public.leads
   for each row execute function lead_flow.tg_leads__assign_segment();
@@ -73,34 +130,37 @@ create or replace function public.assign_segments_to_leads(p_since timestamptz d
   declare
     v_assigned integer;
   begin
-    create temp table if not exists pg_temp.lead_segment_candidates (lead_id uuid, branch text, region text)
+    create temp table if not exists lead_segment_candidates (lead_id uuid, branch text, region text, code text)
       on commit drop;
     truncate pg_temp.lead_segment_candidates;
-    insert into pg_temp.lead_segment_candidates
-    select l.id, lead_flow.normalize_branch(i.name), public.extract_region(l.province, l.postcode)
-      from public.leads l
-      join public.industries i on i.id = l.industry_id
-     where l.segment_id is null and (p_since is null or l.created_at >= p_since);
+    insert into pg_temp.lead_segment_candidates (lead_id, branch, region, code)
+    select x.id, x.branch, x.region, lead_flow.segment_code(x.branch, x.region)
+      from (select l.id, lead_flow.normalize_branch(i.name) as branch,
+                   lead_flow.region_for(l.province, l.postcode) as region
+              from public.leads l
+              join public.industries i on i.id = l.industry_id
+             where l.segment_id is null and (p_since is null or l.created_at >= p_since)
+            offset 0) x;  -- a fence: region_for runs once per lead, not once per use
 
-    if (lead_flow.setting('auto_create_segments'))::boolean then
+    if coalesce((lead_flow.setting('auto_create_segments'))::boolean, false) then
       insert into public.lead_segments (branch, region, description)
-      select distinct c.branch, c.region, 'created automatically for existing leads'
+      select distinct on (c.code) c.branch, c.region, 'created automatically for existing leads'
         from pg_temp.lead_segment_candidates c
-       where c.branch is not null and c.region is not null
-         and c.branch ~ '[a-z0-9]' and length(c.branch) <= 100
+       where c.code is not null and lead_flow.is_valid_branch(c.branch)
+       order by c.code, c.branch
       on conflict (code) do nothing;
     end if;
 
     update public.leads l
        set segment_id = s.id
       from pg_temp.lead_segment_candidates c
-      join public.lead_segments s on s.branch = c.branch and s.region = c.region and s.is_active
-     where l.id = c.lead_id;
+      join public.lead_segments s on s.code = c.code and s.is_active
+     where l.id = c.lead_id and l.segment_id is null;
     get diagnostics v_assigned = row_count;
     return v_assigned;
   end
   $$;
 comment on function public.assign_segments_to_leads(timestamptz) is
-  'Assigns unassigned leads (optionally only those created since a moment) to their branch x region segment; returns how many.';
+  'Assigns unassigned leads (optionally only those created since a moment) to their branch x region segment, creating missing segments when auto_create_segments is on; returns how many leads were assigned.';
 revoke all on function public.assign_segments_to_leads(timestamptz) from public, anon, authenticated;
 grant execute on function public.assign_segments_to_leads(timestamptz) to service_role;
