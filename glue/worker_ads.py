@@ -182,11 +182,14 @@ class AdsGateway:
         request.customer_id = customer_id
         request.partial_failure = True
         request.validate_only = validate_only
+        operations = []
         for resource_name, micros in amounts:
-            operation = request.operations.add()
+            operation = self._client.get_type("CampaignBudgetOperation")
             operation.update.resource_name = resource_name
             operation.update.amount_micros = micros
             operation.update_mask.paths.append("amount_micros")
+            operations.append(operation)
+        request.operations.extend(operations)
 
         def call() -> tuple[Any, str | None]:
             response = self._budget_service.mutate_campaign_budgets(request=request, timeout=self._timeout)

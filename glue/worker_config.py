@@ -2,7 +2,8 @@
 
 Google Ads settings come the way google-ads users expect (glue.ads_client.load_ads_config): a
 google-ads.yaml named by GOOGLE_ADS_CONFIGURATION_FILE_PATH, else the GOOGLE_ADS_* variables.
-GOOGLE_ADS_ENDPOINT, when set, overrides the endpoint of either (e.g. the local fake). The worker's
+GOOGLE_ADS_ENDPOINT, when set, overrides the endpoint of either (e.g. the local fake); use_proto_plus
+is always False for the worker (raw protobuf messages). The worker's
 own knobs are LEADFLOW_WORKER_* variables; none of them is a secret, and secrets are never logged
 (AdsConfig's repr masks them, and the database URL is shown without its password).
 """
@@ -85,6 +86,8 @@ def load_settings(environ: Mapping[str, str] | None = None, name: str | None = N
     ads = load_ads_config(environ=env)
     if env.get(ENDPOINT_ENV):
         ads = dataclasses.replace(ads, endpoint=env[ENDPOINT_ENV])
+    # Raw protobuf messages whatever the file says: cheaper for 10,000-operation requests.
+    ads = dataclasses.replace(ads, use_proto_plus=False)
     base_retry = RetryPolicy()
     retry = RetryPolicy(
         max_attempts=_int(env, "LEADFLOW_WORKER_MAX_ATTEMPTS", base_retry.max_attempts),

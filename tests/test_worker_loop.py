@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import psycopg
 import pytest
 
 from glue.fake_google_ads import FakeGoogleAdsServer
+from glue.worker_config import load_settings
 from glue.worker_metrics import AMSTERDAM
 from tests.support_worker import assert_final_states, log_rows, queue_changes, subprocess_env
 
@@ -171,3 +173,44 @@ def test_worker_run_pushes_when_notified_pulls_metrics_and_stops_on_sigterm(
     for secret in (env["GOOGLE_ADS_ACCESS_TOKEN"], env["GOOGLE_ADS_DEVELOPER_TOKEN"]):
         assert secret not in out + err
     assert len(state.mutations) == 4
+
+
+def test_configuration_from_yaml_or_env_with_an_endpoint_override_and_secrets_hidden(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "google-ads.yaml"
+    yaml_file.write_text(
+        "developer_token: dev-SECRET-1\nclient_id: cid.apps\nclient_secret: cs-SECRET-2\n"
+        "refresh_token: rt-SECRET-3\nlogin_customer_id: 1234567890\nendpoint: googleads.googleapis.com\n"
+        "use_proto_plus: True\n"
+    )
+    env = {
+        "DATABASE_URL": "postgresql://worker:pw-SECRET-4@db.internal:5432/leadflow",
+        "GOOGLE_ADS_CONFIGURATION_FILE_PATH": str(yaml_file),
+        "GOOGLE_ADS_DEVELOPER_TOKEN": "ignored: the file replaces the variables",
+        "GOOGLE_ADS_ENDPOINT": "localhost:4443",
+        "LEADFLOW_WORKER_CLAIM_SIZE": "250",
+        "LEADFLOW_WORKER_METRICS_AT": "02:15",
+        "LEADFLOW_WORKER_BACKOFF_BASE_SECONDS": "0.5",
+    }
+    settings = load_settings(env, name="svc")
+
+    assert settings.ads.developer_token == "dev-SECRET-1"
+    assert settings.ads.login_customer_id == "1234567890"
+    assert settings.ads.endpoint == "localhost:4443"
+    assert settings.ads.use_proto_plus is False  # the worker always works with raw protobuf messages
+    assert (settings.name, settings.claim_size, settings.metrics_at) == ("svc", 250, dt_time(2, 15))
+    assert settings.retry.base_delay == 0.5
+    shown = settings.describe()
+    assert "db.internal" in shown and "localhost:4443" in shown
+    assert "SECRET" not in shown
+
+    from_env = load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
+                              "GOOGLE_ADS_ACCESS_TOKEN": "a"})
+    assert (from_env.ads.developer_token, from_env.ads.endpoint, from_env.claim_size) == ("d", None, 10_000)
+    with pytest.raises(SystemExit, match="DATABASE_URL"):
+        load_settings({"GOOGLE_ADS_DEVELOPER_TOKEN": "d"})
+    with pytest.raises(SystemExit, match="LEADFLOW_WORKER_CLAIM_SIZE"):
+        load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
+                       "LEADFLOW_WORKER_CLAIM_SIZE": "many"})
+    with pytest.raises(ValueError, match="batch_size"):
+        load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
+                       "LEADFLOW_WORKER_BATCH_SIZE": "10001"})
