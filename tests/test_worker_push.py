@@ -4,6 +4,7 @@ real database through claim_budget_changes / complete_budget_change."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -11,6 +12,7 @@ import pytest
 from google.ads.googleads.client import GoogleAdsClient
 
 from glue.fake_google_ads import FakeGoogleAdsServer
+from glue.worker_metrics import AMSTERDAM
 from glue.worker_push import push, to_micros
 from tests.support_worker import (
     CUSTOMER,
@@ -179,7 +181,8 @@ def test_a_manual_change_in_google_ads_is_a_conflict(
     fake_ads_client: GoogleAdsClient,
 ) -> None:
     state = fake_ads_server.state
-    [edited, untouched] = queue_changes(committed, state, 2, old="10.00", new="12.00")
+    today = datetime.now(AMSTERDAM).date()
+    [edited, untouched] = queue_changes(committed, state, 2, old="10.00", new="12.00", day=today)
     state.set_budget_amount(edited.budget_resource_name, micros("15.30"))  # someone in the Google Ads UI
     settings = settings_for(fake_ads_server, db_url)
 
@@ -194,6 +197,11 @@ def test_a_manual_change_in_google_ads_is_a_conflict(
     assert state.budget(edited.budget_resource_name).amount_micros == micros("15.30")
     assert rows[untouched.log_id]["status"] == "success"
     assert [m.resource_name for m in state.mutations] == [untouched.budget_resource_name]
+    alerts = committed.execute(
+        "select kind, segment_id, details ->> 'live_value' from public.lead_flow_alerts "
+        "where kind like 'budget_change%'"
+    ).fetchall()
+    assert alerts == [("budget_change_conflict", edited.segment_id, "15.30")]
 
 
 def test_a_shared_budget_is_never_changed(
@@ -313,3 +321,36 @@ def test_a_campaign_moved_to_another_budget_is_a_conflict(
     assert (row["status"], row["error_code"]) == ("conflict", "CAMPAIGN_BUDGET_CHANGED")
     assert change.budget_resource_name in row["error_message"]
     assert state.mutations == []
+
+
+def test_permanent_errors_and_bad_targets_are_failed_with_code_and_message(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    [no_access, mismatched, fine] = queue_changes(committed, state, 3)
+    # An account this login cannot access (Google answers PERMISSION_DENIED for the whole request) ...
+    committed.execute(
+        "update public.channel_orchestration_log set customer_id = '9876543210', "
+        "budget_resource_name = 'customers/9876543210/campaignBudgets/1' where id = %s", (no_access.log_id,))
+    # ... and a budget that does not belong to the change's customer (never sent anywhere).
+    committed.execute(
+        "update public.channel_orchestration_log "
+        "set budget_resource_name = 'customers/1111111111/campaignBudgets/1' where id = %s",
+        (mismatched.log_id,),
+    )
+    settings = settings_for(fake_ads_server, db_url)
+    sleep = RecordingSleep()
+
+    push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+
+    rows = log_rows(committed)
+    assert rows[no_access.log_id]["status"] == "failed"
+    assert rows[no_access.log_id]["error_code"] == "authorization_error.USER_PERMISSION_DENIED"
+    assert "permission" in rows[no_access.log_id]["error_message"]
+    assert rows[no_access.log_id]["request_id"].startswith("fake-")
+    assert (rows[mismatched.log_id]["status"], rows[mismatched.log_id]["error_code"]) == (
+        "failed", "INVALID_TARGET")
+    assert rows[fine.log_id]["status"] == "success"
+    assert sleep.delays == []  # permanent errors are not retried
+    assert [m.resource_name for m in state.mutations] == [fine.budget_resource_name]
