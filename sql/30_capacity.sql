@@ -53,11 +53,20 @@ with eligible_partners as materialized (
   select pc.partner_id, s.id as segment_id
     from partner_codes pc
     join public.lead_segments s on s.code = pc.code
+), explicit_links as (   -- partner marketing: a partner's active partner_segments links, when it has any
+  select ps.partner_id, ps.segment_id
+    from public.partner_segments ps
+    join eligible_partners e on e.partner_id = ps.partner_id
+   where ps.is_active
 )
 select m.partner_id, m.segment_id
-  from profile_matches m;
+  from profile_matches m
+ where not exists (select from explicit_links x where x.partner_id = m.partner_id)
+union all
+select x.partner_id, x.segment_id
+  from explicit_links x;
 comment on view lead_flow.partner_segment_matches is
-  'THE definition of which partner serves which segment (branch and region from the profile arrays, any spelling; active for routing, not admin); one row per partner and segment.';
+  'THE definition of which partner serves which segment: a partner''s active partner_segments links where it has any, otherwise branch and region from its profile arrays (any spelling); active for routing, not admin; one row per partner and segment.';
 
 -- Capacity figures of every segment (active or not), one pass over the matches.
 create or replace view lead_flow.segment_capacity_figures with (security_invoker = true) as
