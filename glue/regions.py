@@ -48,8 +48,10 @@ def read_ranges(path: Path) -> list[tuple[int, int, int, str]]:
             fields = {name.strip().lower() for name in reader.fieldnames or [] if name}
             is_ranges = set(RANGES) <= fields
             if not is_ranges and not set(PER_PC4) <= fields:
-                raise PC4FileError(f"{path}: the header must be 'pc4,province' or 'from,to,province', "
-                                   f"got {','.join(reader.fieldnames or []) or 'nothing'}")
+                raise PC4FileError(
+                    f"{path}: the header must be 'pc4,province' or 'from,to,province', "
+                    f"got {','.join(reader.fieldnames or []) or 'nothing'}"
+                )
             rows: list[tuple[int, int, int, str]] = []
             for row in reader:
                 line = reader.line_num
@@ -79,12 +81,18 @@ def load_pc4_file(database_url: str, path: Path) -> LoadResult:
     with psycopg.connect(database_url) as conn:
         try:
             with conn.transaction():
-                conn.execute("create temp table pc4_staging (line int, pc4_from int, pc4_to int, province text)"
-                             " on commit drop")
-                with conn.cursor().copy("copy pc4_staging (line, pc4_from, pc4_to, province) from stdin") as copy:
+                conn.execute(
+                    "create temp table pc4_staging (line int, pc4_from int, pc4_to int, province text)"
+                    " on commit drop"
+                )
+                with conn.cursor().copy(
+                    "copy pc4_staging (line, pc4_from, pc4_to, province) from stdin"
+                ) as copy:
                     for row in rows:
                         copy.write_row(row)
-                ranges, postcodes = conn.execute("select * from lead_flow.replace_postcode_regions()").fetchone()
+                ranges, postcodes = conn.execute(
+                    "select * from lead_flow.replace_postcode_regions()"
+                ).fetchone()
                 assigned = conn.execute("select public.assign_segments_to_leads()").fetchone()[0]
         except psycopg.errors.InvalidParameterValue as exc:  # 22023: the SQL checks refused a row
             raise PC4FileError(f"{path}: {exc.diag.message_primary}") from None
