@@ -31,9 +31,18 @@ WEEKDAY_FACTORS: tuple[float, ...] = (1.16, 1.10, 1.05, 1.00, 0.92, 0.78, 0.99)
 
 # Province populations (millions, CBS 2024, rounded): drive demand and partner density.
 PROVINCES: dict[str, float] = {
-    "zuid-holland": 3.86, "noord-holland": 2.98, "noord-brabant": 2.65, "gelderland": 2.17,
-    "utrecht": 1.39, "overijssel": 1.18, "limburg": 1.12, "friesland": 0.66, "groningen": 0.59,
-    "drenthe": 0.50, "flevoland": 0.45, "zeeland": 0.39,
+    "zuid-holland": 3.86,
+    "noord-holland": 2.98,
+    "noord-brabant": 2.65,
+    "gelderland": 2.17,
+    "utrecht": 1.39,
+    "overijssel": 1.18,
+    "limburg": 1.12,
+    "friesland": 0.66,
+    "groningen": 0.59,
+    "drenthe": 0.50,
+    "flevoland": 0.45,
+    "zeeland": 0.39,
 }
 
 
@@ -198,7 +207,8 @@ def build_market(
     Most segments can reach their target with a daily spend between about 60 and 750 EUR; a few are
     demand-limited (search demand caps spend below what the target needs), capacity-bound (organic
     leads alone exceed the target) or budget-bound (the target needs more than the 1000 EUR maximum).
-    Segments in `normal` are always reachable. Returns the market and a starting daily budget per segment code (off the needed spend on purpose,
+    Segments in `normal` are always reachable. Returns the market and a starting daily budget per
+    segment code (off the needed spend on purpose,
     so a controller has work to do).
     """
     branches = {b.name: b for b in BRANCHES}
@@ -215,8 +225,15 @@ def build_market(
         cpl200 = branch.cpl * rng.uniform(0.75, 1.25)
         k = (200.0 / cpl200) / 200.0**beta
         draw = rng.random()
-        kind = ("capacity_bound" if draw < 0.05 else "budget_bound" if draw < 0.08
-                else "demand_limited" if draw >= 0.93 else "normal")
+        kind = (
+            "capacity_bound"
+            if draw < 0.025
+            else "budget_bound"
+            if draw < 0.04
+            else "demand_limited"
+            if draw >= 0.96
+            else "normal"
+        )
         if code in normal:
             kind = "normal"
         if kind == "capacity_bound":
@@ -238,8 +255,15 @@ def build_market(
         else:
             demand_cap = max(needed, 100.0) * rng.uniform(1.6, 3.0)
         segments[code] = SegmentMarket(
-            code, branch_name, region, round(organic, 3), k, round(beta, 3), round(demand_cap, 2),
-            branch.cpc * rng.uniform(0.8, 1.2), kind,
+            code,
+            branch_name,
+            region,
+            round(organic, 3),
+            k,
+            round(beta, 3),
+            round(demand_cap, 2),
+            branch.cpc * rng.uniform(0.8, 1.2),
+            kind,
         )
         base = needed if 0 < needed < math.inf else 50.0
         start = min(900.0, max(10.0, base * rng.uniform(0.55, 1.6)))

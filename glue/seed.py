@@ -62,12 +62,19 @@ NEIGHBOURS: dict[str, tuple[str, ...]] = {
 
 # Trades that often take each other's leads.
 RELATED: dict[str, tuple[str, ...]] = {
-    "schilder": ("stukadoor", "klusjesman"), "stukadoor": ("schilder", "tegelzetter"),
-    "loodgieter": ("installateur",), "installateur": ("loodgieter", "elektricien"),
-    "elektricien": ("installateur",), "timmerman": ("kozijnspecialist", "klusjesman"),
-    "tegelzetter": ("vloerenlegger", "stukadoor"), "vloerenlegger": ("tegelzetter",),
-    "aannemer": ("timmerman", "dakdekker"), "dakdekker": ("aannemer",), "klusjesman": ("schilder",),
-    "kozijnspecialist": ("glaszetter", "timmerman"), "glaszetter": ("kozijnspecialist",),
+    "schilder": ("stukadoor", "klusjesman"),
+    "stukadoor": ("schilder", "tegelzetter"),
+    "loodgieter": ("installateur",),
+    "installateur": ("loodgieter", "elektricien"),
+    "elektricien": ("installateur",),
+    "timmerman": ("kozijnspecialist", "klusjesman"),
+    "tegelzetter": ("vloerenlegger", "stukadoor"),
+    "vloerenlegger": ("tegelzetter",),
+    "aannemer": ("timmerman", "dakdekker"),
+    "dakdekker": ("aannemer",),
+    "klusjesman": ("schilder",),
+    "kozijnspecialist": ("glaszetter", "timmerman"),
+    "glaszetter": ("kozijnspecialist",),
 }
 
 CUSTOMERS = ("4250000001", "4250000002", "4250000003")
@@ -132,10 +139,18 @@ def make_partners(layout: Sequence[tuple[str, str]], count: int, seed: int) -> l
         slugs = [home] + [r for r in NEIGHBOURS.get(home, ()) if r in regions and rng.random() < 0.3]
         spelled = tuple(rng.choice(SPELLINGS[s]) for s in slugs)
         industries = tuple(rng.choice((b, b.capitalize(), f" {b} ")) for b in [branch, *extra_b])
-        size = min(25, max(1, round(math.exp(rng.gauss(math.log(2.8), 0.45)))))
-        partners.append(Partner(uuid.UUID(int=rng.getrandbits(128), version=4),
-                                f"{branch.capitalize()}bedrijf {n + 1:03d}", branch.capitalize(),
-                                industries, spelled, tuple(slugs), size))
+        size = min(25, max(1, round(math.exp(rng.gauss(math.log(3.4), 0.45)))))
+        partners.append(
+            Partner(
+                uuid.UUID(int=rng.getrandbits(128), version=4),
+                f"{branch.capitalize()}bedrijf {n + 1:03d}",
+                branch.capitalize(),
+                industries,
+                spelled,
+                tuple(slugs),
+                size,
+            )
+        )
     return partners
 
 
@@ -153,7 +168,11 @@ def capacity_by_segment(partners: Iterable[Partner]) -> dict[str, int]:
 
 
 def plan_steps(
-    layout: Sequence[tuple[str, str]], capacity: dict[str, int], first_day: datetime.date, days: int, seed: int
+    layout: Sequence[tuple[str, str]],
+    capacity: dict[str, int],
+    first_day: datetime.date,
+    days: int,
+    seed: int,
 ) -> tuple[list[CapacityStep], list[Partner]]:
     """About one segment in eight gets a capacity step (partners join or leave) a third or two thirds
     into the run. Joining partners are seeded inactive; leaving ones active. Single-segment partners."""
@@ -161,8 +180,10 @@ def plan_steps(
     steps: list[CapacityStep] = []
     extra: list[Partner] = []
     codes = [segment_code(b, r) for b, r in layout]
-    step_days = [first_day + datetime.timedelta(days=max(1, days // 3)),
-                 first_day + datetime.timedelta(days=max(2, (2 * days) // 3))]
+    step_days = [
+        first_day + datetime.timedelta(days=max(1, days // 3)),
+        first_day + datetime.timedelta(days=max(2, (2 * days) // 3)),
+    ]
     chosen = [c for c in codes if capacity.get(c, 0) >= 10 and rng.random() < 0.125]
     by_code = dict(zip(codes, layout, strict=True))
     for i, code in enumerate(chosen):
@@ -174,10 +195,18 @@ def plan_steps(
         while left > 0:
             size = min(left, rng.randint(3, 8))
             left -= size
-            members.append(Partner(uuid.UUID(int=rng.getrandbits(128), version=4),
-                                   f"{branch.capitalize()} {'nieuw' if joining else 'vertrekt'} {len(extra) + 1}",
-                                   branch.capitalize(), (branch,), (rng.choice(SPELLINGS[region]),), (region,),
-                                   size, active=not joining))
+            members.append(
+                Partner(
+                    uuid.UUID(int=rng.getrandbits(128), version=4),
+                    f"{branch.capitalize()} {'nieuw' if joining else 'vertrekt'} {len(extra) + 1}",
+                    branch.capitalize(),
+                    (branch,),
+                    (rng.choice(SPELLINGS[region]),),
+                    (region,),
+                    size,
+                    active=not joining,
+                )
+            )
             extra.append(members[-1])
         steps.append(CapacityStep(step_days[i % 2], code, tuple(m.id for m in members), joining, delta))
     return steps, extra
@@ -187,15 +216,18 @@ def insert_reference(conn: psycopg.Connection, layout: Sequence[tuple[str, str]]
     """Industries (display names) and one segment per branch x region; returns segment ids by code."""
     branches = sorted({b for b, _ in layout})
     conn.execute(
-        "insert into public.industries (name) select initcap(b) from unnest(%s::text[]) b on conflict (name) do nothing",
-        (branches,))
+        "insert into public.industries (name) select initcap(b) from unnest(%s::text[]) b "
+        "on conflict (name) do nothing",
+        (branches,),
+    )
     conn.execute(
         """insert into public.lead_segments (branch, region, description)
            select l.branch, l.region, 'demo: ' || l.branch || ' in ' || r.name
              from unnest(%s::text[], %s::text[]) as l(branch, region)
              join public.regions r on r.slug = l.region
            on conflict (code) do nothing""",
-        ([b for b, _ in layout], [r for _, r in layout]))
+        ([b for b, _ in layout], [r for _, r in layout]),
+    )
     rows = conn.execute("select code, id from public.lead_segments").fetchall()
     return {code: sid for code, sid in rows}
 
@@ -206,7 +238,8 @@ def insert_partners(conn: psycopg.Connection, partners: Sequence[Partner]) -> No
     conn.execute(
         """insert into auth.users (id, email)
            select id, 'partner' || row_number() over () || '@demo.example.nl' from unnest(%s::uuid[]) id""",
-        (ids,))
+        (ids,),
+    )
     # Arrays of arrays must be rectangular: pass them as text and split.
     conn.execute(
         """insert into public.profiles (id, email, company_name, primary_branch, regions, lead_industries,
@@ -216,9 +249,16 @@ def insert_partners(conn: psycopg.Connection, partners: Sequence[Partner]) -> No
              from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bool[])
                   as p(id, company, branch, regions, industries, size, active)
              join auth.users u on u.id = p.id""",
-        (ids, [p.company for p in partners], [p.primary_branch for p in partners],
-         ["|".join(p.regions) for p in partners], ["|".join(p.lead_industries) for p in partners],
-         [p.max_open_leads if p.active else 0 for p in partners], [p.active for p in partners]))
+        (
+            ids,
+            [p.company for p in partners],
+            [p.primary_branch for p in partners],
+            ["|".join(p.regions) for p in partners],
+            ["|".join(p.lead_industries) for p in partners],
+            [p.max_open_leads if p.active else 0 for p in partners],
+            [p.active for p in partners],
+        ),
+    )
 
 
 def apply_step(conn: psycopg.Connection, step: CapacityStep, sizes: dict[uuid.UUID, int]) -> None:
@@ -229,12 +269,17 @@ def apply_step(conn: psycopg.Connection, step: CapacityStep, sizes: dict[uuid.UU
                   is_active_for_routing = %(join)s, updated_at = now()
              from unnest(%(ids)s::uuid[], %(sizes)s::int[]) as s(id, size)
             where p.id = s.id""",
-        {"join": step.joining, "ids": list(step.partner_ids),
-         "sizes": [sizes[i] for i in step.partner_ids]})
+        {"join": step.joining, "ids": list(step.partner_ids), "sizes": [sizes[i] for i in step.partner_ids]},
+    )
 
 
-def insert_leads(conn: psycopg.Connection, counts: Sequence[tuple[str, str, datetime.date, int, int]],
-                 seed: int, status_mix: bool, via_trigger: bool = False) -> int:
+def insert_leads(
+    conn: psycopg.Connection,
+    counts: Sequence[tuple[str, str, datetime.date, int, int]],
+    seed: int,
+    status_mix: bool,
+    via_trigger: bool = False,
+) -> int:
     """Leads for (branch, region, day, paid, organic) rows in one statement: a random PC4 of the region
     from the reference plus two letters, a province name now and then, a time inside the Amsterdam day
     (daytime), Google Ads or organic as source. Returns the number inserted.
@@ -243,50 +288,56 @@ def insert_leads(conn: psycopg.Connection, counts: Sequence[tuple[str, str, date
     as in production; otherwise the insert sets it by the same rule (the region is the one the postcode
     was drawn from), because the per-row trigger costs about a millisecond a lead.
     """
-    conn.execute("""create temp table if not exists seed_pc4 as
-                    select r.region, row_number() over (partition by r.region order by pc) as idx, pc
-                      from lead_flow.postcode_regions r,
-                           generate_series(lower(r.pc4), upper(r.pc4) - 1) pc""")
-    conn.execute("""create temp table if not exists seed_pc4_count as
-                    select region, count(*) as n from seed_pc4 group by region""")
-    conn.execute("create index if not exists seed_pc4_idx on seed_pc4 (region, idx)")
-    conn.execute("create temp table if not exists seed_counts "
-                 "(branch text, region text, day date, paid int, organic int)")
+    conn.execute("""create temp table if not exists seed_map as
+                    select s.branch, s.region, s.id as segment_id, i.id as industry_id, r.name,
+                           pc.pcs, cardinality(pc.pcs) as n
+                      from public.lead_segments s
+                      join public.industries i on lower(i.name) = s.branch
+                      join public.regions r on r.slug = s.region
+                      join (select pr.region, array_agg(pc order by pc) as pcs
+                              from lead_flow.postcode_regions pr,
+                                   generate_series(lower(pr.pc4), upper(pr.pc4) - 1) pc
+                             group by pr.region) pc on pc.region = s.region
+                     where s.is_active""")
+    conn.execute(
+        "create temp table if not exists seed_counts "
+        "(branch text, region text, day date, paid int, organic int)"
+    )
     conn.execute("truncate seed_counts")
     with conn.cursor().copy("copy seed_counts from stdin") as copy:
         for row in counts:
             copy.write_row(row)
-    conn.execute("analyze seed_counts")
     conn.execute("select setseed(%s)", ((seed % 1000) / 1000.0,))
     done = conn.execute(
         """insert into public.leads
              (industry_id, province, postcode, status, created_at, source_channel, segment_id)
-           select i.id,
-                  case when random() < 0.12 then r.name end,
-                  p.pc::text || ' ' || chr(65 + (random() * 25)::int) || chr(65 + (random() * 25)::int),
+           select m.industry_id,
+                  case when random() < 0.12 then m.name end,
+                  m.pcs[1 + floor(random() * m.n)::int]::text || ' '
+                    || chr(65 + (random() * 25)::int) || chr(65 + (random() * 25)::int),
                   case when not %(mix)s then 'new'
                        else (array['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted',
                                    'rejected', 'rejected', 'pending', 'new'])[1 + (random() * 9)::int] end,
                   lead_flow.day_start(c.day) + interval '6 hours' + random() * interval '17 hours',
                   g.channel,
-                  case when not %(trigger)s then s.id end
+                  case when not %(trigger)s then m.segment_id end
              from seed_counts c
-             join public.industries i on lower(i.name) = c.branch
-             join public.regions r on r.slug = c.region
-             join public.lead_segments s on s.branch = c.branch and s.region = c.region and s.is_active
-             join seed_pc4_count pcn on pcn.region = c.region
+             join seed_map m on m.branch = c.branch and m.region = c.region
             cross join lateral (select 'google_ads' as channel from generate_series(1, c.paid)
                                 union all
-                                select 'organic' from generate_series(1, c.organic)) g
-            cross join lateral (select 1 + floor(random() * pcn.n)::int as idx, g.channel as ch) pick
-             join seed_pc4 p on p.region = c.region and p.idx = pick.idx""",
-        {"mix": status_mix, "trigger": via_trigger})
+                                select 'organic' from generate_series(1, c.organic)) g""",
+        {"mix": status_mix, "trigger": via_trigger},
+    )
     return done.rowcount
 
 
-def insert_campaigns(conn: psycopg.Connection, fake: FakeGoogleAds, market: Market,
-                     segment_ids: dict[str, uuid.UUID], budgets: dict[str, float]
-                     ) -> dict[str, tuple[str, int, str]]:
+def insert_campaigns(
+    conn: psycopg.Connection,
+    fake: FakeGoogleAds,
+    market: Market,
+    segment_ids: dict[str, uuid.UUID],
+    budgets: dict[str, float],
+) -> dict[str, tuple[str, int, str]]:
     """A campaign with its own budget per segment in the fake, and the lead_segment_campaigns rows."""
     campaigns: dict[str, tuple[str, int, str]] = {}
     for n, code in enumerate(sorted(budgets)):
@@ -301,9 +352,16 @@ def insert_campaigns(conn: psycopg.Connection, fake: FakeGoogleAds, market: Mark
         """insert into public.lead_segment_campaigns
              (segment_id, customer_id, campaign_id, budget_resource_name, daily_budget)
            select s, c, k, b, d
-             from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::numeric[]) as x(s, c, k, b, d)""",
-        ([segment_ids[c] for c in codes], [campaigns[c][0] for c in codes], [str(campaigns[c][1]) for c in codes],
-         [campaigns[c][2] for c in codes], [budgets[c] for c in codes]))
+             from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::numeric[])
+                  as x(s, c, k, b, d)""",
+        (
+            [segment_ids[c] for c in codes],
+            [campaigns[c][0] for c in codes],
+            [str(campaigns[c][1]) for c in codes],
+            [campaigns[c][2] for c in codes],
+            [budgets[c] for c in codes],
+        ),
+    )
     return campaigns
 
 
@@ -336,6 +394,7 @@ def seed_marketplace(
     history days are written; metrics go to campaign_daily_metrics through record_campaign_metrics
     semantics (the fake holds the same numbers, so the worker can pull them again).
     """
+
     def note(text: str) -> None:
         if on_progress:
             on_progress(text)
@@ -349,10 +408,13 @@ def seed_marketplace(
     insert_partners(conn, people + step_partners)
     note(f"{len(people) + len(step_partners)} partners, {len(steps)} capacity steps planned")
 
-    targets = dict(conn.execute(
-        """select s.code, g.target_leads_per_day from lead_flow.lead_gaps(%s) g
-             join public.lead_segments s on s.id = g.segment_id""", (first_day - datetime.timedelta(days=1),)
-    ).fetchall())
+    targets = dict(
+        conn.execute(
+            """select s.code, g.target_leads_per_day from lead_flow.lead_gaps(%s) g
+             join public.lead_segments s on s.id = g.segment_id""",
+            (first_day - datetime.timedelta(days=1),),
+        ).fetchall()
+    )
     # Calibrate step segments on the larger of their targets before and after the step.
     calibration = {c: float(t) for c, t in targets.items()}
     for st in steps:
@@ -365,27 +427,48 @@ def seed_marketplace(
     metrics: list[tuple[str, str, datetime.date, int, int, int, float]] = []
     for back in range(history_days, 0, -1):
         day = first_day - datetime.timedelta(days=back)
-        for (branch, region) in layout:
+        for branch, region in layout:
             code = segment_code(branch, region)
-            out: DayOutcome = simulate_day(market.segments[code], history_budget(start_budgets[code], code, back, seed),
-                                           day, seed)
+            out: DayOutcome = simulate_day(
+                market.segments[code], history_budget(start_budgets[code], code, back, seed), day, seed
+            )
             market.outcomes[(code, day)] = out
             counts.append((branch, region, day, out.paid_leads, out.organic_leads))
             customer, campaign_id, _ = campaigns[code]
             cost_micros = round(out.spend * 100) * 10_000
-            fake.set_daily_metrics(customer, campaign_id, day, cost_micros, out.clicks, out.impressions,
-                                   float(out.paid_leads))
-            metrics.append((customer, str(campaign_id), day, cost_micros, out.clicks, out.impressions,
-                            float(out.paid_leads)))
+            fake.set_daily_metrics(
+                customer, campaign_id, day, cost_micros, out.clicks, out.impressions, float(out.paid_leads)
+            )
+            metrics.append(
+                (
+                    customer,
+                    str(campaign_id),
+                    day,
+                    cost_micros,
+                    out.clicks,
+                    out.impressions,
+                    float(out.paid_leads),
+                )
+            )
     inserted = insert_leads(conn, counts, seed, status_mix=True)
     note(f"{inserted} leads over {history_days} days of history")
     record_metrics(conn, metrics)
-    return Marketplace(layout, segment_ids, market, targets, campaigns, start_budgets, first_day, steps,
-                       {p.id: p.max_open_leads for p in step_partners})
+    return Marketplace(
+        layout,
+        segment_ids,
+        market,
+        targets,
+        campaigns,
+        start_budgets,
+        first_day,
+        steps,
+        {p.id: p.max_open_leads for p in step_partners},
+    )
 
 
-def record_metrics(conn: psycopg.Connection, rows: Sequence[tuple[str, str, datetime.date, int, int, int, float]]
-                   ) -> None:
+def record_metrics(
+    conn: psycopg.Connection, rows: Sequence[tuple[str, str, datetime.date, int, int, int, float]]
+) -> None:
     """Many (customer, campaign, day, cost_micros, clicks, impressions, conversions) rows through
     record_campaign_metrics, in one statement."""
     if not rows:
@@ -395,7 +478,8 @@ def record_metrics(conn: psycopg.Connection, rows: Sequence[tuple[str, str, date
         """select public.record_campaign_metrics(c, k, d, m, cl, i, cv)
              from unnest(%s::text[], %s::text[], %s::date[], %s::bigint[], %s::bigint[], %s::bigint[],
                          %s::numeric[]) as x(c, k, d, m, cl, i, cv)""",
-        [list(c) for c in cols])
+        [list(c) for c in cols],
+    )
 
 
 __all__ = ["MICROS", "Marketplace", "seed_marketplace", "apply_step", "insert_leads", "record_metrics"]

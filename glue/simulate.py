@@ -98,19 +98,36 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
     return database_url(server_url, name)
 
 
-def prepare(url: str, fake: FakeGoogleAds, cfg: SimConfig, first_day: datetime.date,
-            progress: Progress, migrate: bool = True) -> Marketplace:
+def prepare(
+    url: str,
+    fake: FakeGoogleAds,
+    cfg: SimConfig,
+    first_day: datetime.date,
+    progress: Progress,
+    migrate: bool = True,
+) -> Marketplace:
     """Migrate, seed the marketplace and backfill the history's stats and plans."""
     if migrate:
         db.migrate(url)
         db.load_default_reference_data(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        mp = seed_marketplace(conn, fake, seed=cfg.seed, first_day=first_day, sim_days=cfg.days,
-                              history_days=cfg.history_days, branches=cfg.branches, regions=cfg.regions,
-                              partners=cfg.partners, on_progress=progress)
+        mp = seed_marketplace(
+            conn,
+            fake,
+            seed=cfg.seed,
+            first_day=first_day,
+            sim_days=cfg.days,
+            history_days=cfg.history_days,
+            branches=cfg.branches,
+            regions=cfg.regions,
+            partners=cfg.partners,
+            on_progress=progress,
+        )
         started = time.monotonic()
-        conn.execute("select count(*) from public.backfill_lead_flow(%s, %s)",
-                     (first_day - datetime.timedelta(days=cfg.history_days), first_day - datetime.timedelta(days=1)))
+        conn.execute(
+            "select count(*) from public.backfill_lead_flow(%s, %s)",
+            (first_day - datetime.timedelta(days=cfg.history_days), first_day - datetime.timedelta(days=1)),
+        )
         progress(f"history stats and plans backfilled in {time.monotonic() - started:.1f}s")
     return mp
 
@@ -126,8 +143,11 @@ def replicate_campaigns(fake: FakeGoogleAds, mp: Marketplace) -> None:
 
 
 def set_controller(conn: psycopg.Connection, controller: str) -> None:
-    conn.execute("update public.lead_flow_settings set value = to_jsonb(%s::text) "
-                 "where key = 'controller' and segment_id is null", (controller,))
+    conn.execute(
+        "update public.lead_flow_settings set value = to_jsonb(%s::text) "
+        "where key = 'controller' and segment_id is null",
+        (controller,),
+    )
 
 
 # -- one run -------------------------------------------------------------------------------------
@@ -136,25 +156,41 @@ def set_controller(conn: psycopg.Connection, controller: str) -> None:
 class Simulation:
     """One controller's run: the nightly loop over the simulated days."""
 
-    def __init__(self, url: str, server: FakeGoogleAdsServer, mp: Marketplace, controller: str,
-                 days: int, progress: Progress) -> None:
+    def __init__(
+        self,
+        url: str,
+        server: FakeGoogleAdsServer,
+        mp: Marketplace,
+        controller: str,
+        days: int,
+        progress: Progress,
+    ) -> None:
         self.url = url
         self.server = server
         self.mp = mp
         self.controller = controller
         self.days = days
         self.progress = progress
-        self.market = Market(mp.market.segments, mp.market.seed, dict(mp.market.campaign_segment),
-                             {k: v for k, v in mp.market.outcomes.items() if k[1] < mp.first_day})
-        ads = AdsConfig(developer_token="simulated-developer-token", access_token="simulated-access-token",
-                        endpoint=server.endpoint)
+        self.market = Market(
+            mp.market.segments,
+            mp.market.seed,
+            dict(mp.market.campaign_segment),
+            {k: v for k, v in mp.market.outcomes.items() if k[1] < mp.first_day},
+        )
+        ads = AdsConfig(
+            developer_token="simulated-developer-token",
+            access_token="simulated-access-token",
+            endpoint=server.endpoint,
+        )
         self.settings = WorkerSettings(database_url=url, ads=ads, name=f"simulate-{controller}")
         self.gateway = AdsGateway(build_client(ads), self.settings.retry, self.settings.request_timeout)
         self.live: dict[tuple[str, datetime.date], tuple[float, float]] = {}
 
     def budgets(self) -> dict[str, float]:
         fake = self.server.state
-        return {code: fake.budget(rn).amount_micros / MICROS for code, (_, _, rn) in self.mp.campaigns.items()}
+        return {
+            code: fake.budget(rn).amount_micros / MICROS for code, (_, _, rn) in self.mp.campaigns.items()
+        }
 
     def run(self) -> RunResult:
         started = time.monotonic()
@@ -168,9 +204,17 @@ class Simulation:
             alerts = conn.execute(
                 "select k.kind, s.code from lead_flow.controller_alerts(lead_flow.day_start(%s)) k "
                 "join public.lead_segments s on s.id = k.segment_id order by s.code",
-                (self.mp.first_day + datetime.timedelta(days=self.days),)).fetchall()
-        result = RunResult(self.controller, self.mp.first_day, self.days, rows, list(self.mp.steps),
-                           kinds={c: s.kind for c, s in self.market.segments.items()}, alerts=alerts)
+                (self.mp.first_day + datetime.timedelta(days=self.days),),
+            ).fetchall()
+        result = RunResult(
+            self.controller,
+            self.mp.first_day,
+            self.days,
+            rows,
+            list(self.mp.steps),
+            kinds={c: s.kind for c, s in self.market.segments.items()},
+            alerts=alerts,
+        )
         result.violations = self.violations()
         result.seconds = time.monotonic() - started
         return result
@@ -182,17 +226,26 @@ class Simulation:
         before = self.budgets()
         self.server.state.advance_day(day, self.market)
         outcomes = self.market.day_outcomes(day)
-        counts = [(seg.branch, seg.region, day, outcomes[code].paid_leads, outcomes[code].organic_leads)
-                  for code, seg in self.market.segments.items()]
+        counts = [
+            (seg.branch, seg.region, day, outcomes[code].paid_leads, outcomes[code].organic_leads)
+            for code, seg in self.market.segments.items()
+        ]
         insert_leads(conn, counts, self.mp.market.seed + day.toordinal(), status_mix=False)
         # Leads of three days ago get the platform's outcome (accepted mostly).
         conn.execute(
             """update public.leads set status = case when random() < 0.8 then 'accepted' else 'rejected' end
-                where status = 'new' and created_at >= lead_flow.day_start(%s) and created_at < lead_flow.day_start(%s)""",
-            (day - datetime.timedelta(days=3), day - datetime.timedelta(days=2)))
+                where status = 'new' and created_at >= lead_flow.day_start(%s)
+                  and created_at < lead_flow.day_start(%s)""",
+            (day - datetime.timedelta(days=3), day - datetime.timedelta(days=2)),
+        )
         pull_metrics(conn, self.gateway, day, day)
-        failed = [r for r in conn.execute("select step, status, error from public.run_lead_flow_nightly(%s)",
-                                          (day,)).fetchall() if r[1] != "success"]
+        failed = [
+            r
+            for r in conn.execute(
+                "select step, status, error from public.run_lead_flow_nightly(%s)", (day,)
+            ).fetchall()
+            if r[1] != "success"
+        ]
         if failed:
             raise RuntimeError(f"nightly steps for {day} did not succeed: {failed}")
         push(conn, self.gateway, self.settings)
@@ -208,7 +261,9 @@ class Simulation:
                  from public.lead_segment_plans p
                  join public.lead_segments s on s.id = p.segment_id
                  join public.lead_generation_stats st on st.segment_id = p.segment_id and st.date = p.date
-                where p.date between %s and %s""", (self.mp.first_day, last)).fetchall()
+                where p.date between %s and %s""",
+            (self.mp.first_day, last),
+        ).fetchall()
         out = []
         for code, day, target, leads, spend, status, reason in rows:
             if (code, day) not in self.live:
@@ -255,7 +310,7 @@ def score(result: RunResult) -> Scores:
     for rows in per.values():
         usable = [r for r in rows if (r.day - result.first_day).days >= WARMUP_DAYS]
         for w in range(len(usable) // 7):
-            week = usable[w * 7:(w + 1) * 7]
+            week = usable[w * 7 : (w + 1) * 7]
             target = sum(r.target for r in week)
             if target < 7 * MIN_TARGET:
                 continue
@@ -264,14 +319,24 @@ def score(result: RunResult) -> Scores:
     settle, overshoot = step_response(result)
     reversals = 0
     for rows in per.values():
-        signs = [1 if r.next_budget > r.budget else -1 for r in rows if abs(r.next_budget - r.budget) >= 0.005]
+        signs = [
+            1 if r.next_budget > r.budget else -1 for r in rows if abs(r.next_budget - r.budget) >= 0.005
+        ]
         reversals += sum(1 for a, b in zip(signs, signs[1:], strict=False) if a != b)
     segment_weeks = len(per) * result.days / 7
     spend = sum(r.spend for r in result.rows)
     leads = sum(r.leads for r in result.rows)
-    return Scores(result.controller, weeks_counted, weeks_within, settle, overshoot,
-                  reversals / segment_weeks if segment_weeks else 0.0,
-                  spend / leads if leads else float("nan"), len(result.violations), result.seconds)
+    return Scores(
+        result.controller,
+        weeks_counted,
+        weeks_within,
+        settle,
+        overshoot,
+        reversals / segment_weeks if segment_weeks else 0.0,
+        spend / leads if leads else float("nan"),
+        len(result.violations),
+        result.seconds,
+    )
 
 
 def step_response(result: RunResult) -> tuple[list[float], list[float]]:
@@ -311,20 +376,29 @@ def step_response(result: RunResult) -> tuple[list[float], list[float]]:
 
 def comparison_table(scores: Sequence[Scores]) -> str:
     """The side-by-side table (markdown), one column per controller."""
+
     def fmt_settle(s: Scores) -> str:
         if not s.settle_days:
             return "n/a"
         finite = [d for d in s.settle_days if d != float("inf")]
         worst = "never" if len(finite) < len(s.settle_days) else f"{max(finite):.0f}"
-        return f"median {sorted(s.settle_days)[len(s.settle_days) // 2]:.0f}, worst {worst} ({len(s.settle_days)} steps)"
+        median = sorted(s.settle_days)[len(s.settle_days) // 2]
+        return f"median {median:.0f}, worst {worst} ({len(s.settle_days)} steps)"
 
     lines = [
-        ("segment-weeks within +-15% of target (target >= 5/day, after day 14)",
-         [f"{s.within_pct:.1f}% ({s.weeks_within}/{s.weeks_counted})" for s in scores]),
+        (
+            "segment-weeks within +-15% of target (target >= 5/day, after day 14)",
+            [f"{s.within_pct:.1f}% ({s.weeks_within}/{s.weeks_counted})" for s in scores],
+        ),
         ("days to settle within +-15% after a capacity step", [fmt_settle(s) for s in scores]),
-        ("overshoot after a capacity step (max, % of new target)",
-         [f"{max(s.overshoots):.1f}%" if s.overshoots else "n/a" for s in scores]),
-        ("budget direction reversals per segment per week", [f"{s.reversals_per_segment_week:.2f}" for s in scores]),
+        (
+            "overshoot after a capacity step (max, % of new target)",
+            [f"{max(s.overshoots):.1f}%" if s.overshoots else "n/a" for s in scores],
+        ),
+        (
+            "budget direction reversals per segment per week",
+            [f"{s.reversals_per_segment_week:.2f}" for s in scores],
+        ),
         ("spend per lead (EUR)", [f"{s.spend_per_lead:.2f}" for s in scores]),
         ("safety-limit violations", [str(s.violations) for s in scores]),
         ("run time (s)", [f"{s.seconds:.0f}" for s in scores]),
@@ -367,8 +441,10 @@ def main(args: argparse.Namespace) -> int:
     controllers = [c.strip() for c in str(getattr(args, "controller", "spec,smart")).split(",") if c.strip()]
     unknown = [c for c in controllers if c not in CONTROLLERS]
     if not controllers or unknown:
-        print(f"--controller takes {', '.join(CONTROLLERS)} or both comma-separated, got {args.controller!r}",
-              file=sys.stderr)
+        print(
+            f"--controller takes {', '.join(CONTROLLERS)} or both comma-separated, got {args.controller!r}",
+            file=sys.stderr,
+        )
         return 2
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)

@@ -4,9 +4,9 @@
 
 insert into public.lead_flow_setting_definitions
   (key, value_type, default_value, min_value, max_value, allowed_values, per_segment, description) values
-  ('smart_dead_band', 'numeric', '0.06', 0, 1, null, true,
+  ('smart_dead_band', 'numeric', '0.05', 0, 1, null, true,
    'Smart controller: no budget change while |target - smoothed lead flow| is within this share of the target '
-   '(or within one standard error of the smoothed flow, whichever is wider).'),
+   '(or within half a standard error of the 14-day smoothed flow, whichever is wider).'),
   ('smart_gain', 'numeric', '0.8', 0.05, 1, null, true,
    'Smart controller: share of the estimated spend change it asks for in one night (below 1 damps overshoot).'),
   ('smart_spend_ratio', 'numeric', '0.85', 0, 1, null, true,

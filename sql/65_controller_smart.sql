@@ -3,10 +3,10 @@
 -- (60_budget_maths) applies the hard limits afterwards (+-20% of the day-start budget, min, max).
 --
 -- What it does differently from 'spec' (desired = budget + one day's gap x average cost per lead):
---   * smoothed flow: the last 7 days' leads (a whole week, so weekdays cancel), each day corrected to
+--   * smoothed flow: the last 14 days' leads (whole weeks, so weekdays cancel), each day corrected to
 --     today's budget with the marginal rate below, so recent budget changes do not show up as lag;
---   * a dead-band: no change while |target - flow| is within smart_dead_band of the target or one
---     standard error of the 7-day mean, whichever is wider;
+--   * a dead-band: no change while |target - flow| is within smart_dead_band of the target or half a
+--     standard error of the 14-day mean (whichever is wider);
 --   * a marginal cost per lead learned from the segment's own last smart_window_days days (daily leads
 --     regressed on daily spend), shrunk toward a prior: the average paid cost per lead (own spend and
 --     conversions blended with the branch's) divided by 0.75, as diminishing returns make the marginal
@@ -15,18 +15,25 @@
 --     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it;
 --   * it asks for smart_gain (0.8) of the estimated spend change, which damps overshoot.
 
+drop function if exists lead_flow.smart_controller_features(date, uuid);
+
 -- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, the
 -- regression sums of daily leads on spend, and spend against the budget in force over the last 3
 -- days. Set-based for every active segment, or one segment (p_segment_id) for a single decision.
-create or replace function lead_flow.smart_controller_features(p_date date, p_segment_id uuid default null)
+create or replace function lead_flow.smart_controller_features(p_date date, p_segment_id uuid default null,
+                                                             p_window_days integer default null)
   returns table (segment_id uuid, features jsonb)
   language sql stable set search_path = ''
   as $$
     with segs as (
       select s.id, s.branch, c.daily_budget,
-             greatest(least(coalesce((ss.settings ->> 'smart_window_days')::integer, 21), 56), 7) as window_days
+             greatest(least(coalesce(p_window_days,
+                                     (select (v.value #>> '{}')::integer from public.lead_flow_settings v
+                                       where v.key = 'smart_window_days' and v.segment_id = s.id),
+                                     (select (v.value #>> '{}')::integer from public.lead_flow_settings v
+                                       where v.key = 'smart_window_days' and v.segment_id is null),
+                                     21), 56), 7) as window_days
         from public.lead_segments s
-        join lead_flow.segment_settings ss on ss.segment_id = s.id
         left join public.lead_segment_campaigns c on c.segment_id = s.id and c.is_active
        where s.is_active and (p_segment_id is null or s.id = p_segment_id)
     ), days as (
@@ -58,6 +65,9 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
              count(*) filter (where d.date > p_date - 7) as days_7d,
              sum(d.leads) filter (where d.date > p_date - 7) as leads_7d,
              sum(d.spend) filter (where d.date > p_date - 7) as spend_7d,
+             count(*) filter (where d.date > p_date - 14) as days_14d,
+             sum(d.leads) filter (where d.date > p_date - 14) as leads_14d,
+             sum(d.spend) filter (where d.date > p_date - 14) as spend_14d,
              sum(d.spend) as spend_28d, sum(d.conv) as conv_28d,
              count(*) filter (where d.date > p_date - d.window_days) as n,
              avg(d.leads) filter (where d.date > p_date - d.window_days) as mean_leads,
@@ -66,6 +76,19 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
              regr_sxy(d.leads, d.spend) filter (where d.date > p_date - d.window_days) as sxy
         from days d
        group by d.segment_id
+    ), recent_targets as (
+      select p.segment_id, sum(p.target_leads_per_day) as target_7d
+        from public.lead_segment_plans p
+        join segs g on g.id = p.segment_id
+       where p.date > p_date - 7 and p.date <= p_date
+       group by p.segment_id
+    ), last_change as (
+      -- The direction of the segment's latest applied budget change (planned before p_date).
+      select distinct on (l.segment_id) l.segment_id, sign(coalesce(l.applied_value, l.new_value) - l.old_value) as dir
+        from public.channel_orchestration_log l
+        join segs g on g.id = l.segment_id
+       where l.channel = 'google_ads' and l.status = 'success' and l.date < p_date and l.date >= p_date - 28
+       order by l.segment_id, l.date desc
     ), recent_budget as (
       select b.segment_id, sum(b.spend) as spend_3d, sum(b.budget) as budget_3d, count(*) as days_3d
         from budget_days b
@@ -81,21 +104,26 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
     select g.id,
            jsonb_build_object(
              'days_7d', coalesce(p.days_7d, 0), 'leads_7d', coalesce(p.leads_7d, 0),
-             'spend_7d', coalesce(p.spend_7d, 0), 'spend_28d', coalesce(p.spend_28d, 0),
+             'spend_7d', coalesce(p.spend_7d, 0), 'days_14d', coalesce(p.days_14d, 0),
+             'leads_14d', coalesce(p.leads_14d, 0), 'spend_14d', coalesce(p.spend_14d, 0),
+             'spend_28d', coalesce(p.spend_28d, 0),
              'conversions_28d', coalesce(p.conv_28d, 0), 'branch_paid_cpl', b.paid_cpl,
              'n', coalesce(p.n, 0), 'mean_leads', p.mean_leads, 'sxx', p.sxx, 'sxy', p.sxy,
-             'spend_3d', coalesce(r.spend_3d, 0), 'budget_3d', r.budget_3d, 'days_3d', coalesce(r.days_3d, 0))
+             'spend_3d', coalesce(r.spend_3d, 0), 'budget_3d', r.budget_3d, 'days_3d', coalesce(r.days_3d, 0),
+             'target_7d', t.target_7d, 'last_direction', coalesce(lc.dir, 0))
       from segs g
+      left join recent_targets t on t.segment_id = g.id
+      left join last_change lc on lc.segment_id = g.id
       left join per_segment p on p.segment_id = g.id
       left join recent_budget r on r.segment_id = g.id
       left join branch b on b.branch = g.branch
   $$;
-comment on function lead_flow.smart_controller_features(date, uuid) is
+comment on function lead_flow.smart_controller_features(date, uuid, integer) is
   'What the smart controller decides from, per active segment (or one) on Amsterdam day p_date: 7-day leads '
   'and spend, 28-day spend and conversions, the branch''s paid cost per lead, regression sums of daily leads on '
   'spend over smart_window_days, and spend vs the budget in force over the last 3 days, as jsonb.';
-revoke all on function lead_flow.smart_controller_features(date, uuid) from public;
-grant execute on function lead_flow.smart_controller_features(date, uuid) to service_role;
+revoke all on function lead_flow.smart_controller_features(date, uuid, integer) from public;
+grant execute on function lead_flow.smart_controller_features(date, uuid, integer) to service_role;
 
 -- The smart controller's decision from its inputs alone (pure): orchestrate_budgets' inputs plus a
 -- 'smart' object with smart_controller_features. Returns the desired budget before the hard limits,
@@ -110,24 +138,30 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     f jsonb := coalesce(p_inputs -> 'smart', '{}');
     v_budget numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'day_start_budget')::numeric), 0), 0);
     v_target numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'target_leads_per_day')::numeric), 0), 0);
-    v_band_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_dead_band')::numeric, 0.06), 0), 1);
+    v_band_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_dead_band')::numeric, 0.05), 0), 1);
     v_gain numeric := least(greatest(coalesce((p_inputs ->> 'smart_gain')::numeric, 0.8), 0.05), 1);
     v_ratio numeric := least(greatest(coalesce((p_inputs ->> 'smart_spend_ratio')::numeric, 0.85), 0), 1);
     v_prior_leads numeric := greatest(coalesce((p_inputs ->> 'cpl_prior_leads')::numeric, 20), 0);
     v_default_cpl numeric := coalesce(nullif(greatest(lead_flow.finite((p_inputs ->> 'default_cost_per_lead')::numeric), 0), 0), 25.00);
-    v_days numeric := coalesce((f ->> 'days_7d')::numeric, 0);
-    v_leads_7d numeric := coalesce((f ->> 'leads_7d')::numeric, 0);
-    v_spend_7d numeric := coalesce((f ->> 'spend_7d')::numeric, 0);
+    v_days numeric := coalesce((f ->> 'days_14d')::numeric, 0);
+    v_leads numeric := coalesce((f ->> 'leads_14d')::numeric, 0);
+    v_spend numeric := coalesce((f ->> 'spend_14d')::numeric, 0);
     v_spend_28d numeric := coalesce((f ->> 'spend_28d')::numeric, 0);
     v_conv_28d numeric := coalesce((f ->> 'conversions_28d')::numeric, 0);
     v_branch_cpl numeric := nullif(greatest(lead_flow.finite((f ->> 'branch_paid_cpl')::numeric), 0), 0);
     v_n numeric := coalesce((f ->> 'n')::numeric, 0);
-    v_mean numeric := greatest(coalesce((f ->> 'mean_leads')::numeric, v_leads_7d / nullif(v_days, 0), 1), 1);
+    v_mean numeric := greatest(coalesce((f ->> 'mean_leads')::numeric, v_leads / nullif(v_days, 0), 1), 1);
     v_sxx numeric := coalesce((f ->> 'sxx')::numeric, 0);
     v_sxy numeric := coalesce((f ->> 'sxy')::numeric, 0);
     v_spend_3d numeric := coalesce((f ->> 'spend_3d')::numeric, 0);
     v_budget_3d numeric := (f ->> 'budget_3d')::numeric;
     v_days_3d numeric := coalesce((f ->> 'days_3d')::numeric, 0);
+    v_days_7d numeric := coalesce((f ->> 'days_7d')::numeric, 0);
+    v_leads_7d numeric := coalesce((f ->> 'leads_7d')::numeric, 0);
+    v_target_7d numeric := (f ->> 'target_7d')::numeric;
+    v_last_dir numeric := coalesce((f ->> 'last_direction')::numeric, 0);
+    v_makeup numeric := 0;
+    v_aim numeric;
     v_prior numeric;
     v_b0 numeric;
     v_b numeric;
@@ -172,16 +206,28 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
       v_spend_now := v_spend_3d / v_days_3d;
     end if;
 
-    -- Smoothed flow at today's budget: the 7-day mean, each day moved to today's spend level.
+    -- Smoothed flow at today's budget: the 14-day mean (two whole weeks, so weekdays cancel), each
+    -- day moved to today's spend level with the marginal rate, so past budgets cause no lag.
     if v_days > 0 then
-      smoothed_leads := round(greatest((v_leads_7d + v_b * (v_days * v_spend_now - v_spend_7d)) / v_days, 0), 2);
-      v_se := sqrt(greatest(v_leads_7d / v_days, 1) / v_days);
+      smoothed_leads := round(greatest((v_leads + v_b * (v_days * v_spend_now - v_spend)) / v_days, 0), 2);
+      v_se := sqrt(greatest(v_leads / v_days, 1) / v_days);
     else
       smoothed_leads := greatest(coalesce((p_inputs ->> 'actual_leads')::numeric, 0), 0);
       v_se := sqrt(greatest(smoothed_leads, 1));
     end if;
-    gap := round(v_target - smoothed_leads, 2);
-    dead_band := round(greatest(v_band_share * v_target, v_se), 2);
+    -- Aim: the target, plus part of the last week's shortfall against its own targets, so that a
+    -- week's leads make up for a slow start (spread over the coming week).
+    if v_days_7d > 0 and v_target_7d is not null then
+      v_makeup := (v_target_7d - v_leads_7d) / v_days_7d;
+      v_makeup := least(greatest(v_makeup, -0.4 * v_target), 0.4 * v_target);
+    end if;
+    v_aim := greatest(v_target + v_makeup, 0);
+    gap := round(v_aim - smoothed_leads, 2);
+    dead_band := round(greatest(v_band_share * v_target, 0.5 * v_se), 2);
+    -- Hysteresis: turning back against the last change needs twice the dead-band.
+    if sign(gap) <> 0 and sign(gap) = -v_last_dir then
+      dead_band := 2 * dead_band;
+    end if;
 
     if abs(gap) <= dead_band then
       action := 'dead_band';
@@ -195,7 +241,7 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     end if;
 
     explanation := format(
-      'smart: 7-day flow %s/day at today''s budget vs target %s (gap %s, dead-band +-%s); marginal CPL %s '
+      'smart: 14-day flow %s/day at today''s budget vs target %s (gap %s, dead-band +-%s); marginal CPL %s '
       '(average %s; %s); %s',
       smoothed_leads, trim_scale(v_target), case when gap > 0 then '+' else '' end || gap, dead_band,
       lead_flow.money(marginal_cost_per_lead), lead_flow.money(average_cost_per_lead), v_slope_note,
@@ -226,8 +272,9 @@ create or replace function lead_flow.desired_budget_smart(p_inputs jsonb, out de
              case when p_inputs ? 'smart' then p_inputs
                   else p_inputs || jsonb_build_object('smart', (
                          select f.features
-                           from lead_flow.smart_controller_features((p_inputs ->> 'date')::date,
-                                                                    (p_inputs ->> 'segment_id')::uuid) f))
+                           from lead_flow.smart_controller_features(
+                                  (p_inputs ->> 'date')::date, (p_inputs ->> 'segment_id')::uuid,
+                                  (p_inputs ->> 'smart_window_days')::integer) f))
              end) d
   $$;
 comment on function lead_flow.desired_budget_smart(jsonb) is
@@ -260,7 +307,7 @@ create or replace function lead_flow.controller_alerts(p_now timestamptz default
                   lead_flow.money((f.features ->> 'budget_3d')::numeric)),
            f.features
       from latest l
-      join lead_flow.smart_controller_features(l.date) f on f.segment_id = l.segment_id
+      join lead_flow.smart_controller_features((select ld.d from last_day ld)) f on f.segment_id = l.segment_id
      where ((select lead_flow.is_admin()) or coalesce((select auth.role()), '') = 'service_role'
             or (select auth.jwt()) = '{}'::jsonb)
        and (f.features ->> 'budget_3d')::numeric > 0
