@@ -14,17 +14,30 @@ create or replace function lead_flow.normalize_branch(p_name text) returns text
 comment on function lead_flow.normalize_branch(text) is
   'Industry name -> segment branch (lower case, single spaces, trimmed); NULL for blank input.';
 
--- The code a segment of this (normalized) branch and region has: the same expression as the
--- generated column lead_segments.code, so lookups by code use its unique index.
+-- One side of a segment code: runs of anything but a-z and 0-9 become '_', trimmed at both ends.
+create or replace function lead_flow.code_part(p_text text) returns text
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return nullif(btrim(regexp_replace(left(p_text, 200), '[^a-z0-9]+', '_', 'g'), '_'), '');
+  end
+  $$;
+comment on function lead_flow.code_part(text) is
+  'A normalized branch or a region slug as it appears in a segment code (''dak- en gevel'' -> dak_en_gevel); NULL when nothing is left.';
+
+-- The code a segment of this (normalized) branch and region has: for every valid segment the same
+-- value as the generated column lead_segments.code (a branch has a letter or digit, a region slug
+-- starts with a letter, so code_part(branch) || '_' || code_part(region) is what the column's
+-- expression yields), so lookups by code use its unique index.
 create or replace function lead_flow.segment_code(p_branch text, p_region text) returns text
   language plpgsql immutable parallel safe set search_path = ''
   as $$
   begin
-    return nullif(btrim(regexp_replace(p_branch || '_' || p_region, '[^a-z0-9]+', '_', 'g'), '_'), '');
+    return lead_flow.code_part(p_branch) || '_' || lead_flow.code_part(p_region);
   end
   $$;
 comment on function lead_flow.segment_code(text, text) is
-  'lead_segments.code for a normalized branch and a region slug (''schilder'', ''noord-brabant'' -> schilder_noord_brabant); NULL when either is NULL.';
+  'lead_segments.code for a normalized branch and a region slug (''schilder'', ''noord-brabant'' -> schilder_noord_brabant); NULL when either has no letter or digit.';
 
 -- True when a normalized branch may become a segment (the lead_segments check constraint's rule).
 create or replace function lead_flow.is_valid_branch(p_branch text) returns boolean

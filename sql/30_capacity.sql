@@ -28,27 +28,25 @@ with eligible_partners as materialized (
    cross join lateral unnest(e.regions || e.lead_locations) as r (name)
    where r.name is not null
 ), branch_spellings as materialized (   -- normalize each distinct spelling once
-  select d.name, lead_flow.normalize_branch(d.name) as branch
+  select d.name, lead_flow.code_part(lead_flow.normalize_branch(d.name)) as branch_code
     from (select distinct n.name from branch_names n) d
 ), region_spellings as materialized (
-  select d.name, public.normalize_region(d.name) as region
+  select d.name, lead_flow.code_part(lead_flow.region_for(d.name, null)) as region_code  -- normalize_region
     from (select distinct n.name from region_names n) d
-), partner_branches as (
-  select bn.partner_id, array_agg(distinct bs.branch) as branches
+), partner_branch_codes as (
+  select distinct bn.partner_id, bs.branch_code
     from branch_names bn
-    join branch_spellings bs on bs.name = bn.name and bs.branch is not null
-   group by bn.partner_id
-), partner_regions as (
-  select rn.partner_id, array_agg(distinct rs.region) as regions
+    join branch_spellings bs on bs.name = bn.name
+   where bs.branch_code is not null
+), partner_region_codes as (
+  select distinct rn.partner_id, rs.region_code
     from region_names rn
-    join region_spellings rs on rs.name = rn.name and rs.region is not null
-   group by rn.partner_id
-), partner_codes as (   -- each partner's branches x regions, by code (distinct branches can share one)
-  select distinct pb.partner_id, lead_flow.segment_code(b.branch, r.region) as code
-    from partner_branches pb
-    join partner_regions pr on pr.partner_id = pb.partner_id
-   cross join lateral unnest(pb.branches) as b (branch)
-   cross join lateral unnest(pr.regions) as r (region)
+    join region_spellings rs on rs.name = rn.name
+   where rs.region_code is not null
+), partner_codes as (   -- each partner's branches x regions as segment codes (= lead_flow.segment_code)
+  select pb.partner_id, pb.branch_code || '_' || pr.region_code as code
+    from partner_branch_codes pb
+    join partner_region_codes pr on pr.partner_id = pb.partner_id
 ), profile_matches as (
   select pc.partner_id, s.id as segment_id
     from partner_codes pc

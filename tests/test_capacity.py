@@ -65,6 +65,15 @@ def test_branch_and_region_match_in_any_spelling_and_either_array(db: psycopg.Co
     assert capacity(db, segment) == (4, 15, 0, 15)
 
 
+def test_a_branch_written_with_other_punctuation_matches_by_segment_code(db: psycopg.Connection) -> None:
+    """'Dak-Dekker' in a profile and the segment 'dak dekker' share the code dak_dekker_utrecht, as a
+    lead of the industry 'Dak-dekker' is assigned to that segment."""
+    segment = create_segment(db, "dak dekker", "utrecht")
+    partner = create_user(db, primary_branch="Dak-Dekker", regions=["Utrecht"], max_open_leads=3)
+    create_user(db, primary_branch="dakdekker", regions=["Utrecht"], max_open_leads=3)  # another trade
+    assert matches(db, segment) == [partner]
+
+
 def test_a_partner_listed_twice_counts_once(db: psycopg.Connection) -> None:
     segment = create_segment(db, "schilder", "noord-brabant")
     partner = create_user(

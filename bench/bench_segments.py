@@ -1,0 +1,307 @@
+"""Benchmark: lead inserts with the segment-assignment trigger vs without, and segment capacity.
+
+Starts its own throwaway stack (PC4 ranges loaded when ../shared/data has them), and measures side by
+side in one run:
+1. lead insert throughput with `tg_leads__assign_segment` enabled and disabled, the same rows each way,
+   rounds interleaved so both see the same table growth: psycopg executemany (one lead per
+   transaction), COPY (one transaction), and one lead per PostgREST request (as the platform's forms
+   send them). Besides wall-clock throughput it prints the server process's CPU time per lead, which
+   a machine busy with other work does not distort;
+2. `segment_capacity` (the PostgREST view, read as a partner under RLS), `lead_flow.segment_capacities()`
+   and `get_segment_capacity(id)` for 10,000 segments x 5,000 partners.
+
+Goals: trigger inserts >= 70 % of plain throughput; the capacity view in under 1 s.
+Usage: .venv/bin/python bench/bench_segments.py [--leads 20000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import jwt
+import psycopg
+
+from glue import stack as glue_stack
+
+REGIONS = [
+    "groningen",
+    "friesland",
+    "drenthe",
+    "overijssel",
+    "flevoland",
+    "gelderland",
+    "utrecht",
+    "noord-holland",
+    "zuid-holland",
+    "zeeland",
+    "noord-brabant",
+    "limburg",
+]
+# How forms and profiles spell them: a slug, a display name, a sloppy variant.
+SPELLINGS = {
+    "groningen": ["Groningen", "groningen", "GR"],
+    "friesland": ["Friesland", "Fryslân", "FR"],
+    "drenthe": ["Drenthe", "drenthe", "DR"],
+    "overijssel": ["Overijssel", "overijssel", "OV"],
+    "flevoland": ["Flevoland", "flevoland", "FL"],
+    "gelderland": ["Gelderland", "gelderland", "GLD"],
+    "utrecht": ["Utrecht", "utrecht", "UT"],
+    "noord-holland": ["Noord-Holland", "noord holland", "NH"],
+    "zuid-holland": ["Zuid-Holland", " ZUID-HOLLAND ", "ZH"],
+    "zeeland": ["Zeeland", "zeeland", "ZE"],
+    "noord-brabant": ["Noord-Brabant", "noord brabant", "N-Brabant"],
+    "limburg": ["Limburg", "limburg", "LB"],
+}
+POSTCODES = [
+    "1012 AB",
+    "3011ab",
+    "5611",
+    "9711 XA",
+    "6211",
+    "8911 BC",
+    "1316",
+    "4331 AA",
+    "3511",
+    "7511 KL",
+    "9401",
+    "6811 ZZ",
+]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def lead_rows(industries: list[uuid.UUID], n: int, rng: random.Random) -> list[tuple]:
+    """Leads as forms send them: a province in some spelling, a postcode, or rubbish."""
+    rows = []
+    for _ in range(n):
+        kind = rng.random()
+        region = rng.choice(REGIONS)
+        province = rng.choice(SPELLINGS[region]) if kind < 0.5 else None
+        postcode = rng.choice(POSTCODES) if 0.3 < kind < 0.9 else ("abcd" if kind >= 0.95 else None)
+        rows.append((rng.choice(industries), province, postcode))
+    return rows
+
+
+class BackendCpu:
+    """CPU seconds the connection's server process has used (Linux /proc), so a busy machine's
+    waiting time does not count; None where /proc cannot be read."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.stat = Path(f"/proc/{conn.info.backend_pid}/stat")
+
+    def seconds(self) -> float | None:
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, rest: tuple[str, str] | None) -> None:
+    rng = random.Random(1)
+    names = [f"branche {i:02d}" for i in range(40)] + ["Schilder", "Dakdekker", "Loodgieter"]
+    industries = [
+        conn.execute("insert into public.industries (name) values (%s) returning id", (name,)).fetchone()[0]
+        for name in names
+    ]
+    # Most leads find an existing segment; the rest create theirs on the fly (auto_create_segments).
+    conn.execute("""insert into public.lead_segments (branch, region)
+                    select lower(i.name), r.slug from public.industries i, public.regions r
+                     where i.name not like 'branche 3%'""")
+    rows = lead_rows(industries, n, rng)
+    insert = "insert into public.leads (industry_id, province, postcode) values (%s, %s, %s)"
+
+    def executemany() -> None:
+        with conn.cursor() as cur:
+            cur.executemany(insert, rows)
+
+    def copy() -> None:
+        with (
+            conn.cursor() as cur,
+            cur.copy("copy public.leads (industry_id, province, postcode) from stdin") as cp,
+        ):
+            for row in rows:
+                cp.write_row(row)
+
+    methods: dict[str, tuple[Callable[[], None], int]] = {"executemany": (executemany, n), "copy": (copy, n)}
+    if rest is not None:
+        url, secret = rest
+        token = jwt.encode(
+            {"role": "service_role", "exp": int(time.time()) + 3600}, secret, algorithm="HS256"
+        )
+        client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+        bodies = [{"industry_id": str(i), "province": p, "postcode": c} for i, p, c in rows[: min(n, 2000)]]
+
+        def postgrest() -> None:
+            for body in bodies:  # one lead per request, as the platform's lead form sends them
+                client.post("/leads", json=body).raise_for_status()
+
+        methods["postgrest"] = (postgrest, len(bodies))
+
+    cpu = BackendCpu(conn)
+    rate: dict[str, dict[str, list[float]]] = {m: {"trigger": [], "plain": []} for m in methods}
+    cpu_us: dict[str, dict[str, list[float]]] = {m: {"trigger": [], "plain": []} for m in methods}
+    for method, (fn, count) in methods.items():
+        fn()  # warm-up: plans cached, segments auto-created, pages in memory
+        conn.execute("alter table public.leads disable trigger tg_leads__assign_segment")
+        fn()
+        for _ in range(rounds):
+            for mode in ("trigger", "plain"):
+                enabled = "enable" if mode == "trigger" else "disable"
+                conn.execute(f"alter table public.leads {enabled} trigger tg_leads__assign_segment")
+                before = cpu.seconds()
+                rate[method][mode].append(count / timed(fn))
+                after = cpu.seconds()
+                if before is not None and after is not None and method != "postgrest":
+                    cpu_us[method][mode].append((after - before) / count * 1e6)
+        conn.execute("alter table public.leads enable trigger tg_leads__assign_segment")
+
+    assigned, total = conn.execute("select count(segment_id), count(*) from public.leads").fetchone()
+    print(
+        f"lead inserts ({n:,} leads per run; PostgREST: {min(n, 2000):,} requests), {rounds} interleaved"
+        f" rounds each, medians ({assigned:,} of {total:,} leads in the table carry a segment)"
+    )
+    for method, modes in rate.items():
+        trig, plain = statistics.median(modes["trigger"]), statistics.median(modes["plain"])
+        line = (
+            f"  {method:<11}  with trigger {trig:>9,.0f} leads/s   trigger disabled {plain:>9,.0f} leads/s"
+            f"   ratio {trig / plain:6.1%}  (goal >= 70%)"
+        )
+        if cpu_us[method]["trigger"]:
+            t_cpu, p_cpu = (
+                statistics.median(cpu_us[method]["trigger"]),
+                statistics.median(cpu_us[method]["plain"]),
+            )
+            line += f"   server CPU/lead {t_cpu:5.1f} vs {p_cpu:5.1f} us (ratio {p_cpu / t_cpu:6.1%})"
+        print(line)
+
+
+def seed_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -> uuid.UUID:
+    """n_segments segments over branches x 12 regions, n_partners partners with messy profiles."""
+    rng = random.Random(2)
+    n_branches = -(-n_segments // len(REGIONS))
+    branches = [f"vak {i:04d}" for i in range(n_branches)]
+    conn.execute(
+        """insert into public.lead_segments (branch, region)
+                    select b, r from unnest(%s::text[]) b, unnest(%s::text[]) r limit %s""",
+        (branches, REGIONS, n_segments),
+    )
+    partner_rows = []
+    for i in range(n_partners):
+        own = rng.sample(branches, rng.randint(1, 3))
+        spell = [b.upper() if rng.random() < 0.3 else f" {b} " if rng.random() < 0.3 else b for b in own]
+        regions = [rng.choice(SPELLINGS[r]) for r in rng.sample(REGIONS, rng.randint(1, 3))]
+        locations = [rng.choice(SPELLINGS[r]) for r in rng.sample(REGIONS, rng.randint(0, 2))]
+        partner_rows.append(
+            (
+                uuid.uuid4(),
+                spell[0],
+                spell[1:] + spell[:1],
+                regions,
+                locations,
+                rng.randint(0, 30),
+                rng.random() < 0.9,
+                i % 50 == 0,
+            )
+        )
+    with conn.cursor() as cur:
+        cur.executemany("insert into auth.users (id) values (%s)", [(r[0],) for r in partner_rows])
+        cur.executemany(
+            """insert into public.profiles (id, primary_branch, lead_industries, regions, lead_locations,
+                                                        max_open_leads, is_active_for_routing, is_admin)
+                           values (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            partner_rows,
+        )
+    conn.execute("refresh materialized view public.partner_performance_stats")
+    conn.execute("analyze")
+    return partner_rows[1][0]
+
+
+def bench_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -> None:
+    partner = seed_capacity(conn, n_segments, n_partners)
+    segments, pairs = conn.execute(
+        "select (select count(*) from public.lead_segments where is_active), "
+        "(select count(*) from lead_flow.partner_segment_matches)"
+    ).fetchone()
+    one = conn.execute(
+        "select id from public.lead_segments where branch = 'vak 0001' and region = 'utrecht'"
+    ).fetchone()[0]
+
+    def as_partner(sql: str, *params: object) -> Callable[[], object]:
+        def run() -> object:
+            with conn.transaction():
+                conn.execute("set local role authenticated")
+                conn.execute(
+                    "select set_config('request.jwt.claims', %s, true)",
+                    (json.dumps({"role": "authenticated", "sub": str(partner)}),),
+                )
+                return conn.execute(sql, params).fetchall()
+
+        return run
+
+    view = [timed(as_partner("select * from public.segment_capacity")) for _ in range(3)]
+    definer = [
+        timed(lambda: conn.execute("select * from lead_flow.segment_capacities()").fetchall())
+        for _ in range(3)
+    ]
+    single = [timed(as_partner("select * from public.get_segment_capacity(%s)", one)) for _ in range(5)]
+    print(
+        f"segment capacity, {segments:,} active segments x {n_partners:,} partners "
+        f"({pairs:,} partner-segment matches)"
+    )
+    print(
+        f"  segment_capacity view (as a partner)  {min(view) * 1000:8.1f} ms best, "
+        f"{statistics.median(view) * 1000:8.1f} ms median  (goal < 1000 ms)"
+    )
+    print(f"  lead_flow.segment_capacities()        {min(definer) * 1000:8.1f} ms best")
+    print(f"  get_segment_capacity(one segment)     {min(single) * 1000:8.1f} ms best")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--segments", type=int, default=10_000)
+    parser.add_argument("--partners", type=int, default=5_000)
+    parser.add_argument(
+        "--database-url", help="use this database instead of starting a stack (data is added!)"
+    )
+    args = parser.parse_args()
+
+    base = None
+    stack = None
+    if args.database_url:
+        url = args.database_url
+    else:
+        base = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
+        stack = glue_stack.up(base)
+        url = stack.database_url
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            rest = (stack.rest.url, stack.rest.jwt_secret) if stack is not None else None
+            bench_inserts(conn, args.leads, args.rounds, rest)
+            bench_capacity(conn, args.segments, args.partners)
+    finally:
+        if stack is not None:
+            stack.stop()
+        if base is not None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
