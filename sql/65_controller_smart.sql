@@ -218,8 +218,8 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     -- Aim: the target, plus part of the last week's shortfall against its own targets, so that a
     -- week's leads make up for a slow start (spread over the coming week).
     if v_days_7d > 0 and v_target_7d is not null then
-      v_makeup := (v_target_7d - v_leads_7d) / v_days_7d;
-      v_makeup := least(greatest(v_makeup, -0.4 * v_target), 0.4 * v_target);
+      v_makeup := 0.6 * (v_target_7d - v_leads_7d) / v_days_7d;
+      v_makeup := least(greatest(v_makeup, -0.3 * v_target), 0.3 * v_target);
     end if;
     v_aim := greatest(v_target + v_makeup, 0);
     gap := round(v_aim - smoothed_leads, 2);
