@@ -107,8 +107,10 @@ create or replace function lead_flow.tg_leads__assign_segment() returns trigger
     end if;
     begin
       new.segment_id := null;
-      v_region := lead_flow.region_for(new.province, new.postcode);
-      if v_region is not null and new.industry_id is not null then
+      if new.industry_id is not null then
+        v_region := lead_flow.region_for(new.province, new.postcode);
+      end if;
+      if v_region is not null then
         -- Fast path, one index probe per table: the segment spelled exactly branch x region.
         select b.branch, s.id into v_branch, new.segment_id
           from (select lead_flow.normalize_branch(i.name) as branch
