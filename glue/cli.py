@@ -36,7 +36,11 @@ def _migrate(args: argparse.Namespace) -> int:
 def _regions_load(args: argparse.Namespace) -> int:
     from glue import db, regions
 
-    loaded = regions.load_pc4_file(db.database_url(), args.file)
+    try:
+        loaded = regions.load_pc4_file(db.database_url(), args.file)
+    except regions.PC4FileError as exc:
+        print(f"leadflow regions load: {exc}", file=sys.stderr)
+        return 2
     print(f"loaded {loaded.ranges} PC4 ranges covering {loaded.postcodes} postcodes; "
           f"{loaded.leads_assigned} leads newly assigned to a segment")
     return 0
