@@ -18,7 +18,7 @@ from hypothesis.errors import Unsatisfiable
 from tests.support import RestClients, make_jwt
 from tests.support_api import seed
 
-EXAMPLES = {schemathesis.GenerationMode.POSITIVE: 5, schemathesis.GenerationMode.NEGATIVE: 3}
+EXAMPLES = {schemathesis.GenerationMode.POSITIVE: 4, schemathesis.GenerationMode.NEGATIVE: 2}
 
 
 def _fuzz(
