@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import re
-import tempfile
 from pathlib import Path
 
 from glue import demo
 
 
-def test_the_demo_runs_end_to_end_and_writes_a_report_with_pictures(capsys) -> None:
-    out_dir = Path(tempfile.mkdtemp(prefix="leadflow-demo-test-"))
-    report = out_dir / "demo.html"
+def test_the_demo_runs_end_to_end_and_writes_a_report_with_pictures(capsys, tmp_path: Path) -> None:
+    report = tmp_path / "demo.html"
     args = argparse.Namespace(
         days=7, seed=3, report=report, branches=3, regions=3, partners=40, history_days=14
     )
