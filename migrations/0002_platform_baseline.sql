@@ -79,8 +79,12 @@ begin
   if 'industries' = any (created) then
     alter table public.industries enable row level security;
     create policy industries_select_all on public.industries for select to anon, authenticated using (true);
-    create policy industries_write_admin on public.industries for all to authenticated
+    create policy industries_insert_admin on public.industries for insert to authenticated
+      with check ((select lead_flow.is_admin()));
+    create policy industries_update_admin on public.industries for update to authenticated
       using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+    create policy industries_delete_admin on public.industries for delete to authenticated
+      using ((select lead_flow.is_admin()));
     grant select on public.industries to anon, authenticated;
     grant insert (name), update (name), delete on public.industries to authenticated;
     grant all on public.industries to service_role;
@@ -104,8 +108,12 @@ begin
     alter table public.leads enable row level security;
     create policy leads_select_own_or_admin on public.leads for select to authenticated
       using ((select auth.uid()) = user_id or (select lead_flow.is_admin()));
-    create policy leads_write_admin on public.leads for all to authenticated
+    create policy leads_insert_admin on public.leads for insert to authenticated
+      with check ((select lead_flow.is_admin()));
+    create policy leads_update_admin on public.leads for update to authenticated
       using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+    create policy leads_delete_admin on public.leads for delete to authenticated
+      using ((select lead_flow.is_admin()));
     grant select on public.leads to authenticated;
     grant insert (industry_id, province, postcode, status, price_at_purchase, user_id),
           update (industry_id, province, postcode, status, price_at_purchase, user_id),

@@ -64,6 +64,17 @@ CHECKS: dict[str, str] = {
          where pol.schemaname in ('public', 'lead_flow') and pol.cmd in ('INSERT', 'UPDATE', 'DELETE', 'ALL')
            and pol.permissive = 'PERMISSIVE'
            and (btrim(pol.qual) = 'true' or btrim(pol.with_check) = 'true')""",
+    # 0006 multiple_permissive_policies (each one is evaluated for every row)
+    "multiple_permissive_policies": """
+        select format('table %s.%s has %s permissive %s policies for %s: %s', pol.schemaname, pol.tablename,
+                      count(*), c.command, r.role, string_agg(pol.policyname, ', ' order by pol.policyname))
+          from pg_policies pol
+         cross join lateral unnest(pol.roles) r (role)
+         cross join lateral unnest(case pol.cmd when 'ALL' then array['SELECT', 'INSERT', 'UPDATE', 'DELETE']
+                                                else array[pol.cmd] end) c (command)
+         where pol.schemaname in ('public', 'lead_flow') and pol.permissive = 'PERMISSIVE'
+         group by pol.schemaname, pol.tablename, r.role, c.command
+        having count(*) > 1""",
     # 0014 extension_in_public
     "extension_in_public": """
         select format('extension %s is installed in schema public', e.extname)
@@ -154,6 +165,7 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
         "using (auth.uid() is not null) with check (true)"
     )
     db.execute("create policy zz_lint_orphan on public.zz_lint_child for select using (false)")
+    db.execute("create policy zz_second on public.zz_lint_parent for update to authenticated using (false)")
     db.execute("create materialized view public.zz_lint_mv as select 1 as x")
     db.execute("grant select on public.zz_lint_mv to authenticated")
     db.execute("create index zz_lint_dup1 on public.zz_lint_parent (id)")
@@ -169,6 +181,7 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
         "unindexed_foreign_keys": "zz_lint_child",
         "security_definer_function_executable": "zz_lint_fn",
         "duplicate_index": "zz_lint_dup",
+        "multiple_permissive_policies": "zz_lint_parent",
         "exposed_object_without_comment": "zz_lint_view",
     }
     for check, name in expected.items():
