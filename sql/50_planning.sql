@@ -23,9 +23,11 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
         from public.lead_segments s
         join lead_flow.segment_settings ss on ss.segment_id = s.id
        where (p_segment_id is null and s.is_active) or s.id = p_segment_id
-    ), cap as (
-      select c.segment_id, c.capacity_total_leads
-        from lead_flow.segment_capacities() c
+    ), cap as (   -- all active segments' capacity in one pass, or just the one segment asked for
+      select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacities() c where p_segment_id is null
+      union all
+      select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacity(p_segment_id) c
+       where p_segment_id is not null
     ), live as (
       select l.segment_id, count(*)::integer as generated
         from public.leads l

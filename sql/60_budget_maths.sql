@@ -23,7 +23,7 @@ grant execute on function lead_flow.money(numeric, boolean) to anon, authenticat
 
 -- The hard limits, applied after every controller:
 --   * the day-start budget (rounded to cents) is the base; 0, negative or unknown means "no budget":
---     anything wanted (desired > 0) starts at the launch budget, otherwise it stays as it is;
+--     anything wanted (desired of at least a cent) starts at the launch budget, else it stays as it is;
 --   * otherwise the desired budget (the base when unknown) is rounded to cents and kept within
 --     +-max_change of the base (bounds rounded inward to cents, so the limit holds exactly),
 --   * then floored at min_budget and capped at max_budget (these win over the +-max_change);
@@ -38,9 +38,9 @@ create or replace function public.limit_daily_budget(
   language plpgsql immutable parallel safe set search_path = ''
   as $$
   declare
-    v_mc numeric := coalesce(least(greatest(lead_flow.finite(p_max_change), 0), 1), 0.20);
-    v_min numeric := round(ceil(coalesce(greatest(lead_flow.finite(p_min_budget), 0), 5.00) * 100) / 100, 2);
-    v_max numeric := round(floor(coalesce(greatest(lead_flow.finite(p_max_budget), 0), 1000.00) * 100) / 100, 2);
+    v_mc numeric := least(greatest(coalesce(lead_flow.finite(p_max_change), 0.20), 0), 1);
+    v_min numeric := round(ceil(greatest(coalesce(lead_flow.finite(p_min_budget), 5.00), 0) * 100) / 100, 2);
+    v_max numeric := round(floor(greatest(coalesce(lead_flow.finite(p_max_budget), 1000.00), 0) * 100) / 100, 2);
     v_launch numeric;
     v_base numeric := round(lead_flow.finite(p_day_start), 2);
     v_desired numeric := lead_flow.finite(p_desired);
@@ -50,10 +50,10 @@ create or replace function public.limit_daily_budget(
     v_pct text := trim_scale(v_mc * 100)::text;
   begin
     v_max := greatest(v_max, v_min);
-    v_launch := least(greatest(round(coalesce(greatest(lead_flow.finite(p_launch_budget), 0), 10.00), 2), v_min), v_max);
+    v_launch := least(greatest(round(greatest(coalesce(lead_flow.finite(p_launch_budget), 10.00), 0), 2), v_min), v_max);
 
     if v_base is null or v_base <= 0 then
-      if coalesce(v_desired, 0) > 0 and v_launch > 0 then
+      if round(coalesce(v_desired, 0), 2) > 0 and v_launch > 0 then
         new_budget := v_launch;
         changed := true;
         limited_by := 'launch';

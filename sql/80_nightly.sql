@@ -141,16 +141,16 @@ create or replace function public.run_lead_flow_nightly(p_date date default null
   declare
     v_date date := coalesce(p_date, lead_flow.local_day(now()) - 1);
     v_step text;
+    v_run record;
     v_failed boolean := false;
   begin
     foreach v_step in array array['aggregate', 'plan', 'orchestrate'] loop
       if v_failed then
         return query select v_step, v_date, 'skipped'::text, 0, 0::numeric, 'an earlier step failed'::text;
       else
-        return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
-                       from lead_flow.run_step(v_step, v_date) r;
-        v_failed := exists (select from lead_flow.nightly_runs n
-                             where n.step = v_step and n.date = v_date and n.status = 'failed');
+        select * into v_run from lead_flow.run_step(v_step, v_date);
+        v_failed := v_run.status <> 'success';
+        return query select v_run.step, v_run.date, v_run.status, v_run.rows, v_run.duration_ms, v_run.error;
       end if;
     end loop;
   end
