@@ -95,7 +95,8 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
                  'branch_cost_per_lead', b.branch_cpl,
                  'spend_day', coalesce(t.spend_day, 0), 'clicks_day', coalesce(t.clicks_day, 0),
                  'spend_7d', coalesce(t.spend_7d, 0), 'leads_7d', coalesce(t.leads_7d, 0),
-                 'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0)) as inputs,
+                 'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
+                 || coalesce(jsonb_build_object('smart', sf.features), '{}') as inputs,
                p.settings
           from plans p
           left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
@@ -103,6 +104,11 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
             on e.segment_id = p.segment_id and e.channel = 'google_ads' and e.date = $1
           left join recent t on t.segment_id = p.segment_id
           left join branch b on b.branch = p.branch
+          -- The smart controller's features, computed once for all segments, only when some use it.
+          left join (select f.segment_id, f.features from lead_flow.smart_controller_features($1) f
+                      where 'smart' = any ($3)
+                        and exists (select from plans x where x.settings ->> 'controller' = 'smart')) sf
+            on sf.segment_id = p.segment_id
          cross join lateral lead_flow.effective_cost_per_lead(
                  t.spend_28d, t.leads_28d, b.branch_cpl,
                  (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl

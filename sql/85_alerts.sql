@@ -82,10 +82,14 @@ grant execute on function lead_flow.pipeline_alerts(timestamptz) to authenticate
 
 create or replace view public.lead_flow_alerts with (security_invoker = true) as
   select a.kind, a.segment_id, a.date, a.severity, a.message, a.details
-    from lead_flow.pipeline_alerts(now()) a;
+    from lead_flow.pipeline_alerts(now()) a
+  union all
+  select c.kind, c.segment_id, c.date, c.severity, c.message, c.details
+    from lead_flow.controller_alerts(now()) c;
 comment on view public.lead_flow_alerts is
   'What needs attention (admins only; others see no rows): segments whose |gap %| exceeded alert_gap_percentage '
   'for alert_gap_nights nights in a row, failed or conflicted budget changes of the last 7 days, and nightly '
-  'steps that did not succeed last night. Columns: kind, segment_id, date, severity, message, details.';
+  'steps that did not succeed last night, and (smart controller) campaigns that do not spend their budget, '
+  'where more budget buys nothing. Columns: kind, segment_id, date, severity, message, details.';
 revoke all on public.lead_flow_alerts from anon, authenticated;
 grant select on public.lead_flow_alerts to authenticated, service_role;
