@@ -1,6 +1,36 @@
 -- Step 2 of the night after day D: D's target, actual and gap per segment, into lead_segment_plans.
 -- One definition (lead_flow.lead_gaps) serves the single-segment functions and the set-based step.
 
+-- Every segment's effective settings (segment override > global > default) as one jsonb object;
+-- the same values as lead_flow.segment_settings, computed as "globals || this segment's overrides"
+-- so that 10,000 segments cost one pass over the (few) override rows, not segments x keys.
+create or replace function lead_flow.effective_segment_settings(p_segment_id uuid default null)
+  returns table (segment_id uuid, settings jsonb)
+  language sql stable set search_path = ''
+  as $$
+    with glob as (
+      select jsonb_object_agg(d.key, coalesce(g.value, d.default_value)) as settings
+        from public.lead_flow_setting_definitions d
+        left join public.lead_flow_settings g on g.key = d.key and g.segment_id is null
+    ), own as (
+      select o.segment_id, jsonb_object_agg(o.key, o.value) as settings
+        from public.lead_flow_settings o
+        join public.lead_flow_setting_definitions d on d.key = o.key and d.per_segment
+       where o.segment_id is not null and (p_segment_id is null or o.segment_id = p_segment_id)
+       group by o.segment_id
+    )
+    select s.id, glob.settings || coalesce(own.settings, '{}'::jsonb)
+      from public.lead_segments s
+     cross join glob
+      left join own on own.segment_id = s.id
+     where p_segment_id is null or s.id = p_segment_id
+  $$;
+comment on function lead_flow.effective_segment_settings(uuid) is
+  'Effective settings per segment (all segments, or one) as jsonb: globals and defaults overlaid with the '
+  'segment''s own overrides. Same values as lead_flow.segment_settings, fast for set-based steps.';
+revoke all on function lead_flow.effective_segment_settings(uuid) from public;
+grant execute on function lead_flow.effective_segment_settings(uuid) to authenticated, service_role;
+
 -- Target, actual, gap and forecast for every active segment (or one given segment) on day p_date.
 --   target   = the newest manual override covering p_date, else 0 without capacity, else
 --              max(min_target_leads, floor(capacity x target_utilization)); capacity is the stats
@@ -16,15 +46,23 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
   language plpgsql stable security definer set search_path = ''
   as $$
   #variable_conflict use_column
+  declare
+    -- Capacity comes from D's stats rows (as of that night); live capacity only when one is missing.
+    v_need_live_capacity boolean :=
+      (select count(*) from public.lead_segments s where s.is_active)
+      > (select count(*) from public.lead_generation_stats st
+           join public.lead_segments s on s.id = st.segment_id and s.is_active
+          where st.date = p_date);
   begin
     return query
     with segs as (
       select s.id, ss.settings
         from public.lead_segments s
-        join lead_flow.segment_settings ss on ss.segment_id = s.id
+        join lead_flow.effective_segment_settings(p_segment_id) ss on ss.segment_id = s.id
        where (p_segment_id is null and s.is_active) or s.id = p_segment_id
     ), cap as (   -- all active segments' capacity in one pass, or just the one segment asked for
-      select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacities() c where p_segment_id is null
+      select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacities() c
+       where p_segment_id is null and v_need_live_capacity
       union all
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacity(p_segment_id) c
        where p_segment_id is not null
@@ -33,14 +71,11 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
         from public.leads l
        where l.created_at >= lead_flow.day_start(p_date) and l.created_at < lead_flow.day_start(p_date + 1)
          and l.segment_id is not null and (p_segment_id is null or l.segment_id = p_segment_id)
-         and not exists (select from public.lead_generation_stats st
-                          where st.segment_id = l.segment_id and st.date = p_date)
        group by l.segment_id
     ), hist as (
       select st.segment_id, count(*) as n, avg(st.leads_generated) as level,
-             count(*) filter (where extract(isodow from st.date) = extract(isodow from p_date + 1)) as n_wd,
-             sum(st.leads_generated) filter (where extract(isodow from st.date) = extract(isodow from p_date + 1))
-               as sum_wd
+             count(*) filter (where (p_date + 1 - st.date) % 7 = 0) as n_wd,
+             sum(st.leads_generated) filter (where (p_date + 1 - st.date) % 7 = 0) as sum_wd
         from public.lead_generation_stats st
        where st.date between p_date - 27 and p_date
          and (p_segment_id is null or st.segment_id = p_segment_id)

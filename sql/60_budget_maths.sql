@@ -5,19 +5,28 @@
 --   2. public.limit_daily_budget() always applies the same hard limits to whatever was desired.
 
 -- NULL for NaN and +-Infinity, the number otherwise: no non-finite value reaches the limits.
+-- (plpgsql, like the other small helpers here: a SQL function with SET is re-planned on every call.)
 create or replace function lead_flow.finite(p_value numeric) returns numeric
-  language sql immutable parallel safe set search_path = ''
-  as $$ select case when p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then null
-                    else p_value end $$;
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return case when p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then null
+                else p_value end;
+  end
+  $$;
 comment on function lead_flow.finite(numeric) is 'The value when it is a finite number, else NULL.';
 grant execute on function lead_flow.finite(numeric) to anon, authenticated, service_role;
 
 -- Money as the reason text prints it: two decimals, a sign where asked.
 create or replace function lead_flow.money(p_value numeric, p_signed boolean default false) returns text
-  language sql immutable parallel safe set search_path = ''
-  as $$ select case when p_value is null then 'unknown'
-                    when p_signed and p_value >= 0 then '+' || round(p_value, 2)::text
-                    else round(p_value, 2)::text end $$;
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return case when p_value is null then 'unknown'
+                when p_signed and p_value >= 0 then '+' || round(p_value, 2)::text
+                else round(p_value, 2)::text end;
+  end
+  $$;
 comment on function lead_flow.money(numeric, boolean) is 'EUR amount as text with two decimals (optionally signed).';
 grant execute on function lead_flow.money(numeric, boolean) to anon, authenticated, service_role;
 
@@ -120,23 +129,31 @@ grant execute on function public.limit_daily_budget(numeric, numeric, numeric, n
 create or replace function lead_flow.effective_cost_per_lead(
     p_spend numeric, p_leads numeric, p_branch_cpl numeric, p_prior_leads numeric, p_default_cpl numeric,
     out cost_per_lead numeric, out source text)
-  language sql immutable parallel safe set search_path = ''
+  language plpgsql immutable parallel safe set search_path = ''
   as $$
-    with v as (
-      select greatest(coalesce(lead_flow.finite(p_spend), 0), 0) as spend,
-             greatest(coalesce(lead_flow.finite(p_leads), 0), 0) as leads,
-             greatest(coalesce(lead_flow.finite(p_prior_leads), 0), 0) as k,
-             case when lead_flow.finite(p_branch_cpl) > 0 then p_branch_cpl
-                  when lead_flow.finite(p_default_cpl) > 0 then p_default_cpl else 25.00 end as prior,
-             case when lead_flow.finite(p_branch_cpl) > 0 then 'branch' else 'default' end as prior_source
-    )
-    select greatest(round(case when v.spend > 0 and v.leads + v.k > 0
-                               then (v.spend + v.k * v.prior) / (v.leads + v.k)
-                               else v.prior end, 2), 0.01),
-           case when v.spend > 0 and v.leads + v.k > 0
-                then case when v.k > 0 then 'segment+' || v.prior_source else 'segment' end
-                else v.prior_source end
-      from v
+  declare
+    -- plpgsql rather than SQL: a SQL function with SET is never inlined and re-plans on every call.
+    v_spend numeric := greatest(coalesce(lead_flow.finite(p_spend), 0), 0);
+    v_leads numeric := greatest(coalesce(lead_flow.finite(p_leads), 0), 0);
+    v_k numeric := greatest(coalesce(lead_flow.finite(p_prior_leads), 0), 0);
+    v_prior numeric;
+    v_prior_source text;
+  begin
+    if lead_flow.finite(p_branch_cpl) > 0 then
+      v_prior := p_branch_cpl;
+      v_prior_source := 'branch';
+    else
+      v_prior := case when lead_flow.finite(p_default_cpl) > 0 then p_default_cpl else 25.00 end;
+      v_prior_source := 'default';
+    end if;
+    if v_spend > 0 and v_leads + v_k > 0 then
+      cost_per_lead := greatest(round((v_spend + v_k * v_prior) / (v_leads + v_k), 2), 0.01);
+      source := case when v_k > 0 then 'segment+' || v_prior_source else 'segment' end;
+    else
+      cost_per_lead := greatest(round(v_prior, 2), 0.01);
+      source := v_prior_source;
+    end if;
+  end
   $$;
 comment on function lead_flow.effective_cost_per_lead(numeric, numeric, numeric, numeric, numeric) is
   'Cost per lead for the budget maths: own (spend + k x prior) / (leads + k) with the branch CPL (else the '
@@ -147,19 +164,20 @@ grant execute on function lead_flow.effective_cost_per_lead(numeric, numeric, nu
 -- Controller 'spec' (the design notes' rule): desired = day-start budget + gap x cost per lead.
 -- Inputs (jsonb, as orchestrate_budgets builds them): day_start_budget, lead_gap, cost_per_lead.
 create or replace function lead_flow.desired_budget_spec(p_inputs jsonb, out desired numeric, out explanation text)
-  language sql immutable parallel safe set search_path = ''
+  language plpgsql immutable parallel safe set search_path = ''
   as $$
-    with v as (
-      select coalesce(greatest(lead_flow.finite((p_inputs ->> 'day_start_budget')::numeric), 0), 0) as base,
-             coalesce(lead_flow.finite((p_inputs ->> 'lead_gap')::numeric), 0) as gap,
-             coalesce(lead_flow.finite((p_inputs ->> 'cost_per_lead')::numeric), 25.00) as cpl
-    )
-    select v.base + v.gap * v.cpl,
-           case when v.gap = 0 then format('no lead gap at CPL %s: keeps %s', lead_flow.money(v.cpl), lead_flow.money(v.base))
-                else format('gap %s leads at CPL %s wants %s',
-                            case when v.gap > 0 then '+' else '' end || trim_scale(v.gap)::text,
-                            lead_flow.money(v.cpl), lead_flow.money(v.gap * v.cpl, true)) end
-      from v
+  declare
+    v_base numeric := coalesce(greatest(lead_flow.finite((p_inputs ->> 'day_start_budget')::numeric), 0), 0);
+    v_gap numeric := coalesce(lead_flow.finite((p_inputs ->> 'lead_gap')::numeric), 0);
+    v_cpl numeric := coalesce(lead_flow.finite((p_inputs ->> 'cost_per_lead')::numeric), 25.00);
+  begin
+    desired := v_base + v_gap * v_cpl;
+    explanation := case when v_gap = 0
+                        then format('no lead gap at CPL %s: keeps %s', lead_flow.money(v_cpl), lead_flow.money(v_base))
+                        else format('gap %s leads at CPL %s wants %s',
+                                    case when v_gap > 0 then '+' else '' end || trim_scale(v_gap)::text,
+                                    lead_flow.money(v_cpl), lead_flow.money(v_gap * v_cpl, true)) end;
+  end
   $$;
 comment on function lead_flow.desired_budget_spec(jsonb) is
   'Controller "spec": desired budget = day_start_budget + lead_gap x cost_per_lead, with the reason in words. '

@@ -56,7 +56,7 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
                p.expected_leads_per_day, s.branch, ss.settings
           from public.lead_segment_plans p
           join public.lead_segments s on s.id = p.segment_id and s.is_active
-          join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+          join lead_flow.effective_segment_settings() ss on ss.segment_id = p.segment_id
          where p.date = $1
       ), recent as (
         select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d,
@@ -211,7 +211,3 @@ comment on function public.orchestrate_budgets(date) is
   'a plan status, no change. Notifies lead_flow_budget_changes with the pending count. Returns change rows written.';
 revoke all on function public.orchestrate_budgets(date) from public, anon, authenticated;
 grant execute on function public.orchestrate_budgets(date) to service_role;
-
--- The service role runs the steps directly (PostgREST rpc) as well as through the schedule; the
--- set-based steps read every segment's effective settings from this internal view.
-grant select on lead_flow.segment_settings to service_role;

@@ -28,7 +28,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
              max(p.date) over (partition by p.segment_id) as last_date
         from public.lead_segment_plans p
         join public.lead_segments s on s.id = p.segment_id and s.is_active
-        join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+        join lead_flow.effective_segment_settings() ss on ss.segment_id = p.segment_id
        where p.date between v_yesterday - 400 and v_yesterday
     )
     select 'lead_gap'::text, r.segment_id, max(r.date), 'warning'::text,
