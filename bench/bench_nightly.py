@@ -109,9 +109,13 @@ def spec_loop(conn: psycopg.Connection, segment_ids: list) -> dict[str, float]:
                  from public.leads
                 where segment_id = %s and created_at >= %s::timestamp at time zone 'Europe/Amsterdam'
                   and created_at < %s::timestamp at time zone 'Europe/Amsterdam'""", (seg, lo, hi)).fetchone()
+        # getSegmentCapacity the notes' way: the segment's partners by branch and region.
         cap = conn.execute(
-            "select capacity_partners, capacity_total_leads from lead_flow.segment_capacity(%s)",
-            (seg,)).fetchone() or (0, 0)
+            """select count(p.id), coalesce(sum(p.max_open_leads), 0)
+                 from public.lead_segments s
+                 join public.profiles p on p.is_active_for_routing and not p.is_admin
+                                       and p.primary_branch = s.branch and s.region = any (p.regions)
+                where s.id = %s""", (seg,)).fetchone()
         ads = conn.execute(
             """select coalesce(sum(m.cost), 0), coalesce(sum(m.clicks), 0), coalesce(sum(m.impressions), 0)
                  from public.campaign_daily_metrics m
