@@ -2,56 +2,102 @@
 -- postcode through the PC4 reference (lead_flow.postcode_regions, loaded by `leadflow regions load`).
 --
 -- The one definition is lead_flow.region_for(province, postcode); public.extract_region and
--- public.normalize_region are its API faces. It is PL/pgSQL on purpose: the lead trigger calls it once
--- per inserted lead, often one lead per transaction, and a PL/pgSQL function keeps its plans for the
--- session, whereas a LANGUAGE sql function with a SET clause (which the linter demands) is parsed and
--- planned again in every transaction.
+-- public.normalize_region are its API faces. The lead trigger calls it once per inserted lead, often
+-- one lead per transaction, so it touches no table: lead_flow.compile_region_for() generates it from
+-- the reference tables (region_aliases, postcode_regions), with the aliases as a jsonb constant and
+-- the PC4 ranges as a smallint array indexed by PC4, and triggers on those tables generate it again
+-- whenever they change. The tables stay the truth; region_for is their compiled form. It is
+-- PL/pgSQL: a PL/pgSQL function keeps its plans for the session, whereas a LANGUAGE sql function
+-- with a SET clause (which the linter demands) is parsed and planned again in every transaction.
 
 -- THE region rule: a province name in any usual spelling wins, otherwise the postcode through the PC4
 -- reference, otherwise NULL. Never raises, whatever the input.
 -- * A province name is folded to lower-case ASCII letters (accents dropped, everything else removed,
 --   a leading 'provincie'/'prov.' ignored; only the first 100 characters looked at, so a 10 kB string
---   costs nothing) and looked up in lead_flow.region_aliases ('N-Brabant' -> nbrabant -> noord-brabant).
+--   costs nothing) and looked up in the aliases ('N-Brabant' -> nbrabant -> noord-brabant).
 -- * A postcode is taken in the usual formats ('5611 AB', '5611ab', '5611', '5611-AB', 'NL-5611 AB');
---   its 4 digits are looked up in the PC4 ranges (the last range starting at or below it).
--- Each lookup is one index probe. The parsing is written inline rather than as helper functions:
--- every function call with a SET clause costs as much as the parsing itself, on every lead insert.
-create or replace function lead_flow.region_for(p_province text, p_postcode text) returns text
-  language plpgsql stable parallel safe set search_path = ''
-  as $$
+--   its 4 digits index the PC4 array. The common shapes ('5611 AB', '5611ab', '5611') are recognized
+--   by a cheaper pattern first (the full pattern costs as much as the rest of the lookup).
+-- Generates lead_flow.region_for from the tables' current rows; called by sql/10 and by the triggers
+-- below. Serialized by an advisory lock, so two concurrent reloads do not both replace the function.
+create or replace function lead_flow.compile_region_for() returns void
+  language plpgsql volatile security definer set search_path = ''
+  as $compile$
   declare
-    v_key text;
-    v_pc4 integer;
-    v_region text;
-    v_range int4range;
+    v_slugs text[];
+    v_aliases jsonb;
+    v_pc4 text;
   begin
-    if p_province is not null then
-      v_key := regexp_replace(
-                 regexp_replace(
-                   translate(lower(left(p_province, 100)), 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý', 'aaaaaaeeeeiiiiooooouuuucnyy'),
-                   '[^a-z]', '', 'g'),
-                 '^(provincie|prov)(?=[a-z]{4})', '');
-      select a.region into v_region from lead_flow.region_aliases a where a.alias = v_key;
-      if v_region is not null then
-        return v_region;
-      end if;
-    end if;
-    if length(p_postcode) <= 40 then
-      v_pc4 := substring(p_postcode from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')::integer;
-    end if;
-    if v_pc4 is null then
-      return null;
-    end if;
-    select r.region, r.pc4 into v_region, v_range
-      from lead_flow.postcode_regions r
-     where lower(r.pc4) <= v_pc4
-     order by lower(r.pc4) desc
-     limit 1;
-    return case when v_range @> v_pc4 then v_region end;
+    perform pg_advisory_xact_lock(hashtext('lead_flow.compile_region_for'));
+    select array_agg(r.slug order by r.slug) into v_slugs from public.regions r;
+    select coalesce(jsonb_object_agg(a.alias, a.region), '{}') into v_aliases from lead_flow.region_aliases a;
+    -- PC4 1000..9999 -> position of its region in v_slugs, 0 where no range covers it.
+    select array_agg(coalesce(array_position(v_slugs, c.region), 0) order by g.pc4)::text into v_pc4
+      from generate_series(1000, 9999) g (pc4)
+      left join (select p.pc4, r.region
+                   from lead_flow.postcode_regions r
+                  cross join lateral generate_series(lower(r.pc4), upper(r.pc4) - 1) p (pc4)) c
+        on c.pc4 = g.pc4;
+    execute format($fn$
+      create or replace function lead_flow.region_for(p_province text, p_postcode text) returns text
+        language plpgsql stable parallel safe set search_path = ''
+        as $body$
+        -- Generated by lead_flow.compile_region_for() from region_aliases and postcode_regions: edit
+        -- the tables (or the generator), not this body.
+        declare
+          v_key text;
+          v_region text;
+          v_pc4 integer;
+        begin
+          if p_province is not null then
+            v_key := regexp_replace(
+                       regexp_replace(
+                         translate(lower(left(p_province, 100)), 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý', 'aaaaaaeeeeiiiiooooouuuucnyy'),
+                         '[^a-z]', '', 'g'),
+                       '^(provincie|prov)(?=[a-z]{4})', '');
+            v_region := %1$L::jsonb ->> v_key;
+            if v_region is not null then
+              return v_region;
+            end if;
+          end if;
+          if p_postcode ~ '^[1-9][0-9]{3} ?([A-Za-z]{2})?$' then
+            v_pc4 := left(p_postcode, 4)::integer;
+          elsif length(p_postcode) <= 40 then
+            v_pc4 := substring(p_postcode from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')::integer;
+          end if;
+          return (%2$L::text[])[(%3$L::smallint[])[v_pc4 - 999]];
+        end
+        $body$ $fn$, v_aliases, v_slugs, v_pc4);
+    comment on function lead_flow.region_for(text, text) is
+      'Region slug from a province name (any usual spelling) or else a Dutch postcode (PC4 reference); NULL when neither gives one. Never raises. Generated from region_aliases and postcode_regions by lead_flow.compile_region_for().';
+    grant execute on function lead_flow.region_for(text, text) to anon, authenticated, service_role;
+  end
+  $compile$;
+comment on function lead_flow.compile_region_for() is
+  'Regenerates lead_flow.region_for from lead_flow.region_aliases and lead_flow.postcode_regions (no table access per call); run by triggers whenever either table changes.';
+revoke all on function lead_flow.compile_region_for() from public;
+
+-- Earlier versions looked the tables up in every call; the compiled function replaces that body.
+select lead_flow.compile_region_for();
+
+-- Any change to the reference tables compiles region_for again, within the same transaction.
+create or replace function lead_flow.tg_region_reference__compile() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    perform lead_flow.compile_region_for();
+    return null;
   end
   $$;
-comment on function lead_flow.region_for(text, text) is
-  'Region slug from a province name (any usual spelling) or else a Dutch postcode (PC4 reference); NULL when neither gives one. Never raises.';
+comment on function lead_flow.tg_region_reference__compile() is
+  'After any statement changing region_aliases or postcode_regions: regenerates lead_flow.region_for.';
+revoke all on function lead_flow.tg_region_reference__compile() from public;
+create or replace trigger tg_postcode_regions__compile
+  after insert or update or delete or truncate on lead_flow.postcode_regions
+  for each statement execute function lead_flow.tg_region_reference__compile();
+create or replace trigger tg_region_aliases__compile
+  after insert or update or delete or truncate on lead_flow.region_aliases
+  for each statement execute function lead_flow.tg_region_reference__compile();
 
 -- Earlier drafts had the parsing in helpers of their own.
 drop function if exists lead_flow.fold_region_name(text);

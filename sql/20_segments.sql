@@ -1,7 +1,10 @@
--- Segments and lead assignment: a lead's segment is its industry (the branch) x its region, found by
--- the segment's code '<branch>_<region>' (unique, so one index probe).
+-- Segments and lead assignment: a lead's segment is its industry (the branch) x its region, i.e. the
+-- segment whose code is '<branch>_<region>' (unique).
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
--- in system_logs. Helpers are PL/pgSQL so the per-lead trigger reuses their plans (see 10_regions).
+-- in system_logs.
+-- Per lead the trigger does one function call (region_for, compiled, no table) and one index probe
+-- in lead_flow.industry_segments (industry x region -> active segment), which triggers on industries
+-- and lead_segments keep current; only a miss (no active segment yet) takes the slow path by code.
 
 -- A branch as segments spell it: the industry name lower-cased, inner whitespace collapsed, trimmed.
 create or replace function lead_flow.normalize_branch(p_name text) returns text
@@ -86,9 +89,99 @@ comment on function lead_flow.find_or_create_segment(text, text) is
   'Active segment id for a normalized branch x region (by code); creates it when auto_create_segments is on; NULL otherwise.';
 revoke all on function lead_flow.find_or_create_segment(text, text) from public;
 
+-- lead_flow.industry_segments from scratch: every industry x region whose code is an active segment's.
+-- Run on every apply of this file (so the lookup follows any change of the rule); the triggers below
+-- keep it current between applies.
+create or replace function lead_flow.rebuild_industry_segments() returns void
+  language plpgsql volatile security definer set search_path = ''
+  as $$
+  begin
+    perform pg_advisory_xact_lock(hashtext('lead_flow.industry_segments'));
+    delete from lead_flow.industry_segments;
+    insert into lead_flow.industry_segments (industry_id, region, segment_id)
+    select i.id, s.region, s.id
+      from (select x.id, lead_flow.code_part(lead_flow.normalize_branch(x.name)) as branch_code
+              from public.industries x) i
+      join public.lead_segments s on s.code = i.branch_code || '_' || replace(s.region, '-', '_')
+     where s.is_active;
+  end
+  $$;
+comment on function lead_flow.rebuild_industry_segments() is
+  'Recomputes lead_flow.industry_segments (industry x region -> active segment, matched by segment code) from industries and lead_segments.';
+revoke all on function lead_flow.rebuild_industry_segments() from public;
+
+-- Keeps lead_flow.industry_segments current after each statement on industries or lead_segments
+-- (transition tables old_rows / new_rows): rows of changed industries or segments are dropped and
+-- derived again. A region slug in a code is the slug with '-' -> '_' (slugs are ^[a-z]+(-[a-z]+)*$).
+-- An advisory lock serializes the maintenance, so a rename and a new segment in two concurrent
+-- transactions cannot leave a stale row (the second recomputes after the first commits).
+create or replace function lead_flow.tg_industry_segments__maintain() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    perform pg_advisory_xact_lock(hashtext('lead_flow.industry_segments'));
+    if tg_table_name = 'industries' then
+      if tg_op in ('UPDATE', 'DELETE') then
+        delete from lead_flow.industry_segments l using old_rows o where l.industry_id = o.id;
+      end if;
+      if tg_op in ('INSERT', 'UPDATE') then
+        insert into lead_flow.industry_segments (industry_id, region, segment_id)
+        select i.id, r.slug, s.id
+          from (select n.id, lead_flow.code_part(lead_flow.normalize_branch(n.name)) as branch_code
+                  from new_rows n) i
+         cross join public.regions r
+          join public.lead_segments s on s.code = i.branch_code || '_' || replace(r.slug, '-', '_')
+         where s.is_active
+        on conflict (industry_id, region) do update set segment_id = excluded.segment_id;
+      end if;
+    else  -- lead_segments
+      if tg_op in ('UPDATE', 'DELETE') then
+        delete from lead_flow.industry_segments l using old_rows o where l.segment_id = o.id;
+      end if;
+      if tg_op in ('INSERT', 'UPDATE') then
+        insert into lead_flow.industry_segments (industry_id, region, segment_id)
+        select i.id, n.region, n.id
+          from new_rows n
+          join (select x.id, lead_flow.code_part(lead_flow.normalize_branch(x.name)) as branch_code
+                  from public.industries x) i
+            on n.code = i.branch_code || '_' || replace(n.region, '-', '_')
+         where n.is_active
+        on conflict (industry_id, region) do update set segment_id = excluded.segment_id;
+      end if;
+    end if;
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_industry_segments__maintain() is
+  'After each statement changing industries or lead_segments: re-derives the affected rows of lead_flow.industry_segments.';
+revoke all on function lead_flow.tg_industry_segments__maintain() from public;
+
+do $$
+declare
+  t text;
+  op text;
+begin
+  foreach t in array array['industries', 'lead_segments'] loop
+    foreach op in array array['insert', 'update', 'delete'] loop
+      execute format('create or replace trigger tg_%1$s__industry_segments_%2$s after %2$s on public.%1$I
+                        referencing %3$s for each statement
+                        execute function lead_flow.tg_industry_segments__maintain()',
+                     t, op, case op when 'insert' then 'new table as new_rows'
+                                    when 'update' then 'old table as old_rows new table as new_rows'
+                                    else 'old table as old_rows' end);
+    end loop;
+  end loop;
+end
+$$;
+
+select lead_flow.rebuild_industry_segments();
+
 -- Trigger: set segment_id on insert, and again when industry, province or postcode change.
 -- A segment_id the caller sets explicitly is kept. Never raises: an unexpected error leaves
 -- segment_id NULL and is written to system_logs.
+-- Fast path: region_for (compiled, no table) and one probe in industry_segments. A miss (no active
+-- segment for this industry and region yet, or an industry whose name cannot be a branch) goes by
+-- segment code, creating the segment when auto_create_segments is on.
 create or replace function lead_flow.tg_leads__assign_segment() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
@@ -111,13 +204,15 @@ create or replace function lead_flow.tg_leads__assign_segment() returns trigger
         v_region := lead_flow.region_for(new.province, new.postcode);
       end if;
       if v_region is not null then
-        -- Fast path, one index probe per table: the segment spelled exactly branch x region.
-        select b.branch, s.id into v_branch, new.segment_id
-          from (select lead_flow.normalize_branch(i.name) as branch
-                  from public.industries i where i.id = new.industry_id offset 0) b
-          left join public.lead_segments s on s.branch = b.branch and s.region = v_region and s.is_active;
-        if new.segment_id is null and v_branch is not null then  -- by code, or create it
-          new.segment_id := lead_flow.find_or_create_segment(v_branch, v_region);
+        select l.segment_id into new.segment_id
+          from lead_flow.industry_segments l
+         where l.industry_id = new.industry_id and l.region = v_region;
+        if new.segment_id is null then
+          select lead_flow.normalize_branch(i.name) into v_branch
+            from public.industries i where i.id = new.industry_id;
+          if v_branch is not null then
+            new.segment_id := lead_flow.find_or_create_segment(v_branch, v_region);
+          end if;
         end if;
       end if;
     exception when others then

@@ -261,3 +261,33 @@ def test_through_the_api_a_lead_is_never_refused_by_assignment(
     )
     assert good["segment_id"] == str(segment)
     assert bad["segment_id"] is None
+
+
+def test_the_assignment_follows_renames_deactivation_and_new_segments(db: psycopg.Connection) -> None:
+    """The trigger's lookup (lead_flow.industry_segments) is derived data: it must follow every change."""
+    set_auto_create(db, False)
+    industry = create_industry(db, "Schilder")
+    utrecht = create_segment(db, "schilder", "utrecht")
+    assert segment_of(db, insert_lead(db, industry, "Utrecht")) == utrecht
+
+    db.execute("update public.lead_segments set is_active = false where id = %s", (utrecht,))
+    assert segment_of(db, insert_lead(db, industry, "Utrecht")) is None
+    db.execute("update public.lead_segments set is_active = true where id = %s", (utrecht,))
+    assert segment_of(db, insert_lead(db, industry, "Utrecht")) == utrecht
+
+    roofer = create_segment(db, "dakdekker", "utrecht")
+    db.execute("update public.industries set name = 'Dakdekker' where id = %s", (industry,))
+    assert segment_of(db, insert_lead(db, industry, "Utrecht")) == roofer
+
+    db.execute("update public.lead_segments set region = 'zeeland' where id = %s", (roofer,))
+    assert segment_of(db, insert_lead(db, industry, "Utrecht")) is None
+    assert segment_of(db, insert_lead(db, industry, "Zeeland")) == roofer
+
+    lookup = "select industry_id, region, segment_id from lead_flow.industry_segments order by 1, 2"
+    assert db.execute(lookup).fetchall() == [(industry, "zeeland", roofer)]
+    db.execute("select lead_flow.rebuild_industry_segments()")  # what a rebuild from scratch gives
+    assert db.execute(lookup).fetchall() == [(industry, "zeeland", roofer)]
+
+    db.execute("delete from public.lead_segments where id = %s", (roofer,))
+    assert segment_of(db, insert_lead(db, industry, "Zeeland")) is None
+    assert db.execute(lookup).fetchall() == []
