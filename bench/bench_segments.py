@@ -4,9 +4,10 @@ Starts its own throwaway stack (PC4 ranges loaded when ../shared/data has them),
 side in one run:
 1. lead insert throughput with `tg_leads__assign_segment` enabled and disabled, the same rows each way,
    rounds interleaved so both see the same table growth: psycopg executemany (one lead per
-   transaction), COPY (one transaction), and one lead per PostgREST request (as the platform's forms
-   send them). Besides wall-clock throughput it prints the server process's CPU time per lead, which
-   a machine busy with other work does not distort;
+   transaction), COPY (one transaction), one lead per PostgREST request (as the platform's forms
+   send them), and pgbench (`-M prepared`, one lead per transaction with a random industry, province
+   spelling and postcode). Besides wall-clock throughput it prints the server process's CPU time per
+   lead, which a machine busy with other work does not distort;
 2. `segment_capacity` (the PostgREST view, read as a partner under RLS), `lead_flow.segment_capacities()`
    and `get_segment_capacity(id)` for 10,000 segments x 5,000 partners.
 
@@ -20,8 +21,10 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -112,7 +115,45 @@ class BackendCpu:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, rest: tuple[str, str] | None) -> None:
+def pgbench_script(industries: list[uuid.UUID], path: Path) -> Path:
+    """A pgbench script inserting one lead: random industry, a province in some spelling (NULL half the
+    time), a postcode (some garbage, some NULL)."""
+
+    def array(values: list[str], sql_type: str) -> str:
+        return "(array[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + f"]::{sql_type}[])"
+
+    spellings = [s for region in REGIONS for s in SPELLINGS[region]]
+    postcodes = [*POSTCODES, "abcd"]
+    path.write_text(
+        f"\\set i random(1, {len(industries)})\n"
+        f"\\set p random(1, {2 * len(spellings)})\n"
+        f"\\set c random(1, {len(postcodes) + 3})\n"
+        "insert into public.leads (industry_id, province, postcode) values ("
+        f"{array([str(i) for i in industries], 'uuid')}[:i], {array(spellings, 'text')}[:p], "
+        f"{array(postcodes, 'text')}[:c]);\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_pgbench(url: str, script: Path, transactions: int) -> float:
+    """Transactions per second of one pgbench client running `script` `transactions` times."""
+    done = subprocess.run(
+        [str(glue_stack.PG_BIN / "pgbench"), "-n", "-M", "prepared", "-t", str(transactions)]
+        + ["-f", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"tps = ([0-9.]+)", done.stdout)
+    if match is None:
+        raise RuntimeError(f"pgbench printed no tps: {done.stdout} {done.stderr}")
+    return float(match.group(1))
+
+
+def bench_inserts(
+    conn: psycopg.Connection, n: int, rounds: int, rest: tuple[str, str] | None, db_url: str, workdir: Path
+) -> None:
     rng = random.Random(1)
     names = [f"branche {i:02d}" for i in range(40)] + ["Schilder", "Dakdekker", "Loodgieter"]
     industries = [
@@ -153,6 +194,14 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, rest: tuple[str
 
         methods["postgrest"] = (postgrest, len(bodies))
 
+    script = pgbench_script(industries, workdir / "insert_lead.sql")
+    pgbench_tps: list[float] = []
+
+    def pgbench() -> None:
+        pgbench_tps.append(run_pgbench(db_url, script, n))
+
+    methods["pgbench"] = (pgbench, n)
+
     cpu = BackendCpu(conn)
     rate: dict[str, dict[str, list[float]]] = {m: {"trigger": [], "plain": []} for m in methods}
     cpu_us: dict[str, dict[str, list[float]]] = {m: {"trigger": [], "plain": []} for m in methods}
@@ -165,16 +214,19 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, rest: tuple[str
                 enabled = "enable" if mode == "trigger" else "disable"
                 conn.execute(f"alter table public.leads {enabled} trigger tg_leads__assign_segment")
                 before = cpu.seconds()
-                rate[method][mode].append(count / timed(fn))
+                elapsed = timed(fn)
                 after = cpu.seconds()
-                if before is not None and after is not None and method != "postgrest":
+                # pgbench's own figure leaves out its connection set-up; its server process is not ours.
+                rate[method][mode].append(pgbench_tps[-1] if method == "pgbench" else count / elapsed)
+                if before is not None and after is not None and method not in ("postgrest", "pgbench"):
                     cpu_us[method][mode].append((after - before) / count * 1e6)
         conn.execute("alter table public.leads enable trigger tg_leads__assign_segment")
 
     assigned, total = conn.execute("select count(segment_id), count(*) from public.leads").fetchone()
     print(
-        f"lead inserts ({n:,} leads per run; PostgREST: {min(n, 2000):,} requests), {rounds} interleaved"
-        f" rounds each, medians ({assigned:,} of {total:,} leads in the table carry a segment)"
+        f"lead inserts ({n:,} leads per run, pgbench: {n:,} transactions; PostgREST:"
+        f" {min(n, 2000):,} requests), {rounds} interleaved rounds each, medians"
+        f" ({assigned:,} of {total:,} leads in the table carry a segment)"
     )
     for method, modes in rate.items():
         trig, plain = statistics.median(modes["trigger"]), statistics.median(modes["plain"])
@@ -285,6 +337,7 @@ def main() -> None:
 
     base = None
     stack = None
+    workdir = Path(tempfile.mkdtemp(prefix="leadflow-bench-pgbench-"))
     if args.database_url:
         url = args.database_url
     else:
@@ -296,13 +349,14 @@ def main() -> None:
             if stack is not None:  # our own stack: keep the hourly pg_cron catch-up out of the timings
                 conn.execute("update cron.job set active = false")
             rest = (stack.rest.url, stack.rest.jwt_secret) if stack is not None else None
-            bench_inserts(conn, args.leads, args.rounds, rest)
+            bench_inserts(conn, args.leads, args.rounds, rest, url, workdir)
             bench_capacity(conn, args.segments, args.partners)
     finally:
         if stack is not None:
             stack.stop()
         if base is not None:
             shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
