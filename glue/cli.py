@@ -41,8 +41,10 @@ def _regions_load(args: argparse.Namespace) -> int:
     except regions.PC4FileError as exc:
         print(f"leadflow regions load: {exc}", file=sys.stderr)
         return 2
-    print(f"loaded {loaded.ranges} PC4 ranges covering {loaded.postcodes} postcodes; "
-          f"{loaded.leads_assigned} leads newly assigned to a segment")
+    print(
+        f"loaded {loaded.ranges} PC4 ranges covering {loaded.postcodes} postcodes; "
+        f"{loaded.leads_assigned} leads newly assigned to a segment"
+    )
     return 0
 
 
@@ -104,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     nightly = command("nightly", _nightly, "run the nightly pipeline for a day, or backfill a range")
     nightly.add_argument("--date", type=_day, help="the day D to process (default: yesterday in Amsterdam)")
-    nightly.add_argument("--from", dest="date_from", type=_day, help="first day of a backfill (stats and plans)")
+    nightly.add_argument(
+        "--from", dest="date_from", type=_day, help="first day of a backfill (stats and plans)"
+    )
     nightly.add_argument("--to", dest="date_to", type=_day, help="last day of a backfill")
 
     worker = command("worker", _worker, "push approved budget changes to Google Ads and pull metrics")
@@ -118,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("rest", nargs=argparse.REMAINDER, help="options for the fake (see --help)")
 
     sim = command("simulate", _simulate, "run the simulated market with a controller and compare")
-    sim.add_argument("--controller", default="spec,smart",
-                     help="spec, smart, or both comma-separated (side by side)")
+    sim.add_argument(
+        "--controller", default="spec,smart", help="spec, smart, or both comma-separated (side by side)"
+    )
     sim.add_argument("--days", type=int, default=28)
     sim.add_argument("--seed", type=int, default=1)
 

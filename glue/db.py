@@ -22,7 +22,7 @@ def database_url(url: str | None = None) -> str:
     """The database to work on: the argument, else $DATABASE_URL; a clear error when neither is set."""
     url = url or os.environ.get("DATABASE_URL")
     if not url:
-        raise SystemExit("DATABASE_URL is not set (try: eval \"$(make -s up)\")")
+        raise SystemExit('DATABASE_URL is not set (try: eval "$(make -s up)")')
     return url
 
 

@@ -81,30 +81,61 @@ class LocalPostgres:
         _give_to_postgres(self.base)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--locale=C.UTF-8", "--lc-messages=C"],
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--lc-messages=C",
+                ],
                 "initdb",
             )
         socket_dir = self.base / "socket"
         socket_dir.mkdir(exist_ok=True)
         _give_to_postgres(socket_dir)
-        options = " ".join([
-            f"-p {self.port}", "-h 127.0.0.1", f"-k {socket_dir}",
-            "-c shared_preload_libraries=pg_cron", f"-c cron.database_name={DATABASE}",
-            # A throwaway cluster: durability buys nothing here, speed does.
-            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-            "-c max_connections=200",
-        ])
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                "-h 127.0.0.1",
+                f"-k {socket_dir}",
+                "-c shared_preload_libraries=pg_cron",
+                f"-c cron.database_name={DATABASE}",
+                # A throwaway cluster: durability buys nothing here, speed does.
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=200",
+            ]
+        )
         self._run(
-            [str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
-             "-l", str(self.log_file), "-o", options],
+            [
+                str(PG_BIN / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+            ],
             "postgres",
         )
         self._ensure_database()
 
     def stop(self) -> None:
         if self.is_running():
-            self._run([str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir)], "pg_ctl stop")
+            self._run(
+                [str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir)], "pg_ctl stop"
+            )
 
     def _ensure_database(self) -> None:
         import psycopg
@@ -117,8 +148,10 @@ class LocalPostgres:
     def _run(self, cmd: list[str], what: str) -> None:
         done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
         if done.returncode != 0:
-            raise StackError(f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
-                             f" -- see {self.log_file}")
+            raise StackError(
+                f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
+                f" -- see {self.log_file}"
+            )
 
 
 @dataclass
@@ -155,8 +188,14 @@ class Postgrest:
             "PGRST_LOG_LEVEL": "warn",
         }
         with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen([str(POSTGREST_BIN)], env=env, stdout=log, stderr=log,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                [str(POSTGREST_BIN)],
+                env=env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.pid = proc.pid
         self.wait_ready()
 
@@ -175,7 +214,9 @@ class Postgrest:
             if self.pid and not _alive(self.pid):
                 break
             time.sleep(0.05)
-        raise StackError(f"PostgREST not ready on port {self.port} within {timeout:.0f}s -- see {self.log_file}")
+        raise StackError(
+            f"PostgREST not ready on port {self.port} within {timeout:.0f}s -- see {self.log_file}"
+        )
 
     def stop(self) -> None:
         if self.pid and _alive(self.pid):

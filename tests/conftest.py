@@ -14,7 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue import db as glue_db
 from glue import stack as glue_stack
 from tests.support import RestClients, reset_data
 
@@ -58,4 +57,3 @@ def committed(db_url: str) -> Iterator[psycopg.Connection]:
 def rest(stack: glue_stack.Stack, committed: psycopg.Connection) -> RestClients:
     """PostgREST clients for anon, a partner, an admin and service_role (users created and committed)."""
     return RestClients.create(stack, committed)
-

@@ -15,8 +15,14 @@ from glue.stack import Stack
 
 # Data tables wiped between committed tests; settings go back to their defaults.
 _DATA_TABLES = [
-    "auth.users", "public.industries", "public.leads", "public.profiles", "public.lead_segments",
-    "public.campaign_daily_metrics", "public.system_logs", "lead_flow.nightly_runs",
+    "auth.users",
+    "public.industries",
+    "public.leads",
+    "public.profiles",
+    "public.lead_segments",
+    "public.campaign_daily_metrics",
+    "public.system_logs",
+    "lead_flow.nightly_runs",
 ]
 
 
@@ -25,8 +31,10 @@ def reset_data(conn: psycopg.Connection) -> None:
     existing = [t for t in _DATA_TABLES if conn.execute("select to_regclass(%s)", (t,)).fetchone()[0]]
     conn.execute("delete from public.lead_flow_settings")
     conn.execute("truncate " + ", ".join(existing) + " restart identity cascade")
-    conn.execute("insert into public.lead_flow_settings (key, value) "
-                 "select key, default_value from public.lead_flow_setting_definitions")
+    conn.execute(
+        "insert into public.lead_flow_settings (key, value) "
+        "select key, default_value from public.lead_flow_setting_definitions"
+    )
 
 
 def make_jwt(secret: str, role: str, sub: uuid.UUID | None = None, ttl_s: int = 3600) -> str:
@@ -36,34 +44,59 @@ def make_jwt(secret: str, role: str, sub: uuid.UUID | None = None, ttl_s: int = 
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def create_user(conn: psycopg.Connection, *, is_admin: bool = False, company_name: str | None = None,
-                primary_branch: str | None = None, regions: list[str] | None = None,
-                lead_industries: list[str] | None = None, lead_locations: list[str] | None = None,
-                max_open_leads: int = 0, is_active_for_routing: bool = True) -> uuid.UUID:
+def create_user(
+    conn: psycopg.Connection,
+    *,
+    is_admin: bool = False,
+    company_name: str | None = None,
+    primary_branch: str | None = None,
+    regions: list[str] | None = None,
+    lead_industries: list[str] | None = None,
+    lead_locations: list[str] | None = None,
+    max_open_leads: int = 0,
+    is_active_for_routing: bool = True,
+) -> uuid.UUID:
     """An auth user with its profile (a partner unless is_admin)."""
     user_id = uuid.uuid4()
-    conn.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, f"{user_id.hex[:12]}@example.nl"))
+    conn.execute(
+        "insert into auth.users (id, email) values (%s, %s)", (user_id, f"{user_id.hex[:12]}@example.nl")
+    )
     conn.execute(
         """insert into public.profiles (id, company_name, is_admin, primary_branch, regions, lead_industries,
                                         lead_locations, max_open_leads, is_active_for_routing)
            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-        (user_id, company_name or f"Partner {user_id.hex[:6]}", is_admin, primary_branch, regions or [],
-         lead_industries or [], lead_locations or [], max_open_leads, is_active_for_routing),
+        (
+            user_id,
+            company_name or f"Partner {user_id.hex[:6]}",
+            is_admin,
+            primary_branch,
+            regions or [],
+            lead_industries or [],
+            lead_locations or [],
+            max_open_leads,
+            is_active_for_routing,
+        ),
     )
     return user_id
 
 
 def create_industry(conn: psycopg.Connection, name: str) -> uuid.UUID:
     row = conn.execute(
-        "insert into public.industries (name) values (%s) on conflict (name) do update set name = excluded.name "
-        "returning id", (name,)).fetchone()
+        "insert into public.industries (name) values (%s) "
+        "on conflict (name) do update set name = excluded.name "
+        "returning id",
+        (name,),
+    ).fetchone()
     return row[0]
 
 
-def create_segment(conn: psycopg.Connection, branch: str, region: str, *, is_active: bool = True) -> uuid.UUID:
+def create_segment(
+    conn: psycopg.Connection, branch: str, region: str, *, is_active: bool = True
+) -> uuid.UUID:
     row = conn.execute(
         "insert into public.lead_segments (branch, region, is_active) values (%s, %s, %s) returning id",
-        (branch, region, is_active)).fetchone()
+        (branch, region, is_active),
+    ).fetchone()
     return row[0]
 
 
@@ -82,8 +115,12 @@ class RestClients:
         return cls(
             url=stack.rest.url,
             secret=stack.rest.jwt_secret,
-            partner_id=create_user(conn, primary_branch="schilder", regions=["noord-brabant"], max_open_leads=10),
-            other_partner_id=create_user(conn, primary_branch="dakdekker", regions=["utrecht"], max_open_leads=5),
+            partner_id=create_user(
+                conn, primary_branch="schilder", regions=["noord-brabant"], max_open_leads=10
+            ),
+            other_partner_id=create_user(
+                conn, primary_branch="dakdekker", regions=["utrecht"], max_open_leads=5
+            ),
             admin_id=create_user(conn, is_admin=True, is_active_for_routing=False),
         )
 

@@ -22,7 +22,8 @@ select md5(string_agg(item, E'\\n' order by item)) from (
     from pg_proc p where p.pronamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
   union all
   select format('view %s %s', c.oid::regclass, md5(pg_get_viewdef(c.oid)))
-    from pg_class c where c.relkind in ('v', 'm') and c.relnamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
+    from pg_class c
+   where c.relkind in ('v', 'm') and c.relnamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
   union all
   select format('policy %s.%s %s %s', tablename, policyname, qual, with_check) from pg_policies
   union all
@@ -54,10 +55,22 @@ def test_migrations_install_on_an_empty_database_and_reapply_as_a_no_op(fresh_da
     first = fingerprint(fresh_database)
     with psycopg.connect(fresh_database) as conn:
         applied = conn.execute("select count(*) from lead_flow._yoyo_migration").fetchone()[0]
-        tables = {r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'public'")}
-    assert {"lead_segments", "lead_generation_stats", "lead_segment_plans", "channel_orchestration_log",
-            "industries", "profiles", "leads", "lead_flow_settings"} <= tables
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'public'"
+            )
+        }
+    assert {
+        "lead_segments",
+        "lead_generation_stats",
+        "lead_segment_plans",
+        "channel_orchestration_log",
+        "industries",
+        "profiles",
+        "leads",
+        "lead_flow_settings",
+    } <= tables
 
     glue_db.migrate(fresh_database)
     assert fingerprint(fresh_database) == first
@@ -66,22 +79,26 @@ def test_migrations_install_on_an_empty_database_and_reapply_as_a_no_op(fresh_da
 
 
 def test_yoyo_bookkeeping_stays_out_of_the_exposed_schema(db: psycopg.Connection) -> None:
-    exposed = db.execute("select table_name from information_schema.tables "
-                         "where table_schema = 'public' and table_name like '%yoyo%'").fetchall()
+    exposed = db.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'public' and table_name like '%yoyo%'"
+    ).fetchall()
     assert exposed == []
 
 
 LIVE_PLATFORM = """
 create schema auth;
 create table auth.users (id uuid primary key, email text, instance_id uuid);
-create function auth.uid() returns uuid language sql stable as $$ select '00000000-0000-0000-0000-000000000042'::uuid $$;
+create function auth.uid() returns uuid language sql stable
+  as $$ select '00000000-0000-0000-0000-000000000042'::uuid $$;
 create table public.industries (id uuid primary key default gen_random_uuid(), name text not null unique,
                                  icon text default 'hammer');
 create table public.profiles (id uuid primary key references auth.users (id), is_admin boolean default false,
                               company_name text, primary_branch text, regions text[], max_open_leads integer,
                               is_active_for_routing boolean default true, routing_priority integer,
                               phone text not null, stripe_customer_id text);
-create table public.leads (id uuid primary key default gen_random_uuid(), industry_id uuid references public.industries (id),
+create table public.leads (id uuid primary key default gen_random_uuid(),
+                           industry_id uuid references public.industries (id),
                            province text, postcode text, status text default 'new', price_at_purchase numeric,
                            user_id uuid references public.profiles (id), created_at timestamptz default now(),
                            name text not null, message text);
@@ -92,8 +109,10 @@ create table public.system_logs (id uuid primary key default gen_random_uuid(), 
                                  created_at timestamptz default now());
 insert into auth.users values ('00000000-0000-0000-0000-000000000001', 'schilder@example.nl', null);
 insert into public.industries (id, name) values ('00000000-0000-0000-0000-0000000000a1', 'Schilder');
-insert into public.profiles (id, company_name, primary_branch, regions, max_open_leads, phone, stripe_customer_id)
-  values ('00000000-0000-0000-0000-000000000001', 'Verf & Co', 'schilder', '{Noord-Brabant}', 12, '+31 40 123', 'cus_1');
+insert into public.profiles (id, company_name, primary_branch, regions, max_open_leads, phone,
+                             stripe_customer_id)
+  values ('00000000-0000-0000-0000-000000000001', 'Verf & Co', 'schilder', '{Noord-Brabant}', 12,
+          '+31 40 123', 'cus_1');
 insert into public.leads (industry_id, province, postcode, name, message)
   values ('00000000-0000-0000-0000-0000000000a1', 'Noord-Brabant', '5611 AB', 'Jan', 'Gevel schilderen');
 insert into public.system_logs (type, message) values ('info', 'platform line');
@@ -104,29 +123,46 @@ refresh materialized view public.partner_performance_stats;
 def test_migrations_install_onto_a_live_platform_database_losing_nothing(fresh_database: str) -> None:
     with psycopg.connect(fresh_database, autocommit=True) as conn:
         conn.execute(LIVE_PLATFORM)
-        uid_before = conn.execute("select prosrc from pg_proc where oid = 'auth.uid()'::regprocedure").fetchone()
+        uid_before = conn.execute(
+            "select prosrc from pg_proc where oid = 'auth.uid()'::regprocedure"
+        ).fetchone()
 
     glue_db.migrate(fresh_database)
     glue_db.migrate(fresh_database)
 
     with psycopg.connect(fresh_database) as conn:
         # Supabase's objects are untouched.
-        assert conn.execute("select prosrc from pg_proc where oid = 'auth.uid()'::regprocedure").fetchone() == uid_before
+        assert (
+            conn.execute("select prosrc from pg_proc where oid = 'auth.uid()'::regprocedure").fetchone()
+            == uid_before
+        )
         # The platform's rows and extra columns are all still there.
-        profile = conn.execute("select company_name, phone, stripe_customer_id, lead_industries from public.profiles").fetchone()
+        profile = conn.execute(
+            "select company_name, phone, stripe_customer_id, lead_industries from public.profiles"
+        ).fetchone()
         assert profile == ("Verf & Co", "+31 40 123", "cus_1", [])
         lead = conn.execute("select name, message, province, segment_id is null from public.leads").fetchone()
         assert lead[:3] == ("Jan", "Gevel schilderen", "Noord-Brabant")
         assert conn.execute("select icon from public.industries").fetchone() == ("hammer",)
         # The platform's own materialized view definition is kept, not rewritten.
-        assert conn.execute("select computed_by from public.partner_performance_stats").fetchone() == ("platform",)
+        assert conn.execute("select computed_by from public.partner_performance_stats").fetchone() == (
+            "platform",
+        )
         # system_logs keeps its rows and gains the columns Lead Flow writes.
-        assert conn.execute("select type, message from public.system_logs").fetchone() == ("info", "platform line")
-        cols = {r[0] for r in conn.execute(
-            "select column_name from information_schema.columns where table_name = 'system_logs'")}
+        assert conn.execute("select type, message from public.system_logs").fetchone() == (
+            "info",
+            "platform line",
+        )
+        cols = {
+            r[0]
+            for r in conn.execute(
+                "select column_name from information_schema.columns where table_name = 'system_logs'"
+            )
+        }
         assert {"level", "source", "details", "type"} <= cols
         # The Lead Flow tables are there and the existing lead can be assigned by the backfill.
         assert conn.execute("select count(*) from public.lead_segments").fetchone() == (0,)
         assert conn.execute("select public.assign_segments_to_leads()").fetchone() == (1,)
-        assert conn.execute("select s.code from public.leads l join public.lead_segments s on s.id = l.segment_id"
-                            ).fetchone() == ("schilder_noord_brabant",)
+        assert conn.execute(
+            "select s.code from public.leads l join public.lead_segments s on s.id = l.segment_id"
+        ).fetchone() == ("schilder_noord_brabant",)

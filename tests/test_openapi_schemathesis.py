@@ -37,6 +37,10 @@ def _fuzz(
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: schemathesis.Case) -> None:
         nonlocal calls
+        # PostgREST 12.0.2 itself answers 500 to a header value that is not valid UTF-8 (e.g. a Range
+        # header with a latin-1 byte), on every endpoint, before any of our SQL runs; header values
+        # are kept to ASCII so the run measures our schema, not that bug.
+        hypothesis.assume(all(str(v).isascii() for v in (case.headers or {}).values()))
         response = case.call(base_url=base_url, headers=headers, timeout=30)
         calls += 1
         if response.status_code >= 500:

@@ -13,8 +13,13 @@ from postgrest.exceptions import APIError
 from tests.support import RestClients, create_segment
 
 READ_BY_AUTHENTICATED = ["lead_segments", "lead_generation_stats", "lead_segment_plans", "lead_flow_settings"]
-READ_BY_ADMIN_ONLY = ["channel_orchestration_log", "lead_segment_campaigns", "campaign_daily_metrics",
-                      "lead_segment_target_overrides", "system_logs"]
+READ_BY_ADMIN_ONLY = [
+    "channel_orchestration_log",
+    "lead_segment_campaigns",
+    "campaign_daily_metrics",
+    "lead_segment_target_overrides",
+    "system_logs",
+]
 
 
 @pytest.fixture
@@ -22,23 +27,40 @@ def seeded(committed: psycopg.Connection, rest: RestClients) -> RestClients:
     """One row in every Lead Flow table, committed so PostgREST sees it."""
     seg = create_segment(committed, "schilder", "noord-brabant")
     day = dt.date(2026, 11, 20)
-    committed.execute("insert into lead_generation_stats (segment_id, date, leads_generated) values (%s, %s, 4)",
-                      (seg, day))
-    plan = committed.execute("insert into lead_segment_plans (segment_id, date, target_leads_per_day) "
-                             "values (%s, %s, 8) returning id", (seg, day)).fetchone()[0]
     committed.execute(
-        "insert into lead_segment_campaigns (segment_id, customer_id, campaign_id, budget_resource_name, daily_budget) "
-        "values (%s, '1234567890', '111', 'customers/1234567890/campaignBudgets/222', 100)", (seg,))
+        "insert into lead_generation_stats (segment_id, date, leads_generated) values (%s, %s, 4)", (seg, day)
+    )
+    plan = committed.execute(
+        "insert into lead_segment_plans (segment_id, date, target_leads_per_day) "
+        "values (%s, %s, 8) returning id",
+        (seg, day),
+    ).fetchone()[0]
     committed.execute(
-        "insert into campaign_daily_metrics (customer_id, campaign_id, date, cost) values ('1234567890', '111', %s, 80)",
-        (day,))
+        "insert into lead_segment_campaigns "
+        "(segment_id, customer_id, campaign_id, budget_resource_name, daily_budget) "
+        "values (%s, '1234567890', '111', 'customers/1234567890/campaignBudgets/222', 100)",
+        (seg,),
+    )
     committed.execute(
-        "insert into channel_orchestration_log (date, segment_id, plan_id, action_type, old_value, new_value) "
-        "values (%s, %s, %s, 'budget_increase', 100, 120)", (day, seg, plan))
+        "insert into campaign_daily_metrics (customer_id, campaign_id, date, cost) "
+        "values ('1234567890', '111', %s, 80)",
+        (day,),
+    )
     committed.execute(
-        "insert into lead_segment_target_overrides (segment_id, valid_from, valid_to, target_leads_per_day, reason) "
-        "values (%s, %s, %s, 3, 'winter stop')", (seg, day, day))
-    committed.execute("insert into system_logs (level, source, message) values ('info', 'lead_flow', 'seeded')")
+        "insert into channel_orchestration_log "
+        "(date, segment_id, plan_id, action_type, old_value, new_value) "
+        "values (%s, %s, %s, 'budget_increase', 100, 120)",
+        (day, seg, plan),
+    )
+    committed.execute(
+        "insert into lead_segment_target_overrides "
+        "(segment_id, valid_from, valid_to, target_leads_per_day, reason) "
+        "values (%s, %s, %s, 3, 'winter stop')",
+        (seg, day, day),
+    )
+    committed.execute(
+        "insert into system_logs (level, source, message) values ('info', 'lead_flow', 'seeded')"
+    )
     return rest
 
 
@@ -47,7 +69,9 @@ def rows(client, table: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("table", READ_BY_AUTHENTICATED)
-def test_authenticated_users_read_lead_flow_tables_and_anon_gets_an_error(seeded: RestClients, table: str) -> None:
+def test_authenticated_users_read_lead_flow_tables_and_anon_gets_an_error(
+    seeded: RestClients, table: str
+) -> None:
     assert len(rows(seeded.partner, table)) >= 1
     assert len(rows(seeded.admin, table)) >= 1
     assert len(rows(seeded.service, table)) >= 1
@@ -84,35 +108,51 @@ def test_only_admins_create_and_change_segments(seeded: RestClients) -> None:
     seeded.partner.from_("lead_segments").update({"is_active": False}).eq("id", created["id"]).execute()
     assert [r["is_active"] for r in rows(seeded.admin, "lead_segments") if r["id"] == created["id"]] == [True]
     seeded.admin.from_("lead_segments").update({"is_active": False}).eq("id", created["id"]).execute()
-    assert [r["is_active"] for r in rows(seeded.admin, "lead_segments") if r["id"] == created["id"]] == [False]
+    assert [r["is_active"] for r in rows(seeded.admin, "lead_segments") if r["id"] == created["id"]] == [
+        False
+    ]
 
 
 def test_generated_code_cannot_be_written(seeded: RestClients) -> None:
     with pytest.raises(APIError):
         seeded.admin.from_("lead_segments").insert(
-            {"branch": "loodgieter", "region": "zeeland", "code": "hacked"}).execute()
+            {"branch": "loodgieter", "region": "zeeland", "code": "hacked"}
+        ).execute()
 
 
 def test_settings_are_validated_and_admin_only(seeded: RestClients) -> None:
     # RLS hides every row from a partner's update: it changes nothing.
-    changed = seeded.partner.from_("lead_flow_settings").update({"value": 0.5}).eq("key", "target_utilization").execute()
+    changed = (
+        seeded.partner.from_("lead_flow_settings")
+        .update({"value": 0.5})
+        .eq("key", "target_utilization")
+        .execute()
+    )
     assert changed.data == []
-    assert [r["value"] for r in rows(seeded.partner, "lead_flow_settings") if r["key"] == "target_utilization"] == [0.8]
+    assert [
+        r["value"] for r in rows(seeded.partner, "lead_flow_settings") if r["key"] == "target_utilization"
+    ] == [0.8]
 
     with pytest.raises(APIError) as bad:
-        seeded.admin.from_("lead_flow_settings").update({"value": 7}).eq("key", "target_utilization").execute()
+        seeded.admin.from_("lead_flow_settings").update({"value": 7}).eq(
+            "key", "target_utilization"
+        ).execute()
     assert "between 0 and 1" in bad.value.message
     seeded.admin.from_("lead_flow_settings").update({"value": 0.7}).eq("key", "target_utilization").execute()
-    assert [r["value"] for r in rows(seeded.partner, "lead_flow_settings") if r["key"] == "target_utilization"] == [0.7]
+    assert [
+        r["value"] for r in rows(seeded.partner, "lead_flow_settings") if r["key"] == "target_utilization"
+    ] == [0.7]
 
 
 def test_service_role_writes_what_the_pipeline_writes(seeded: RestClients) -> None:
     seg = rows(seeded.service, "lead_segments")[0]["id"]
     seeded.service.from_("lead_generation_stats").insert(
-        {"segment_id": seg, "date": "2026-11-21", "leads_generated": 2}).execute()
+        {"segment_id": seg, "date": "2026-11-21", "leads_generated": 2}
+    ).execute()
     with pytest.raises(APIError):
         seeded.admin.from_("lead_generation_stats").insert(
-            {"segment_id": seg, "date": "2026-11-22", "leads_generated": 2}).execute()
+            {"segment_id": seg, "date": "2026-11-22", "leads_generated": 2}
+        ).execute()
     assert {r["date"] for r in rows(seeded.partner, "lead_generation_stats")} == {"2026-11-20", "2026-11-21"}
 
 

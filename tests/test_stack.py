@@ -32,16 +32,28 @@ def test_make_up_prints_exports_that_work_and_make_down_stops_everything() -> No
     base = Path(tempfile.mkdtemp(prefix="leadflow-up-"))
     env = {**os.environ, "LEADFLOW_STATE_DIR": str(base)}
     try:
-        out = subprocess.run(["make", "-s", "up"], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=300, check=True).stdout
+        out = subprocess.run(
+            ["make", "-s", "up"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+        ).stdout
         lines = out.strip().splitlines()
         assert [line.split("=")[0] for line in lines] == [
-            "export DATABASE_URL", "export POSTGREST_URL", "export PGRST_JWT_SECRET"]
+            "export DATABASE_URL",
+            "export POSTGREST_URL",
+            "export PGRST_JWT_SECRET",
+        ]
 
         # eval "$(make -s up)" then psql works, exactly as the README says.
-        probe = subprocess.run(["bash", "-c", f'eval "{out}"; psql "$DATABASE_URL" -Atc "select 1"; '
-                                'echo "$POSTGREST_URL"; echo "$PGRST_JWT_SECRET"'],
-                               capture_output=True, text=True, check=True).stdout.split()
+        probe = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f'eval "{out}"; psql "$DATABASE_URL" -Atc "select 1"; '
+                'echo "$POSTGREST_URL"; echo "$PGRST_JWT_SECRET"',
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         assert probe[0] == "1"
         url, secret = probe[1], probe[2]
 
@@ -50,8 +62,9 @@ def test_make_up_prints_exports_that_work_and_make_down_stops_everything() -> No
         assert r.status_code == 200 and r.json() == []
 
         # A second `make up` reuses the running stack.
-        again = subprocess.run(["make", "-s", "up"], cwd=ROOT, env=env, capture_output=True, text=True,
-                               timeout=300, check=True).stdout
+        again = subprocess.run(
+            ["make", "-s", "up"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+        ).stdout
         assert again == out
         assert _stack_processes(base), "expected the stack's processes to be running"
     finally:

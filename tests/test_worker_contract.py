@@ -152,6 +152,9 @@ def test_bad_completion_requests_are_clear_errors(db: psycopg.Connection) -> Non
 
 def test_expired_lease_is_claimed_again_and_paused_segments_stay(db: psycopg.Connection) -> None:
     stale, paused = queue(db, 2)
+    # Both rows were queued in one transaction (same created_at): make the claim order explicit.
+    db.execute("update public.channel_orchestration_log set created_at = created_at + interval '1 second' "
+               "where id = %s", (paused,))
     claim(db, "w-old", 1)
     db.execute("update public.channel_orchestration_log set claimed_at = now() - interval '16 minutes' "
                "where id = %s", (stale,))
