@@ -3,23 +3,27 @@
 -- (60_budget_maths) applies the hard limits afterwards (+-20% of the day-start budget, min, max).
 --
 -- What it does differently from 'spec' (desired = budget + one day's gap x average cost per lead):
---   * smoothed flow: the last 14 days' leads (whole weeks, so weekdays cancel), each day corrected to
---     today's budget with the marginal rate below, so recent budget changes do not show up as lag;
---   * a dead-band: no change while |target - flow| is within smart_dead_band of the target or half a
---     standard error of the 14-day mean (whichever is wider);
---   * a marginal cost per lead learned from the segment's own last smart_window_days days (daily leads
---     regressed on daily spend), shrunk toward a prior: the average paid cost per lead (own spend and
---     conversions blended with the branch's) divided by 0.75, as diminishing returns make the marginal
---     lead dearer than the average one;
+--   * smoothed flow: a response curve (organic + k x spend^beta) fitted to the segment's own last
+--     smart_window_days (28) days, evaluated at today's spend, so recent budget changes do not show up
+--     as lag and large budget moves follow the diminishing returns instead of a straight line;
+--   * a marginal cost per lead learned from the segment's own data: the regression slope of daily
+--     leads on daily spend, shrunk toward a prior (the average paid cost per lead, own spend and
+--     conversions blended with the branch's, divided by 0.75); it sets the curve's exponent beta;
+--   * make-up: it aims at the target plus smart_makeup of the last 7 days' shortfall (a week's leads
+--     are what partners feel), but only while the flow tracks the target (within 30%);
+--   * a dead-band: no change while |aim - flow| is within smart_dead_band of the target or a quarter
+--     standard error of the smoothed flow (whichever is wider); turning back against the last change
+--     needs three times that (hysteresis against noise-driven reversals);
 --   * no increase for a campaign that is not budget-limited (spent < smart_spend_ratio of its budget
 --     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it;
---   * it asks for smart_gain (0.8) of the estimated spend change, which damps overshoot.
+--   * it asks for the spend that smart_gain (0.8) of the way to the aim needs, which damps overshoot.
 
 drop function if exists lead_flow.smart_controller_features(date, uuid);
 
--- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, the
--- regression sums of daily leads on spend, and spend against the budget in force over the last 3
--- days. Set-based for every active segment, or one segment (p_segment_id) for a single decision.
+-- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, over
+-- its learning window (smart_window_days) the mean leads, spend and conversions, each day's spend
+-- and the regression sums of daily leads on spend, and spend against the budget in force over the
+-- last 3 days. Set-based for every active segment, or one segment (p_segment_id) for a single decision.
 create or replace function lead_flow.smart_controller_features(p_date date, p_segment_id uuid default null,
                                                              p_window_days integer default null)
   returns table (segment_id uuid, features jsonb)
@@ -32,7 +36,7 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
                                        where v.key = 'smart_window_days' and v.segment_id = s.id),
                                      (select (v.value #>> '{}')::integer from public.lead_flow_settings v
                                        where v.key = 'smart_window_days' and v.segment_id is null),
-                                     21), 56), 7) as window_days
+                                     28), 56), 7) as window_days
         from public.lead_segments s
         left join public.lead_segment_campaigns c on c.segment_id = s.id and c.is_active
        where s.is_active and (p_segment_id is null or s.id = p_segment_id)
@@ -41,7 +45,7 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
              st.google_ads_conversions as conv, g.window_days
         from public.lead_generation_stats st
         join segs g on g.id = st.segment_id
-       where st.date between p_date - 27 and p_date
+       where st.date between p_date - 55 and p_date
     ), budget_days as (
       -- The budget in force on each of the last 3 days: the latest applied change planned before it,
       -- else the day-start value of the first change after it, else the campaign's current budget.
@@ -68,9 +72,13 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
              count(*) filter (where d.date > p_date - 14) as days_14d,
              sum(d.leads) filter (where d.date > p_date - 14) as leads_14d,
              sum(d.spend) filter (where d.date > p_date - 14) as spend_14d,
-             sum(d.spend) as spend_28d, sum(d.conv) as conv_28d,
+             sum(d.spend) filter (where d.date > p_date - 28) as spend_28d,
+             sum(d.conv) filter (where d.date > p_date - 28) as conv_28d,
              count(*) filter (where d.date > p_date - d.window_days) as n,
              avg(d.leads) filter (where d.date > p_date - d.window_days) as mean_leads,
+             avg(d.spend) filter (where d.date > p_date - d.window_days) as mean_spend,
+             avg(d.conv) filter (where d.date > p_date - d.window_days) as mean_conversions,
+             jsonb_agg(d.spend order by d.date) filter (where d.date > p_date - d.window_days) as spends,
              -- centred sums for the slope of leads on spend (numerically stable enough for EUR/day)
              regr_sxx(d.leads, d.spend) filter (where d.date > p_date - d.window_days) as sxx,
              regr_sxy(d.leads, d.spend) filter (where d.date > p_date - d.window_days) as sxy
@@ -108,7 +116,8 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
              'leads_14d', coalesce(p.leads_14d, 0), 'spend_14d', coalesce(p.spend_14d, 0),
              'spend_28d', coalesce(p.spend_28d, 0),
              'conversions_28d', coalesce(p.conv_28d, 0), 'branch_paid_cpl', b.paid_cpl,
-             'n', coalesce(p.n, 0), 'mean_leads', p.mean_leads, 'sxx', p.sxx, 'sxy', p.sxy,
+             'n', coalesce(p.n, 0), 'mean_leads', p.mean_leads, 'mean_spend', p.mean_spend,
+             'mean_conversions', p.mean_conversions, 'spends', coalesce(p.spends, '[]'), 'sxx', p.sxx, 'sxy', p.sxy,
              'spend_3d', coalesce(r.spend_3d, 0), 'budget_3d', r.budget_3d, 'days_3d', coalesce(r.days_3d, 0),
              'target_7d', t.target_7d, 'last_direction', coalesce(lc.dir, 0))
       from segs g
@@ -120,14 +129,20 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
   $$;
 comment on function lead_flow.smart_controller_features(date, uuid, integer) is
   'What the smart controller decides from, per active segment (or one) on Amsterdam day p_date: 7-day leads '
-  'and spend, 28-day spend and conversions, the branch''s paid cost per lead, regression sums of daily leads on '
-  'spend over smart_window_days, and spend vs the budget in force over the last 3 days, as jsonb.';
+  'and spend, 28-day spend and conversions, the branch''s paid cost per lead, over smart_window_days the mean '
+  'leads, spend and conversions, each day''s spend and the regression sums of daily leads on spend, and spend vs '
+  'the budget in force over the last 3 days, as jsonb.';
 revoke all on function lead_flow.smart_controller_features(date, uuid, integer) from public;
 grant execute on function lead_flow.smart_controller_features(date, uuid, integer) to service_role;
 
 -- The smart controller's decision from its inputs alone (pure): orchestrate_budgets' inputs plus a
 -- 'smart' object with smart_controller_features. Returns the desired budget before the hard limits,
 -- and the parts of the decision, so tests and the reason text can show them.
+-- The segment's response is modelled as expected leads a day = organic + k x spend^beta (whole weeks,
+-- so weekdays average out): organic = mean(leads - conversions) over the learning window; beta from
+-- the learned marginal rate at the window's mean spend (beta = marginal x spend / paid leads, within
+-- 0.5..0.95; 0.75 without data); k = conversions / sum(spend_i^beta). So the flow at today's budget and
+-- the spend a flow needs respect the curve over large budget moves, and every day of the window counts.
 create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
   returns table (desired numeric, explanation text, smoothed_leads numeric, gap numeric, dead_band numeric,
                  marginal_cost_per_lead numeric, average_cost_per_lead numeric, budget_limited boolean,
@@ -138,19 +153,20 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     f jsonb := coalesce(p_inputs -> 'smart', '{}');
     v_budget numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'day_start_budget')::numeric), 0), 0);
     v_target numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'target_leads_per_day')::numeric), 0), 0);
-    v_band_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_dead_band')::numeric, 0.05), 0), 1);
+    v_band_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_dead_band')::numeric, 0.03), 0), 1);
     v_gain numeric := least(greatest(coalesce((p_inputs ->> 'smart_gain')::numeric, 0.8), 0.05), 1);
     v_ratio numeric := least(greatest(coalesce((p_inputs ->> 'smart_spend_ratio')::numeric, 0.85), 0), 1);
+    v_makeup_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_makeup')::numeric, 0.8), 0), 1.5);
     v_prior_leads numeric := greatest(coalesce((p_inputs ->> 'cpl_prior_leads')::numeric, 20), 0);
     v_default_cpl numeric := coalesce(nullif(greatest(lead_flow.finite((p_inputs ->> 'default_cost_per_lead')::numeric), 0), 0), 25.00);
-    v_days numeric := coalesce((f ->> 'days_14d')::numeric, 0);
-    v_leads numeric := coalesce((f ->> 'leads_14d')::numeric, 0);
-    v_spend numeric := coalesce((f ->> 'spend_14d')::numeric, 0);
     v_spend_28d numeric := coalesce((f ->> 'spend_28d')::numeric, 0);
     v_conv_28d numeric := coalesce((f ->> 'conversions_28d')::numeric, 0);
     v_branch_cpl numeric := nullif(greatest(lead_flow.finite((f ->> 'branch_paid_cpl')::numeric), 0), 0);
     v_n numeric := coalesce((f ->> 'n')::numeric, 0);
-    v_mean numeric := greatest(coalesce((f ->> 'mean_leads')::numeric, v_leads / nullif(v_days, 0), 1), 1);
+    v_mean_leads numeric := greatest(coalesce((f ->> 'mean_leads')::numeric, 0), 0);
+    v_mean_spend numeric := greatest(coalesce((f ->> 'mean_spend')::numeric, 0), 0);
+    v_mean_paid numeric := greatest(coalesce((f ->> 'mean_conversions')::numeric, 0), 0);
+    v_spends jsonb := coalesce(f -> 'spends', '[]');
     v_sxx numeric := coalesce((f ->> 'sxx')::numeric, 0);
     v_sxy numeric := coalesce((f ->> 'sxy')::numeric, 0);
     v_spend_3d numeric := coalesce((f ->> 'spend_3d')::numeric, 0);
@@ -167,6 +183,12 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     v_b numeric;
     v_p0 numeric;
     v_preg numeric;
+    v_beta numeric := 0.75;
+    v_organic numeric := 0;
+    v_k numeric := 0;
+    v_sum_pow double precision;
+    v_want numeric;
+    v_spend_want numeric;
     v_pace numeric;
     v_spend_now numeric;
     v_se numeric;
@@ -183,7 +205,7 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     v_b0 := 0.75 / average_cost_per_lead;
     v_p0 := 1 / (0.35 * v_b0) ^ 2;
     if v_n >= 7 and v_sxx > 0 then
-      v_preg := v_sxx / (1.2 * v_mean);
+      v_preg := v_sxx / (1.2 * greatest(v_mean_leads, 1));
       v_b := (v_sxy / v_sxx * v_preg + v_b0 * v_p0) / (v_preg + v_p0);
       v_slope_note := format('slope of %s days weighs %s%%', v_n, round(100 * v_preg / (v_preg + v_p0)));
     else
@@ -191,7 +213,6 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
       v_slope_note := 'no spend variation to learn from yet';
     end if;
     v_b := least(greatest(v_b, 0.3 * v_b0), 1.5 * v_b0);
-    marginal_cost_per_lead := round(1 / v_b, 2);
 
     -- Budget-limited: it spent (nearly) what it was given over the last 3 days.
     budget_limited := v_days_3d = 0 or coalesce(v_budget_3d, 0) <= 0 or v_spend_3d >= v_ratio * v_budget_3d;
@@ -206,27 +227,44 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
       v_spend_now := v_spend_3d / v_days_3d;
     end if;
 
-    -- Smoothed flow at today's budget: the 14-day mean (two whole weeks, so weekdays cancel), each
-    -- day moved to today's spend level with the marginal rate, so past budgets cause no lag.
-    if v_days > 0 then
-      smoothed_leads := round(greatest((v_leads + v_b * (v_days * v_spend_now - v_spend)) / v_days, 0), 2);
-      v_se := sqrt(greatest(v_leads / v_days, 1) / v_days);
+    -- The response curve from the learning window (see above); without paid data, a straight line.
+    if v_n > 0 and v_mean_paid > 0 and v_mean_spend > 0 then
+      v_beta := least(greatest(v_b * v_mean_spend / v_mean_paid, 0.5), 0.95);
+      select sum(power(e.s, v_beta::double precision)) into v_sum_pow
+        from (select (x #>> '{}')::double precision as s from jsonb_array_elements(v_spends) x) e
+       where e.s > 0;
+      if coalesce(v_sum_pow, 0) > 0 then
+        v_k := v_mean_paid * v_n / v_sum_pow::numeric;
+      end if;
+      v_organic := greatest(v_mean_leads - v_mean_paid, 0);
+    end if;
+    -- Smoothed flow: the curve's expected leads at today's spend (every day of the window moved to
+    -- today's budget, so past budget changes cause no lag); its standard error ~ Poisson over n days.
+    if v_k > 0 and v_spend_now > 0 then
+      smoothed_leads := round(v_organic + v_k * power(v_spend_now, v_beta), 2);
+      marginal_cost_per_lead := round(1 / (v_beta * v_k * power(v_spend_now, v_beta - 1)), 2);
+    elsif v_n > 0 then
+      smoothed_leads := round(greatest(v_mean_leads + v_b * (v_spend_now - v_mean_spend), 0), 2);
+      marginal_cost_per_lead := round(1 / v_b, 2);
     else
       smoothed_leads := greatest(coalesce((p_inputs ->> 'actual_leads')::numeric, 0), 0);
-      v_se := sqrt(greatest(smoothed_leads, 1));
+      marginal_cost_per_lead := round(1 / v_b, 2);
     end if;
-    -- Aim: the target, plus part of the last week's shortfall against its own targets, so that a
-    -- week's leads make up for a slow start (spread over the coming week).
-    if v_days_7d > 0 and v_target_7d is not null then
-      v_makeup := 0.6 * (v_target_7d - v_leads_7d) / v_days_7d;
+    v_se := sqrt(greatest(smoothed_leads, 1) / greatest(v_n, 1));
+    -- Aim: the target plus smart_makeup of the last 7 days' shortfall against their own targets
+    -- (spread over a week, capped at 30% of the target), so that a week's leads make up for a slow
+    -- start. Only while the flow tracks the target (within 30%): a surplus or shortfall from before a
+    -- capacity step or from a start far off target is not "made up" by over-correcting.
+    if v_days_7d > 0 and v_target_7d is not null and abs(smoothed_leads - v_target) <= 0.3 * v_target then
+      v_makeup := v_makeup_share * (v_target_7d - v_leads_7d) / v_days_7d;
       v_makeup := least(greatest(v_makeup, -0.3 * v_target), 0.3 * v_target);
     end if;
     v_aim := greatest(v_target + v_makeup, 0);
     gap := round(v_aim - smoothed_leads, 2);
-    dead_band := round(greatest(v_band_share * v_target, 0.5 * v_se), 2);
-    -- Hysteresis: turning back against the last change needs twice the dead-band.
+    dead_band := round(greatest(v_band_share * v_target, 0.25 * v_se), 2);
+    -- Hysteresis: turning back against the last change needs three times the dead-band.
     if sign(gap) <> 0 and sign(gap) = -v_last_dir then
-      dead_band := 2 * dead_band;
+      dead_band := 3 * dead_band;
     end if;
 
     if abs(gap) <= dead_band then
@@ -237,21 +275,30 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
       desired := v_budget;
     else
       action := case when gap > 0 then 'increase' else 'decrease' end;
-      desired := round((v_spend_now + v_gain * gap * marginal_cost_per_lead) / v_pace, 2);
+      -- Asks for smart_gain of the way to the aim: the spend the curve needs for that flow.
+      v_want := smoothed_leads + v_gain * gap;
+      if v_k > 0 and v_spend_now > 0 then
+        v_spend_want := case when v_want - v_organic <= 0 then 0
+                             else power((v_want - v_organic) / v_k, 1 / v_beta) end;
+      else
+        v_spend_want := greatest(v_spend_now + v_gain * gap * marginal_cost_per_lead, 0);
+      end if;
+      desired := round(v_spend_want / v_pace, 2);
     end if;
 
     explanation := format(
-      'smart: 14-day flow %s/day at today''s budget vs target %s (gap %s, dead-band +-%s); marginal CPL %s '
-      '(average %s; %s); %s',
-      smoothed_leads, trim_scale(v_target), case when gap > 0 then '+' else '' end || gap, dead_band,
+      'smart: flow %s/day at today''s budget (curve organic %s + paid, exponent %s) vs aim %s for target %s '
+      '(gap %s, dead-band +-%s); marginal CPL %s (average %s; %s); %s',
+      smoothed_leads, round(v_organic, 2), round(v_beta, 2), round(v_aim, 2), trim_scale(v_target),
+      case when gap > 0 then '+' else '' end || gap, dead_band,
       lead_flow.money(marginal_cost_per_lead), lead_flow.money(average_cost_per_lead), v_slope_note,
       case action
         when 'dead_band' then format('within the dead-band: keeps %s', lead_flow.money(v_budget))
         when 'not_budget_limited' then format('not budget-limited (spent %s of %s over 3 days): keeps %s',
                                               lead_flow.money(v_spend_3d), lead_flow.money(v_budget_3d),
                                               lead_flow.money(v_budget))
-        else format('%s x gap x marginal CPL = %s spend wants %s',
-                    trim_scale(v_gain), lead_flow.money(v_gain * gap * marginal_cost_per_lead, true),
+        else format('%s of the gap: %s leads/day need %s spend, wants %s',
+                    trim_scale(v_gain), round(v_want, 2), lead_flow.money(v_spend_want),
                     lead_flow.money(desired)) end);
     return next;
   end

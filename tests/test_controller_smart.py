@@ -58,8 +58,11 @@ def features(
         "spend_28d": spend_per_day * 28,
         "conversions_28d": conv * 28,
         "branch_paid_cpl": None,
-        "n": 21,
+        "n": 28,
         "mean_leads": leads_per_day,
+        "mean_spend": spend_per_day,
+        "mean_conversions": conv,
+        "spends": [spend_per_day] * 28,
         "sxx": sxx,
         "sxy": sxy,
         "spend_3d": spend_3d if spend_3d is not None else spend_per_day * 3,
@@ -138,7 +141,7 @@ def test_marginal_cost_per_lead_is_learned_from_the_segments_own_data(db: psycop
 
 def test_turning_back_needs_twice_the_dead_band(db: psycopg.Connection) -> None:
     f = dict(leads_per_day=20, spend_per_day=291, budget=300)
-    # 7% below the smoothed flow: outside the 5% band, inside the doubled one after an increase.
+    # 7% below the smoothed flow: outside the 3% band, inside the tripled one after an increase.
     assert decide(db, inputs(18.6, 300, features(**f)))["action"] == "decrease"
     assert decide(db, inputs(18.6, 300, features(**f, last_direction=1)))["action"] == "dead_band"
 
@@ -154,6 +157,30 @@ def test_a_short_week_is_made_up(db: psycopg.Connection) -> None:
         ),
     )
     assert d["action"] == "increase"
+
+
+def test_the_make_up_waits_until_the_flow_tracks_the_target(db: psycopg.Connection) -> None:
+    # Far above target with a big surplus last week: it aims at the target itself, not below it
+    # (the surplus came from the budget before, not from noise it should make up for).
+    f = features(leads_per_day=40, spend_per_day=582, budget=600, target_7d=140) | {"leads_7d": 280}
+    far = decide(db, inputs(20, 600, f))
+    assert far["action"] == "decrease"
+    assert float(far["gap"]) == float(20 - far["smoothed_leads"])
+    # Close to target, the same week's surplus is made up: it aims below the target.
+    g = features(leads_per_day=21, spend_per_day=291, budget=300, target_7d=140) | {"leads_7d": 170}
+    near = decide(db, inputs(20, 300, g))
+    assert float(near["gap"]) < float(20 - near["smoothed_leads"])
+
+
+def test_large_moves_follow_the_diminishing_returns(db: psycopg.Connection) -> None:
+    # Halving the flow: on a concave curve leads fall slower than the straight line through today's
+    # marginal cost, so it keeps more spend than that line would (and asks for far less than now).
+    d = decide(db, inputs(10, 300, features(leads_per_day=20, spend_per_day=291, budget=300)))
+    mcpl = float(d["marginal_cost_per_lead"])
+    want = float(d["smoothed_leads"]) + 0.8 * float(d["gap"])
+    straight = (291 - (float(d["smoothed_leads"]) - want) * mcpl) / 0.97
+    assert d["action"] == "decrease"
+    assert straight < float(d["desired"]) < 0.6 * 300
 
 
 # -- through orchestrate_budgets: the hard limits apply after the smart controller ---------------
