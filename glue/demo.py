@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from statistics import mean
 
+import psycopg
+
 from glue import report
 from glue.fake_google_ads import start_fake_google_ads, trust_certificate
 from glue.progress import Progress
@@ -62,6 +64,21 @@ def summary_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def forecast_accuracy(database_url: str, result: RunResult) -> str:
+    """How well plan D's expected_leads_per_day predicted D+1's leads over the run (vs a naive forecast)."""
+    last = result.first_day + datetime.timedelta(days=result.days - 2)
+    with psycopg.connect(database_url) as conn:
+        acc = conn.execute(
+            "select * from public.lead_forecast_accuracy(%s, %s)", (result.first_day, last)
+        ).fetchone()
+    days, segments, pairs, mae, wape, naive = acc
+    return (
+        f"forecast (28-day weekday-seasonal expected_leads_per_day vs the next day's leads, {pairs} "
+        f"segment-days): mean absolute error {mae} leads, weighted error {wape}% "
+        f"(naive 'tomorrow = today': {naive}%)"
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     if cfg.days < 7:
@@ -81,6 +98,7 @@ def main(args: argparse.Namespace) -> int:
             mp = prepare(st.database_url, server.state, cfg, first_day, progress.note, migrate=False)
             progress.note(f"running {cfg.days} nights with the {DEMO_CONTROLLER} controller")
             result = Simulation(st.database_url, server, mp, DEMO_CONTROLLER, cfg.days, progress.note).run()
+            accuracy = forecast_accuracy(st.database_url, result)
         finally:
             server.stop()
             st.stop()
@@ -91,6 +109,7 @@ def main(args: argparse.Namespace) -> int:
     print("\n".join(summary_lines(result)))
     print()
     print(comparison_table([scores]))
+    print(accuracy)
     facts = [
         (
             "controller",

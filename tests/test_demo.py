@@ -18,6 +18,7 @@ def test_the_demo_runs_end_to_end_and_writes_a_report_with_pictures(capsys, tmp_
     printed = capsys.readouterr().out
     assert "9 segments; last week within +-15% of target" in printed
     assert re.search(r"schilder_zuid_holland +\d+\.\d +\d+\.\d", printed)
+    assert re.search(r"forecast .* \d+ segment-days\): mean absolute error \d+\.\d+ leads", printed)
     page = report.read_text()
     assert page.count("<svg") >= 2 + 2 + 2 * 3  # two heatmaps, two totals, flow + budget per sample
     assert page.count('class="heatmap"') == 2
