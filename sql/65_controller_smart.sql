@@ -9,14 +9,17 @@
 --   * a marginal cost per lead learned from the segment's own data: the regression slope of daily
 --     leads on daily spend, shrunk toward a prior (the average paid cost per lead, own spend and
 --     conversions blended with the branch's, divided by 0.75); it sets the curve's exponent beta;
---   * make-up: it aims at the target plus smart_makeup of the last 7 days' shortfall (a week's leads
---     are what partners feel), but only while the flow tracks the target (within 30%);
+--   * make-up: it aims at the target plus smart_makeup (1.0) of the last 7 days' shortfall or surplus
+--     (a week's leads are what partners feel), but only while the flow tracks the target (within 30%);
 --   * a dead-band: no change while |aim - flow| is within smart_dead_band of the target or a quarter
 --     standard error of the smoothed flow (whichever is wider); turning back against the last change
 --     needs three times that (hysteresis against noise-driven reversals);
+--   * asymmetric, because leads are not: a lead above the aim is bought at the marginal cost per lead
+--     (on a concave curve dearer than the average), a lead short saves that. So a raise needs
+--     smart_raise_band (1.5) times the dead-band, and it asks for smart_gain (0.8) of the way to the
+--     aim when raising (damps overshoot) but smart_gain_down (1.0) when cutting a surplus;
 --   * no increase for a campaign that is not budget-limited (spent < smart_spend_ratio of its budget
---     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it;
---   * it asks for the spend that smart_gain (0.8) of the way to the aim needs, which damps overshoot.
+--     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it.
 
 drop function if exists lead_flow.smart_controller_features(date, uuid);
 
@@ -155,8 +158,10 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     v_target numeric := greatest(coalesce(lead_flow.finite((p_inputs ->> 'target_leads_per_day')::numeric), 0), 0);
     v_band_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_dead_band')::numeric, 0.03), 0), 1);
     v_gain numeric := least(greatest(coalesce((p_inputs ->> 'smart_gain')::numeric, 0.8), 0.05), 1);
+    v_gain_down numeric := least(greatest(coalesce((p_inputs ->> 'smart_gain_down')::numeric, 1.0), 0.05), 1);
+    v_raise_band numeric := least(greatest(coalesce((p_inputs ->> 'smart_raise_band')::numeric, 1.5), 1), 5);
     v_ratio numeric := least(greatest(coalesce((p_inputs ->> 'smart_spend_ratio')::numeric, 0.85), 0), 1);
-    v_makeup_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_makeup')::numeric, 0.8), 0), 1.5);
+    v_makeup_share numeric := least(greatest(coalesce((p_inputs ->> 'smart_makeup')::numeric, 1.0), 0), 1.5);
     v_prior_leads numeric := greatest(coalesce((p_inputs ->> 'cpl_prior_leads')::numeric, 20), 0);
     v_default_cpl numeric := coalesce(nullif(greatest(lead_flow.finite((p_inputs ->> 'default_cost_per_lead')::numeric), 0), 0), 25.00);
     v_spend_28d numeric := coalesce((f ->> 'spend_28d')::numeric, 0);
@@ -262,6 +267,11 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     v_aim := greatest(v_target + v_makeup, 0);
     gap := round(v_aim - smoothed_leads, 2);
     dead_band := round(greatest(v_band_share * v_target, 0.25 * v_se), 2);
+    -- Asymmetric cost: a lead above the aim is bought at the marginal cost per lead (on a concave curve
+    -- above the average), one short saves it; so a raise needs smart_raise_band times the band.
+    if gap > 0 then
+      dead_band := round(v_raise_band * dead_band, 2);
+    end if;
     -- Hysteresis: turning back against the last change needs three times the dead-band.
     if sign(gap) <> 0 and sign(gap) = -v_last_dir then
       dead_band := 3 * dead_band;
@@ -275,7 +285,11 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
       desired := v_budget;
     else
       action := case when gap > 0 then 'increase' else 'decrease' end;
-      -- Asks for smart_gain of the way to the aim: the spend the curve needs for that flow.
+      -- Asks for smart_gain of the way to the aim when raising, smart_gain_down (all of it by default)
+      -- when cutting a surplus: the spend the curve needs for that flow.
+      if gap < 0 then
+        v_gain := v_gain_down;
+      end if;
       v_want := smoothed_leads + v_gain * gap;
       if v_k > 0 and v_spend_now > 0 then
         v_spend_want := case when v_want - v_organic <= 0 then 0

@@ -146,6 +146,30 @@ def test_turning_back_needs_twice_the_dead_band(db: psycopg.Connection) -> None:
     assert decide(db, inputs(18.6, 300, features(**f, last_direction=1)))["action"] == "dead_band"
 
 
+def test_a_raise_needs_a_wider_band_than_a_cut(db: psycopg.Connection) -> None:
+    # The flow is 20 a day. 4% below target is inside the 1.5 x 3% band a raise needs (a lead above
+    # target is bought at the marginal cost); 4% above target is outside the 3% band of a cut.
+    f = features(leads_per_day=20, spend_per_day=291, budget=300)
+    short = decide(db, inputs(20.8, 300, f))
+    assert short["action"] == "dead_band" and short["desired"] == Decimal("300")
+    assert decide(db, inputs(19.2, 300, f))["action"] == "decrease"
+    # With smart_raise_band 1 the same shortfall is raised.
+    assert decide(db, inputs(20.8, 300, f, smart_raise_band=1))["action"] == "increase"
+
+
+def test_a_surplus_is_cut_the_whole_way_a_shortfall_only_part(db: psycopg.Connection) -> None:
+    f = features(leads_per_day=20, spend_per_day=291, budget=300)
+    full = decide(db, inputs(16, 300, f))
+    half = decide(db, inputs(16, 300, f, smart_gain_down=0.5))
+    assert full["action"] == half["action"] == "decrease"
+    assert full["desired"] < half["desired"] < 300
+    assert "1 of the gap: 16.00 leads/day" in full["explanation"]
+    # smart_gain_down does not touch a raise (smart_gain 0.8 of the way).
+    up = decide(db, inputs(24, 300, f))
+    assert up["desired"] == decide(db, inputs(24, 300, f, smart_gain_down=0.5))["desired"]
+    assert "0.8 of the gap: 23.20 leads/day" in up["explanation"]
+
+
 def test_a_short_week_is_made_up(db: psycopg.Connection) -> None:
     # On target today, but the last 7 days delivered 112 of a 140 target: it aims above 20.
     d = decide(
@@ -177,7 +201,8 @@ def test_large_moves_follow_the_diminishing_returns(db: psycopg.Connection) -> N
     # marginal cost, so it keeps more spend than that line would (and asks for far less than now).
     d = decide(db, inputs(10, 300, features(leads_per_day=20, spend_per_day=291, budget=300)))
     mcpl = float(d["marginal_cost_per_lead"])
-    want = float(d["smoothed_leads"]) + 0.8 * float(d["gap"])
+    # A surplus is cut the whole way (smart_gain_down 1.0): it asks for the spend of the aim itself.
+    want = float(d["smoothed_leads"]) + 1.0 * float(d["gap"])
     straight = (291 - (float(d["smoothed_leads"]) - want) * mcpl) / 0.97
     assert d["action"] == "decrease"
     assert straight < float(d["desired"]) < 0.6 * 300
