@@ -2,9 +2,9 @@
 -- segment whose code is '<branch>_<region>' (unique).
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
 -- in system_logs.
--- Per lead the trigger does one function call (region_for, compiled, no table) and one index probe
--- in lead_flow.industry_segments (industry x region -> active segment), which triggers on industries
--- and lead_segments keep current; only a miss (no active segment yet) takes the slow path by code.
+-- Per lead the trigger runs one generated PL/pgSQL function with the region rule and the industry x
+-- region -> segment map baked in (no nested call, no table); only a miss (no active segment yet)
+-- takes the slow path by code.
 
 -- A branch as segments spell it: the industry name lower-cased, inner whitespace collapsed, trimmed.
 create or replace function lead_flow.normalize_branch(p_name text) returns text
@@ -89,145 +89,138 @@ comment on function lead_flow.find_or_create_segment(text, text) is
   'Active segment id for a normalized branch x region (by code); creates it when auto_create_segments is on; NULL otherwise.';
 revoke all on function lead_flow.find_or_create_segment(text, text) from public;
 
--- lead_flow.industry_segments from scratch: every industry x region whose code is an active segment's.
--- Run on every apply of this file (so the lookup follows any change of the rule); the triggers below
--- keep it current between applies.
-create or replace function lead_flow.rebuild_industry_segments() returns void
-  language plpgsql volatile security definer set search_path = ''
-  as $$
-  begin
-    perform pg_advisory_xact_lock(hashtext('lead_flow.industry_segments'));
-    delete from lead_flow.industry_segments;
-    insert into lead_flow.industry_segments (industry_id, region, segment_id)
-    select i.id, s.region, s.id
-      from (select x.id, lead_flow.code_part(lead_flow.normalize_branch(x.name)) as branch_code
-              from public.industries x) i
-      join public.lead_segments s on s.code = i.branch_code || '_' || replace(s.region, '-', '_')
-     where s.is_active;
-  end
-  $$;
-comment on function lead_flow.rebuild_industry_segments() is
-  'Recomputes lead_flow.industry_segments (industry x region -> active segment, matched by segment code) from industries and lead_segments.';
-revoke all on function lead_flow.rebuild_industry_segments() from public;
+-- Earlier versions kept a lookup table (lead_flow.industry_segments) current with triggers; the map
+-- is now a constant in the generated trigger function below.
+drop trigger if exists tg_industries__industry_segments_insert on public.industries;
+drop trigger if exists tg_industries__industry_segments_update on public.industries;
+drop trigger if exists tg_industries__industry_segments_delete on public.industries;
+drop trigger if exists tg_lead_segments__industry_segments_insert on public.lead_segments;
+drop trigger if exists tg_lead_segments__industry_segments_update on public.lead_segments;
+drop trigger if exists tg_lead_segments__industry_segments_delete on public.lead_segments;
+drop function if exists lead_flow.tg_industry_segments__maintain();
+drop function if exists lead_flow.rebuild_industry_segments();
 
--- Keeps lead_flow.industry_segments current after each statement on industries or lead_segments
--- (transition tables old_rows / new_rows): rows of changed industries or segments are dropped and
--- derived again. A region slug in a code is the slug with '-' -> '_' (slugs are ^[a-z]+(-[a-z]+)*$).
--- An advisory lock serializes the maintenance, so a rename and a new segment in two concurrent
--- transactions cannot leave a stale row (the second recomputes after the first commits).
-create or replace function lead_flow.tg_industry_segments__maintain() returns trigger
+-- Generates the lead trigger function lead_flow.tg_leads__assign_segment from the current rows of
+-- industries, lead_segments and the region reference, so that assigning a lead touches no table:
+-- THE region rule (lead_flow.region_resolver_source, the same code region_for runs) is inlined, and
+-- the industry x region -> active segment map is a jsonb constant {industry id: {region slug:
+-- segment id}} (a segment matches an industry when its code is the industry's branch code || '_' ||
+-- the region). Per lead that is one PL/pgSQL call and no nested call, no probe; the foreign key
+-- check on segment_id remains. Only a miss (no active segment yet, an industry whose name cannot be
+-- a branch) takes the slow path by segment code, which creates the segment when
+-- auto_create_segments is on. Triggers below run this after every statement that can change the
+-- map or the region rule; an advisory lock serializes it, so two concurrent changes cannot leave a
+-- stale function (the second one generates after the first commits and sees its rows).
+create or replace function lead_flow.compile_lead_segment_trigger() returns void
+  language plpgsql volatile security definer set search_path = ''
+  as $compile$
+  declare
+    v_map jsonb;
+  begin
+    perform pg_advisory_xact_lock(hashtext('lead_flow.compile_lead_segment_trigger'));
+    select coalesce(jsonb_object_agg(m.industry_id, m.segments), '{}') into v_map
+      from (select i.id::text as industry_id, jsonb_object_agg(r.slug, s.id) as segments
+              from (select x.id, lead_flow.code_part(lead_flow.normalize_branch(x.name)) as branch_code
+                      from public.industries x) i
+             cross join public.regions r
+              join public.lead_segments s on s.code = i.branch_code || '_' || replace(r.slug, '-', '_')
+             where s.is_active
+             group by i.id) m;
+    execute format($fn$
+      create or replace function lead_flow.tg_leads__assign_segment() returns trigger
+        language plpgsql security definer set search_path = ''
+        as $body$
+        -- Generated by lead_flow.compile_lead_segment_trigger() from industries, lead_segments and the
+        -- region reference: edit the tables (or the generator), not this body.
+        declare
+          v_key text;
+          v_pc4 integer;
+          v_region integer;
+          v_slug text;
+          v_branch text;
+        begin
+          if tg_op = 'INSERT' then
+            if new.segment_id is not null then
+              return new;
+            end if;
+          elsif new.segment_id is distinct from old.segment_id
+             or (new.industry_id is not distinct from old.industry_id and new.province is not distinct from old.province
+                 and new.postcode is not distinct from old.postcode) then
+            return new;
+          end if;
+          new.segment_id := null;
+          if new.industry_id is null then
+            return new;
+          end if;
+          %1$s
+          if v_slug is null then
+            return new;
+          end if;
+          -- Fast path: the industry x region map. The code up to here reads only the row and constants
+          -- (built-in text functions on at most 100 characters, array and jsonb lookups) and cannot
+          -- raise, so it needs no exception block (a subtransaction per lead).
+          new.segment_id := ((%2$L::jsonb -> new.industry_id::text) ->> v_slug)::uuid;
+          if new.segment_id is not null then
+            return new;
+          end if;
+          -- Slow path: by segment code, creating the segment when auto_create_segments is on. Never
+          -- raises: an unexpected error leaves segment_id NULL and is written to system_logs.
+          begin
+            select lead_flow.normalize_branch(i.name) into v_branch
+              from public.industries i where i.id = new.industry_id;
+            if v_branch is not null then
+              new.segment_id := lead_flow.find_or_create_segment(v_branch, v_slug);
+            end if;
+          exception when others then
+            new.segment_id := null;
+            perform lead_flow.log('error', 'segment assignment failed: ' || sqlerrm,
+                                  jsonb_build_object('lead_id', new.id, 'sqlstate', sqlstate,
+                                                     'industry_id', new.industry_id, 'province', left(new.province, 100),
+                                                     'postcode', left(new.postcode, 100)));
+          end;
+          return new;
+        end
+        $body$ $fn$, lead_flow.region_resolver_source('new.province', 'new.postcode'), v_map);
+    comment on function lead_flow.tg_leads__assign_segment() is
+      'Before insert/update of industry_id, province, postcode on leads: sets segment_id (branch x region); never fails the lead. Generated by lead_flow.compile_lead_segment_trigger().';
+    revoke all on function lead_flow.tg_leads__assign_segment() from public;
+  end
+  $compile$;
+comment on function lead_flow.compile_lead_segment_trigger() is
+  'Regenerates lead_flow.tg_leads__assign_segment with the region rule and the industry x region -> active segment map as constants; run by triggers whenever industries, lead_segments or the region reference change.';
+revoke all on function lead_flow.compile_lead_segment_trigger() from public;
+
+select lead_flow.compile_lead_segment_trigger();
+
+-- After any statement that can change the map (industries: id, name; lead_segments: id, branch,
+-- region, is_active) or the region rule (region_aliases, postcode_regions): generate the lead trigger
+-- function again, within the same transaction.
+create or replace function lead_flow.tg_segment_assignment_inputs__compile() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   begin
-    perform pg_advisory_xact_lock(hashtext('lead_flow.industry_segments'));
-    if tg_table_name = 'industries' then
-      if tg_op in ('UPDATE', 'DELETE') then
-        delete from lead_flow.industry_segments l using old_rows o where l.industry_id = o.id;
-      end if;
-      if tg_op in ('INSERT', 'UPDATE') then
-        insert into lead_flow.industry_segments (industry_id, region, segment_id)
-        select i.id, r.slug, s.id
-          from (select n.id, lead_flow.code_part(lead_flow.normalize_branch(n.name)) as branch_code
-                  from new_rows n) i
-         cross join public.regions r
-          join public.lead_segments s on s.code = i.branch_code || '_' || replace(r.slug, '-', '_')
-         where s.is_active
-        on conflict (industry_id, region) do update set segment_id = excluded.segment_id;
-      end if;
-    else  -- lead_segments
-      if tg_op in ('UPDATE', 'DELETE') then
-        delete from lead_flow.industry_segments l using old_rows o where l.segment_id = o.id;
-      end if;
-      if tg_op in ('INSERT', 'UPDATE') then
-        insert into lead_flow.industry_segments (industry_id, region, segment_id)
-        select i.id, n.region, n.id
-          from new_rows n
-          join (select x.id, lead_flow.code_part(lead_flow.normalize_branch(x.name)) as branch_code
-                  from public.industries x) i
-            on n.code = i.branch_code || '_' || replace(n.region, '-', '_')
-         where n.is_active
-        on conflict (industry_id, region) do update set segment_id = excluded.segment_id;
-      end if;
-    end if;
+    perform lead_flow.compile_lead_segment_trigger();
     return null;
   end
   $$;
-comment on function lead_flow.tg_industry_segments__maintain() is
-  'After each statement changing industries or lead_segments: re-derives the affected rows of lead_flow.industry_segments.';
-revoke all on function lead_flow.tg_industry_segments__maintain() from public;
+comment on function lead_flow.tg_segment_assignment_inputs__compile() is
+  'After any statement changing industries, lead_segments, region_aliases or postcode_regions in a way that matters for assignment: regenerates lead_flow.tg_leads__assign_segment.';
+revoke all on function lead_flow.tg_segment_assignment_inputs__compile() from public;
+create or replace trigger tg_industries__compile_assignment
+  after insert or update of id, name or delete or truncate on public.industries
+  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
+create or replace trigger tg_lead_segments__compile_assignment
+  after insert or update of id, branch, region, is_active or delete or truncate on public.lead_segments
+  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
+create or replace trigger tg_postcode_regions__compile_assignment
+  after insert or update or delete or truncate on lead_flow.postcode_regions
+  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
+create or replace trigger tg_region_aliases__compile_assignment
+  after insert or update or delete or truncate on lead_flow.region_aliases
+  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
 
-do $$
-declare
-  t text;
-  op text;
-begin
-  foreach t in array array['industries', 'lead_segments'] loop
-    foreach op in array array['insert', 'update', 'delete'] loop
-      execute format('create or replace trigger tg_%1$s__industry_segments_%2$s after %2$s on public.%1$I
-                        referencing %3$s for each statement
-                        execute function lead_flow.tg_industry_segments__maintain()',
-                     t, op, case op when 'insert' then 'new table as new_rows'
-                                    when 'update' then 'old table as old_rows new table as new_rows'
-                                    else 'old table as old_rows' end);
-    end loop;
-  end loop;
-end
-$$;
-
-select lead_flow.rebuild_industry_segments();
-
--- Trigger: set segment_id on insert, and again when industry, province or postcode change.
--- A segment_id the caller sets explicitly is kept. Never raises: an unexpected error leaves
--- segment_id NULL and is written to system_logs.
--- Fast path: region_for (compiled, no table) and one probe in industry_segments. A miss (no active
--- segment for this industry and region yet, or an industry whose name cannot be a branch) goes by
--- segment code, creating the segment when auto_create_segments is on.
-create or replace function lead_flow.tg_leads__assign_segment() returns trigger
-  language plpgsql security definer set search_path = ''
-  as $$
-  declare
-    v_region text;
-    v_branch text;
-  begin
-    if tg_op = 'INSERT' then
-      if new.segment_id is not null then
-        return new;
-      end if;
-    elsif new.segment_id is distinct from old.segment_id
-       or (new.industry_id is not distinct from old.industry_id and new.province is not distinct from old.province
-           and new.postcode is not distinct from old.postcode) then
-      return new;
-    end if;
-    begin
-      new.segment_id := null;
-      if new.industry_id is not null then
-        v_region := lead_flow.region_for(new.province, new.postcode);
-      end if;
-      if v_region is not null then
-        select l.segment_id into new.segment_id
-          from lead_flow.industry_segments l
-         where l.industry_id = new.industry_id and l.region = v_region;
-        if new.segment_id is null then
-          select lead_flow.normalize_branch(i.name) into v_branch
-            from public.industries i where i.id = new.industry_id;
-          if v_branch is not null then
-            new.segment_id := lead_flow.find_or_create_segment(v_branch, v_region);
-          end if;
-        end if;
-      end if;
-    exception when others then
-      new.segment_id := null;
-      perform lead_flow.log('error', 'segment assignment failed: ' || sqlerrm,
-                            jsonb_build_object('lead_id', new.id, 'sqlstate', sqlstate,
-                                               'industry_id', new.industry_id, 'province', left(new.province, 100),
-                                               'postcode', left(new.postcode, 100)));
-    end;
-    return new;
-  end
-  $$;
-comment on function lead_flow.tg_leads__assign_segment() is
-  'Before insert/update of industry_id, province, postcode on leads: sets segment_id (branch x region); never fails the lead.';
-revoke all on function lead_flow.tg_leads__assign_segment() from public;
+-- Set a lead's segment_id on insert, and again when industry, province or postcode change; a
+-- segment_id the caller sets explicitly is kept (lead_flow.tg_leads__assign_segment, generated above).
 create or replace trigger tg_leads__assign_segment
   before insert or update of industry_id, province, postcode on public.leads
   for each row execute function lead_flow.tg_leads__assign_segment();
