@@ -203,8 +203,10 @@ comment on function public.update_lead_gap(uuid, date) is
 revoke all on function public.update_lead_gap(uuid, date) from public, anon, authenticated;
 grant execute on function public.update_lead_gap(uuid, date) to service_role;
 
+-- jit off and work_mem: as orchestrate_budgets (70_orchestration.sql) -- no compile for a statement that
+-- runs in a fraction of a second, and 10,000 segments' aggregates without spilling to disk.
 create or replace function public.plan_lead_segments(p_date date) returns integer
-  language plpgsql volatile set search_path = ''
+  language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
   begin
     if p_date is null then
