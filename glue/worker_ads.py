@@ -146,10 +146,8 @@ class AdsGateway:
 
     def read_campaign_budgets(self, customer_id: str, campaign_ids: Iterable[str]) -> dict[str, LiveBudget]:
         """Per campaign id: the budget the campaign uses now, live (absent campaigns are missing)."""
-        ids = sorted({int(c) for c in campaign_ids})
         found: dict[str, LiveBudget] = {}
-        for start in range(0, len(ids), _QUERY_CHUNK):
-            listed = ", ".join(str(i) for i in ids[start : start + _QUERY_CHUNK])
+        for listed in _in_lists(sorted({int(c) for c in campaign_ids}), str):
             query = (
                 "SELECT campaign.id, campaign_budget.resource_name, campaign_budget.amount_micros, "
                 "campaign_budget.reference_count, campaign_budget.explicitly_shared "
@@ -161,10 +159,8 @@ class AdsGateway:
 
     def read_budgets(self, customer_id: str, resource_names: Iterable[str]) -> dict[str, LiveBudget]:
         """The live campaign_budget rows for these resource names (absent ones are missing)."""
-        names = sorted(set(resource_names))
         found: dict[str, LiveBudget] = {}
-        for start in range(0, len(names), _QUERY_CHUNK):
-            listed = ", ".join(_gaql_string(n) for n in names[start : start + _QUERY_CHUNK])
+        for listed in _in_lists(sorted(set(resource_names)), _gaql_string):
             query = (
                 "SELECT campaign_budget.resource_name, campaign_budget.amount_micros, "
                 "campaign_budget.reference_count, campaign_budget.explicitly_shared "
@@ -207,10 +203,8 @@ class AdsGateway:
         self, customer_id: str, campaign_ids: Iterable[str], first: date, last: date
     ) -> list[MetricRow]:
         """Cost, clicks, impressions, conversions per campaign per segments.date in [first, last]."""
-        ids = sorted({int(c) for c in campaign_ids})
         rows: list[MetricRow] = []
-        for start in range(0, len(ids), _QUERY_CHUNK):
-            listed = ", ".join(str(i) for i in ids[start : start + _QUERY_CHUNK])
+        for listed in _in_lists(sorted({int(c) for c in campaign_ids}), str):
             query = (
                 "SELECT campaign.id, segments.date, metrics.cost_micros, metrics.clicks, "
                 "metrics.impressions, metrics.conversions FROM campaign "
@@ -350,6 +344,12 @@ def _request_id(call: Any) -> str | None:
             if key == REQUEST_ID_HEADER:
                 return value.decode() if isinstance(value, bytes) else value
     return None
+
+
+def _in_lists(values: Sequence[T], literal: Callable[[T], str]) -> Iterator[str]:
+    """The values as GAQL `IN (...)` lists of at most _QUERY_CHUNK literals each."""
+    for start in range(0, len(values), _QUERY_CHUNK):
+        yield ", ".join(literal(v) for v in values[start : start + _QUERY_CHUNK])
 
 
 def _gaql_string(value: str) -> str:
