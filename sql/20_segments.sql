@@ -233,8 +233,11 @@ create or replace function public.assign_segments_to_leads(p_since timestamptz d
   declare
     v_assigned integer;
   begin
-    create temp table if not exists lead_segment_candidates (lead_id uuid, branch text, region text, code text)
-      on commit drop;
+    -- Created once per transaction (an "if not exists" would print a notice on every later call).
+    if to_regclass('pg_temp.lead_segment_candidates') is null then
+      create temp table lead_segment_candidates (lead_id uuid, branch text, region text, code text)
+        on commit drop;
+    end if;
     truncate pg_temp.lead_segment_candidates;
     insert into pg_temp.lead_segment_candidates (lead_id, branch, region, code)
     select x.id, x.branch, x.region, lead_flow.segment_code(x.branch, x.region)

@@ -480,10 +480,12 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
     end if;
     perform lead_flow.expire_marketing_recommendations();
 
-    create temp table if not exists pg_temp.pm_budget_proposals (
-      campaign_id uuid, partner_id uuid, segment_id uuid, type text, old_budget numeric, new_budget numeric,
-      payload jsonb, reason text
-    ) on commit drop;
+    if to_regclass('pg_temp.pm_budget_proposals') is null then
+      create temp table pm_budget_proposals (
+        campaign_id uuid, partner_id uuid, segment_id uuid, type text, old_budget numeric, new_budget numeric,
+        payload jsonb, reason text
+      ) on commit drop;
+    end if;
     truncate pg_temp.pm_budget_proposals;
 
     insert into pg_temp.pm_budget_proposals
