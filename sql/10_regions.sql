@@ -1,42 +1,70 @@
 -- Regions: a lead's or a partner's region from a province name in any usual spelling, or from a
 -- postcode through the PC4 reference (lead_flow.postcode_regions, loaded by `leadflow regions load`).
 --
--- The one definition is lead_flow.region_resolver_source(), the rule as PL/pgSQL source with the
--- reference tables (region_aliases, postcode_regions) baked in as constants; lead_flow.region_for
+-- The one definition is lead_flow.region_rule_expression(), the rule as a single SQL expression with
+-- the reference tables (region_aliases, postcode_regions) baked in as constants; lead_flow.region_for
 -- (province, postcode) is generated from it (public.extract_region and public.normalize_region are
 -- its API faces), and so is the lead trigger (sql/20_segments.sql), which inlines it: it runs once
--- per inserted lead, often one lead per transaction, so it touches no table. Triggers on the
--- reference tables generate both again whenever they change; the tables stay the truth. The
--- generated functions are PL/pgSQL: a PL/pgSQL function keeps its plans (and its constants, parsed
--- once) for the session, whereas a LANGUAGE sql function with a SET clause (which the linter
--- demands) is parsed and planned again in every transaction.
+-- per inserted lead, often one lead per transaction, so it touches no table, and it is one
+-- expression because PL/pgSQL prepares every expression of a function again in each transaction.
+-- Triggers on the reference tables generate both again whenever they change; the tables stay the
+-- truth. The generated functions are PL/pgSQL: a PL/pgSQL function keeps its plans (and its
+-- constants, parsed once) for the session, whereas a LANGUAGE sql function with a SET clause (which
+-- the linter demands) is parsed and planned again in every transaction.
+
+-- How a province name is folded before the alias lookup: lower case, accents dropped, everything but
+-- a-z removed, at most the first 100 characters looked at (a 10 kB string costs nothing). The
+-- aliases (region_aliases.alias) are folded keys.
+create or replace function lead_flow.region_key_expression(p_name text) returns text
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  begin
+    return format($fold$regexp_replace(translate(lower(left(%s, 100)), 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý', 'aaaaaaeeeeiiiiooooouuuucnyy'), '[^a-z]+', '', 'g')$fold$,
+                  p_name);
+  end
+  $$;
+comment on function lead_flow.region_key_expression(text) is
+  'SQL expression folding a province name (the given expression) to an alias key: lower-case ASCII letters only, first 100 characters.';
+revoke all on function lead_flow.region_key_expression(text) from public;
 
 -- THE region rule: a province name in any usual spelling wins, otherwise the postcode through the PC4
 -- reference, otherwise NULL. Never raises, whatever the input.
--- * A province name is folded to lower-case ASCII letters (accents dropped, everything else removed,
---   a leading 'provincie'/'prov.' ignored; only the first 100 characters looked at, so a 10 kB string
---   costs nothing) and looked up in the aliases ('N-Brabant' -> nbrabant -> noord-brabant).
+-- * A province name is looked up in the aliases: as written (lower case, trimmed) first, which finds
+--   the usual spellings without any folding ('Utrecht', 'Noord-Brabant', 'noord holland', 'NH'), then
+--   folded ('N-Brabant' -> nbrabant, 'Fryslân' -> fryslan). A leading 'provincie' or 'prov' before at
+--   least four letters is ignored: those spellings are keys of the map too.
 -- * A postcode is taken in the usual formats ('5611 AB', '5611ab', '5611', '5611-AB', 'NL-5611 AB');
 --   its 4 digits index the PC4 array. The common shapes ('5611 AB', '5611ab', '5611') are recognized
 --   by a cheaper pattern first (the full pattern costs as much as the rest of the lookup).
--- The rule is written once, here, as PL/pgSQL source with the reference tables' current rows baked
--- in as constants (the aliases as jsonb, the PC4 ranges as a smallint array indexed by PC4, both
--- giving a region's position in the slug array). lead_flow.region_for is generated from it, and so
--- is the lead trigger (sql/20_segments.sql), which inlines it to spare a function call per lead.
--- The source reads p_province and p_postcode (PL/pgSQL expressions, e.g. new.province) and sets
--- the caller's variables v_region integer (the region's position in the slug order, NULL when
--- none) and v_slug text (the slug), using v_key text and v_pc4 integer as scratch.
-create or replace function lead_flow.region_resolver_source(p_province text, p_postcode text) returns text
+-- Returns an SQL expression (no table access: the aliases are a jsonb constant, the PC4 ranges a
+-- smallint array indexed by PC4, both giving a region's position in the slug array) yielding the
+-- region slug for the province and postcode expressions given, e.g. ('new.province', 'new.postcode').
+create or replace function lead_flow.region_rule_expression(p_province text, p_postcode text) returns text
   language plpgsql stable set search_path = ''
-  as $resolver$
+  as $rule$
   declare
     v_slugs text[];
     v_aliases jsonb;
     v_pc4 text;
   begin
     select array_agg(r.slug order by r.slug) into v_slugs from public.regions r;
-    select coalesce(jsonb_object_agg(a.alias, array_position(v_slugs, a.region)), '{}') into v_aliases
-      from lead_flow.region_aliases a;
+    -- Keys: every alias; with a 'prov'/'provincie' prefix where the alias has four letters or more;
+    -- and each region's slug as written, with a hyphen and with a space, where it folds to an alias.
+    execute format($keys$
+      select coalesce(jsonb_object_agg(k.key, array_position($1, k.region)), '{}')
+        from (select a.alias as key, a.region from lead_flow.region_aliases a
+              union
+              select p.prefix || a.alias, a.region
+                from lead_flow.region_aliases a cross join (values ('prov'), ('provincie')) p (prefix)
+               where length(a.alias) >= 4
+              union
+              select w.spelling, a.region
+                from public.regions r
+                cross join lateral (values (r.slug), (replace(r.slug, '-', ' '))) w (spelling)
+                join lead_flow.region_aliases a on a.alias = %s
+               where w.spelling !~ '^[a-z]+$') k
+      $keys$, lead_flow.region_key_expression('w.spelling'))
+      into v_aliases using v_slugs;
     -- PC4 1000..9999 -> position of its region in v_slugs, 0 where no range covers it.
     select array_agg(coalesce(array_position(v_slugs, c.region), 0) order by g.pc4)::text into v_pc4
       from generate_series(1000, 9999) g (pc4)
@@ -44,38 +72,20 @@ create or replace function lead_flow.region_resolver_source(p_province text, p_p
                    from lead_flow.postcode_regions r
                   cross join lateral generate_series(lower(r.pc4), upper(r.pc4) - 1) p (pc4)) c
         on c.pc4 = g.pc4;
-    return format($src$
-          -- region rule generated by lead_flow.region_resolver_source() from region_aliases and
-          -- postcode_regions: edit the tables (or the generator), not this code.
-          v_region := null;
-          if %1$s is not null then
-            v_key := lower(left(%1$s, 100));
-            if octet_length(v_key) <> length(v_key) then  -- not ASCII: drop the accents first
-              v_key := translate(v_key, 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý', 'aaaaaaeeeeiiiiooooouuuucnyy');
-            end if;
-            v_key := regexp_replace(v_key, '[^a-z]', '', 'g');
-            if left(v_key, 4) = 'prov' then
-              v_key := regexp_replace(v_key, '^(provincie|prov)(?=[a-z]{4})', '');
-            end if;
-            v_region := (%3$L::jsonb ->> v_key)::integer;
-          end if;
-          if v_region is null then
-            v_pc4 := null;
-            if %2$s ~ '^[1-9][0-9]{3} ?([A-Za-z]{2})?$' then
-              v_pc4 := left(%2$s, 4)::integer;
-            elsif length(%2$s) <= 40 then
-              v_pc4 := substring(%2$s from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')::integer;
-            end if;
-            v_region := nullif((%4$L::smallint[])[v_pc4 - 999], 0);
-          end if;
-          v_slug := (%5$L::text[])[v_region];
-          -- end of the region rule
-$src$, p_province, p_postcode, v_aliases, v_pc4, v_slugs);
+    return format($expr$(%5$L::text[])[coalesce(
+            (%3$L::jsonb ->> btrim(lower(left(%1$s, 100))))::integer,
+            (%3$L::jsonb ->> %6$s)::integer,
+            nullif((%4$L::smallint[])[case when %2$s ~ '^[1-9][0-9]{3} ?([A-Za-z]{2})?$' then left(%2$s, 4)::integer
+                                           when length(%2$s) <= 40
+                                           then substring(%2$s from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')::integer
+                                      end - 999], 0))]$expr$,
+                  p_province, p_postcode, v_aliases, v_pc4, v_slugs, lead_flow.region_key_expression(p_province));
   end
-  $resolver$;
-comment on function lead_flow.region_resolver_source(text, text) is
-  'PL/pgSQL source of THE region rule with region_aliases and postcode_regions baked in as constants: reads the given province and postcode expressions, sets v_region (position in the slug order) and v_slug; region_for and the lead trigger are generated from it.';
-revoke all on function lead_flow.region_resolver_source(text, text) from public;
+  $rule$;
+comment on function lead_flow.region_rule_expression(text, text) is
+  'SQL expression of THE region rule with region_aliases and postcode_regions baked in as constants: the region slug for the given province and postcode expressions (NULL when neither gives one; never raises). region_for and the lead trigger are generated from it.';
+revoke all on function lead_flow.region_rule_expression(text, text) from public;
+drop function if exists lead_flow.region_resolver_source(text, text);  -- its multi-statement predecessor
 
 -- Generates lead_flow.region_for from the tables' current rows; called by sql/10 and by the triggers
 -- below. Serialized by an advisory lock, so two concurrent reloads do not both replace the function.
@@ -89,16 +99,10 @@ create or replace function lead_flow.compile_region_for() returns void
         language plpgsql stable parallel safe set search_path = ''
         as $body$
         -- Generated by lead_flow.compile_region_for(): edit the tables (or the generator), not this body.
-        declare
-          v_key text;
-          v_pc4 integer;
-          v_region integer;
-          v_slug text;
         begin
-          %s
-          return v_slug;
+          return %s;
         end
-        $body$ $fn$, lead_flow.region_resolver_source('p_province', 'p_postcode'));
+        $body$ $fn$, lead_flow.region_rule_expression('p_province', 'p_postcode'));
     comment on function lead_flow.region_for(text, text) is
       'Region slug from a province name (any usual spelling) or else a Dutch postcode (PC4 reference); NULL when neither gives one. Never raises. Generated from region_aliases and postcode_regions by lead_flow.compile_region_for().';
     grant execute on function lead_flow.region_for(text, text) to anon, authenticated, service_role;
