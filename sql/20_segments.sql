@@ -247,7 +247,12 @@ create or replace function public.assign_segments_to_leads(p_since timestamptz d
              where l.segment_id is null and (p_since is null or l.created_at >= p_since)
             offset 0) x;  -- a fence: region_for runs once per lead, not once per use
 
-    if coalesce((lead_flow.setting('auto_create_segments'))::boolean, false) then
+    -- Only when a segment is missing: an insert, even of no rows, regenerates the lead trigger (and
+    -- so every session's cached copy of it).
+    if coalesce((lead_flow.setting('auto_create_segments'))::boolean, false)
+       and exists (select from pg_temp.lead_segment_candidates c
+                    where c.code is not null and lead_flow.is_valid_branch(c.branch)
+                      and not exists (select from public.lead_segments s where s.code = c.code)) then
       insert into public.lead_segments (branch, region, description)
       select distinct on (c.code) c.branch, c.region, 'created automatically for existing leads'
         from pg_temp.lead_segment_candidates c
