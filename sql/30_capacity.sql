@@ -2,67 +2,167 @@
 --
 -- lead_flow.partner_segment_matches is THE one definition of "partner serves segment". Every
 -- capacity figure (segment_capacity, get_segment_capacity, lead_flow.segment_capacities()) and the
--- nightly steps aggregate it. Set-based throughout: profile arrays are unnested once per partner,
--- each distinct spelling is normalized once, and segments are found by code with a hash join.
+-- nightly steps aggregate it. What a partner's profile arrays name is derived once per profile
+-- change, not per read: lead_flow.profile_segment_codes() normalizes the spellings (each distinct
+-- spelling once), lead_flow.partner_segment_codes (migration 0010) keeps the result, triggers keep
+-- it current, and every apply of this file recomputes it whole (so a changed normalization rule
+-- takes effect at once). Reads join it to segments by code: all segments in one hash join, one
+-- segment by an index probe.
 
--- A partner serves a segment when its primary_branch or one of its lead_industries is the segment's
--- branch, and its regions or lead_locations contain the segment's region (case and the usual
--- spellings do not matter: 'Noord-Brabant', 'noord brabant', 'NB'), it is active for routing and
--- not an admin. One row per partner and segment, however often the partner lists it.
+-- The segment codes a profile names: (its primary_branch or a lead_industries entry) x (a regions or
+-- lead_locations entry), each normalized (case and the usual spellings do not matter: 'Noord-Brabant',
+-- 'noord brabant', 'NB'), as lead_segments.code spells it. For the given profiles, or all (NULL).
+-- Eligibility (active for routing, not admin) is not applied here: it changes often, matches read it.
+create or replace function lead_flow.profile_segment_codes(p_partner_ids uuid[] default null)
+  returns table (partner_id uuid, code text)
+  language sql stable set search_path = '' set jit = off
+  as $$
+    with partners as materialized (
+      select p.id, p.primary_branch, p.lead_industries, p.regions, p.lead_locations
+        from public.profiles p
+       where p_partner_ids is null or p.id = any (p_partner_ids)
+    ), branch_names as (
+      select e.id as partner_id, b.name
+        from partners e
+       cross join lateral unnest(array_prepend(e.primary_branch, e.lead_industries)) as b (name)
+       where b.name is not null
+    ), region_names as (
+      select e.id as partner_id, r.name
+        from partners e
+       cross join lateral unnest(e.regions || e.lead_locations) as r (name)
+       where r.name is not null
+    ), branch_spellings as materialized (   -- normalize each distinct spelling once
+      select d.name, lead_flow.code_part(lead_flow.normalize_branch(d.name)) as branch_code
+        from (select distinct n.name from branch_names n) d
+    ), region_spellings as materialized (
+      select d.name, lead_flow.code_part(lead_flow.region_for(d.name, null)) as region_code  -- normalize_region
+        from (select distinct n.name from region_names n) d
+    ), partner_branch_codes as (
+      select distinct bn.partner_id, bs.branch_code
+        from branch_names bn
+        join branch_spellings bs on bs.name = bn.name
+       where bs.branch_code is not null
+    ), partner_region_codes as (
+      select distinct rn.partner_id, rs.region_code
+        from region_names rn
+        join region_spellings rs on rs.name = rn.name
+       where rs.region_code is not null
+    )
+    select distinct pb.partner_id, pb.branch_code || '_' || pr.region_code   -- = lead_flow.segment_code
+      from partner_branch_codes pb
+      join partner_region_codes pr on pr.partner_id = pb.partner_id
+  $$;
+comment on function lead_flow.profile_segment_codes(uuid[]) is
+  'The segment codes (normalized branch x region) the given profiles (NULL: all) name in primary_branch, '
+  'lead_industries, regions and lead_locations; one row per profile and code. Eligibility not applied.';
+revoke all on function lead_flow.profile_segment_codes(uuid[]) from public;
+
+-- Brings lead_flow.partner_segment_codes in line with the profiles (the given ones, or all): adds
+-- what is missing, deletes what is no longer named, leaves the rest untouched. Returns rows changed.
+create or replace function lead_flow.refresh_partner_segment_codes(p_partner_ids uuid[] default null)
+  returns integer
+  language plpgsql volatile security definer set search_path = '' set jit = off
+  as $$
+  declare
+    v_deleted integer;
+    v_inserted integer;
+  begin
+    if to_regclass('pg_temp.lead_flow_profile_codes') is null then
+      create temp table lead_flow_profile_codes (partner_id uuid, code text) on commit drop;
+    end if;
+    truncate pg_temp.lead_flow_profile_codes;
+    insert into pg_temp.lead_flow_profile_codes select * from lead_flow.profile_segment_codes(p_partner_ids);
+    delete from lead_flow.partner_segment_codes c
+     where (p_partner_ids is null or c.partner_id = any (p_partner_ids))
+       and not exists (select from pg_temp.lead_flow_profile_codes w
+                        where w.partner_id = c.partner_id and w.code = c.code);
+    get diagnostics v_deleted = row_count;
+    insert into lead_flow.partner_segment_codes (partner_id, code)
+    select w.partner_id, w.code from pg_temp.lead_flow_profile_codes w
+    on conflict do nothing;
+    get diagnostics v_inserted = row_count;
+    return v_deleted + v_inserted;
+  end
+  $$;
+comment on function lead_flow.refresh_partner_segment_codes(uuid[]) is
+  'Recomputes lead_flow.partner_segment_codes for the given profiles (NULL: all) from profile_segment_codes; '
+  'inserts and deletes only what changed; returns the number of rows inserted or deleted.';
+revoke all on function lead_flow.refresh_partner_segment_codes(uuid[]) from public;
+
+-- Profiles inserted, or updated in the columns that name branches and regions: their codes again
+-- (deleted profiles lose theirs by the foreign key's cascade). Statement level, so a bulk import is
+-- one refresh; SECURITY DEFINER, as a partner editing its own profile cannot write the cache.
+create or replace function lead_flow.tg_profiles__segment_codes() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare
+    v_ids uuid[];
+  begin
+    if tg_op = 'INSERT' then
+      v_ids := array(select n.id from new_rows n);
+    else
+      v_ids := array(select n.id
+                       from new_rows n
+                       left join old_rows o on o.id = n.id
+                      where o.id is null
+                         or (n.primary_branch, n.lead_industries, n.regions, n.lead_locations)
+                            is distinct from (o.primary_branch, o.lead_industries, o.regions, o.lead_locations));
+    end if;
+    if cardinality(v_ids) > 0 then
+      perform lead_flow.refresh_partner_segment_codes(v_ids);
+    end if;
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_profiles__segment_codes() is
+  'After profiles are inserted, or updated in primary_branch/lead_industries/regions/lead_locations: '
+  'refreshes their rows in lead_flow.partner_segment_codes.';
+revoke all on function lead_flow.tg_profiles__segment_codes() from public;
+create or replace trigger tg_profiles__segment_codes_insert
+  after insert on public.profiles referencing new table as new_rows
+  for each statement execute function lead_flow.tg_profiles__segment_codes();
+create or replace trigger tg_profiles__segment_codes_update
+  after update on public.profiles referencing old table as old_rows new table as new_rows
+  for each statement execute function lead_flow.tg_profiles__segment_codes();
+
+-- The region reference decides what a region spelling means: when it changes, every profile's codes
+-- again. (These fire after the tg_*__compile triggers of sql/10_regions.sql, which regenerate
+-- region_for first: triggers on one event fire in name order.)
+create or replace function lead_flow.tg_region_reference__segment_codes() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    perform lead_flow.refresh_partner_segment_codes(null);
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_region_reference__segment_codes() is
+  'After any statement changing region_aliases or postcode_regions: recomputes every profile''s segment codes.';
+revoke all on function lead_flow.tg_region_reference__segment_codes() from public;
+create or replace trigger tg_region_aliases__segment_codes
+  after insert or update or delete or truncate on lead_flow.region_aliases
+  for each statement execute function lead_flow.tg_region_reference__segment_codes();
+create or replace trigger tg_postcode_regions__segment_codes
+  after insert or update or delete or truncate on lead_flow.postcode_regions
+  for each statement execute function lead_flow.tg_region_reference__segment_codes();
+
+-- A partner serves a segment when its profile names the segment's branch and region (any spelling,
+-- see profile_segment_codes), it is active for routing and not an admin. One row per partner and
+-- segment, however often the partner lists it.
 --
--- Partner marketing's explicit links plug in as one more CTE: for partners with active
--- partner_segments rows, take those instead of profile_matches (see the final select).
+-- Partner marketing's explicit links plug in as the second branch: for partners with active
+-- partner_segments rows, those instead of the profile arrays.
 create or replace view lead_flow.partner_segment_matches with (security_invoker = true) as
-with eligible_partners as materialized (
-  select p.id as partner_id, p.primary_branch, p.lead_industries, p.regions, p.lead_locations
-    from public.profiles p
-   where p.is_active_for_routing and not p.is_admin
-), branch_names as (
-  select e.partner_id, b.name
-    from eligible_partners e
-   cross join lateral unnest(array_prepend(e.primary_branch, e.lead_industries)) as b (name)
-   where b.name is not null
-), region_names as (
-  select e.partner_id, r.name
-    from eligible_partners e
-   cross join lateral unnest(e.regions || e.lead_locations) as r (name)
-   where r.name is not null
-), branch_spellings as materialized (   -- normalize each distinct spelling once
-  select d.name, lead_flow.code_part(lead_flow.normalize_branch(d.name)) as branch_code
-    from (select distinct n.name from branch_names n) d
-), region_spellings as materialized (
-  select d.name, lead_flow.code_part(lead_flow.region_for(d.name, null)) as region_code  -- normalize_region
-    from (select distinct n.name from region_names n) d
-), partner_branch_codes as (
-  select distinct bn.partner_id, bs.branch_code
-    from branch_names bn
-    join branch_spellings bs on bs.name = bn.name
-   where bs.branch_code is not null
-), partner_region_codes as (
-  select distinct rn.partner_id, rs.region_code
-    from region_names rn
-    join region_spellings rs on rs.name = rn.name
-   where rs.region_code is not null
-), partner_codes as (   -- each partner's branches x regions as segment codes (= lead_flow.segment_code)
-  select pb.partner_id, pb.branch_code || '_' || pr.region_code as code
-    from partner_branch_codes pb
-    join partner_region_codes pr on pr.partner_id = pb.partner_id
-), profile_matches as (
-  select pc.partner_id, s.id as segment_id
-    from partner_codes pc
-    join public.lead_segments s on s.code = pc.code
-), explicit_links as (   -- partner marketing: a partner's active partner_segments links, when it has any
-  select ps.partner_id, ps.segment_id
-    from public.partner_segments ps
-    join eligible_partners e on e.partner_id = ps.partner_id
-   where ps.is_active
-)
-select m.partner_id, m.segment_id
-  from profile_matches m
- where not exists (select from explicit_links x where x.partner_id = m.partner_id)
+select c.partner_id, s.id as segment_id
+  from lead_flow.partner_segment_codes c
+  join public.profiles p on p.id = c.partner_id and p.is_active_for_routing and not p.is_admin
+  join public.lead_segments s on s.code = c.code
+ where not exists (select from public.partner_segments x where x.partner_id = c.partner_id and x.is_active)
 union all
-select x.partner_id, x.segment_id
-  from explicit_links x;
+select x.partner_id, x.segment_id   -- partner marketing: a partner's active links, when it has any
+  from public.partner_segments x
+  join public.profiles p on p.id = x.partner_id and p.is_active_for_routing and not p.is_admin
+ where x.is_active;
 comment on view lead_flow.partner_segment_matches is
   'THE definition of which partner serves which segment: a partner''s active partner_segments links where it has any, otherwise branch and region from its profile arrays (any spelling); active for routing, not admin; one row per partner and segment.';
 
@@ -100,18 +200,22 @@ comment on function lead_flow.segment_capacities() is
 revoke all on function lead_flow.segment_capacities() from public;
 grant execute on function lead_flow.segment_capacities() to authenticated, service_role;
 
--- One segment's capacity (active or not): the same figures, only that segment's matches computed.
+-- One segment's capacity (active or not): the same figures, only that segment's matches read (index
+-- probes on its code and its partners). PL/pgSQL keeps the plan for the session.
 create or replace function lead_flow.segment_capacity(p_segment_id uuid)
   returns table (segment_id uuid, capacity_partners integer, capacity_total_leads integer,
                  current_open_leads integer, available_leads integer)
-  language sql stable security definer set search_path = '' set jit = off
+  language plpgsql stable security definer set search_path = ''
   as $$
+  begin
+    return query
     select f.segment_id, f.capacity_partners, f.capacity_total_leads, f.current_open_leads, f.available_leads
       from lead_flow.segment_capacity_figures f
-     where f.segment_id = p_segment_id
+     where f.segment_id = p_segment_id;
+  end
   $$;
 comment on function lead_flow.segment_capacity(uuid) is
-  'The capacity figures of one segment (no row for an unknown id); reads all profiles.';
+  'The capacity figures of one segment (no row for an unknown id); reads only that segment''s partners.';
 revoke all on function lead_flow.segment_capacity(uuid) from public;
 grant execute on function lead_flow.segment_capacity(uuid) to authenticated, service_role;
 
@@ -148,3 +252,7 @@ comment on function public.get_segment_capacity(uuid) is
   'Capacity of one segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open). 400 for an unknown segment id.';
 revoke all on function public.get_segment_capacity(uuid) from public;
 grant execute on function public.get_segment_capacity(uuid) to authenticated, service_role;
+
+-- The cache follows the rules as they are now (a re-applied normalize_branch, code_part or region
+-- rule changes what a spelling means).
+select lead_flow.refresh_partner_segment_codes(null);

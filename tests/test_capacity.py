@@ -119,6 +119,76 @@ def test_open_leads_come_from_partner_performance_stats(db: psycopg.Connection) 
     assert capacity(db, segment) == (2, 8, 9, -1)
 
 
+def derived_codes_agree(conn: psycopg.Connection) -> None:
+    """The kept codes (lead_flow.partner_segment_codes) are exactly what the profiles name now."""
+    kept = set(conn.execute("select partner_id, code from lead_flow.partner_segment_codes").fetchall())
+    derived = set(conn.execute("select partner_id, code from lead_flow.profile_segment_codes()").fetchall())
+    assert kept == derived
+
+
+def test_a_profile_edit_moves_its_capacity_at_once(db: psycopg.Connection) -> None:
+    brabant = create_segment(db, "schilder", "noord-brabant")
+    utrecht = create_segment(db, "schilder", "utrecht")
+    partner = create_user(db, primary_branch="schilder", regions=["Utrecht"], max_open_leads=5)
+    other = create_user(db, primary_branch="schilder", regions=["Utrecht"], max_open_leads=2)
+    assert (capacity(db, brabant)[0], capacity(db, utrecht)[0]) == (0, 2)
+
+    db.execute("update public.profiles set regions = '{N-Brabant}' where id = %s", (partner,))
+    assert matches(db, brabant) == [partner] and matches(db, utrecht) == [other]
+    # One statement editing several profiles, in both arrays, and a column codes do not depend on.
+    db.execute(
+        """update public.profiles set lead_locations = '{Noord Brabant}', lead_industries = '{Schilder}',
+                  max_open_leads = max_open_leads + 1
+            where id = any (%s)""",
+        ([partner, other],),
+    )
+    assert matches(db, brabant) == sorted([partner, other]) and matches(db, utrecht) == [other]
+    assert capacity(db, brabant) == (2, 9, 0, 9)
+    db.execute("delete from public.profiles where id = %s", (partner,))
+    assert capacity(db, brabant) == (1, 3, 0, 3)
+    derived_codes_agree(db)
+
+
+def test_profiles_inserted_in_one_statement_all_count(db: psycopg.Connection) -> None:
+    segment = create_segment(db, "hovenier", "zeeland")
+    ids = [uuid.uuid4() for _ in range(3)]
+    db.execute("insert into auth.users (id) select unnest(%s::uuid[])", (ids,))
+    db.execute(
+        """insert into public.profiles (id, primary_branch, regions, max_open_leads, is_active_for_routing)
+           select id, 'Hovenier', array['Zeeland'], 4, true from unnest(%s::uuid[]) id""",
+        (ids,),
+    )
+    assert matches(db, segment) == sorted(ids)
+    assert capacity(db, segment) == (3, 12, 0, 12)
+    derived_codes_agree(db)
+
+
+def test_a_new_region_alias_applies_to_profiles_already_there(db: psycopg.Connection) -> None:
+    segment = create_segment(db, "schilder", "noord-brabant")
+    partner = create_user(db, primary_branch="schilder", regions=["Brabantia"], max_open_leads=5)
+    assert matches(db, segment) == []
+    db.execute("insert into lead_flow.region_aliases (alias, region) values ('brabantia', 'noord-brabant')")
+    assert matches(db, segment) == [partner]
+    db.execute("delete from lead_flow.region_aliases where alias = 'brabantia'")
+    assert matches(db, segment) == []
+    derived_codes_agree(db)
+
+
+def test_one_segment_and_all_segments_give_the_same_figures(db: psycopg.Connection) -> None:
+    segments = [create_segment(db, b, r) for b in ("schilder", "dak dekker") for r in ("utrecht", "zeeland")]
+    create_user(db, primary_branch="Schilder", regions=["Utrecht", "Zeeland"], max_open_leads=3)
+    create_user(db, primary_branch="Dak-Dekker", lead_locations=["zeeland"], max_open_leads=4)
+    create_user(db, lead_industries=["schilder", "dak dekker"], regions=["UT"], max_open_leads=6)
+    everything = {
+        r[0]: r[1:] for r in db.execute(f"select segment_id, {FIGURES} from lead_flow.segment_capacities()")
+    }
+    one_by_one = {
+        s: db.execute(f"select {FIGURES} from lead_flow.segment_capacity(%s)", (s,)).fetchone() for s in segments
+    }
+    assert one_by_one == {s: everything[s] for s in segments}
+    assert [one_by_one[s][0] for s in segments] == [2, 1, 1, 1]
+
+
 def test_every_active_segment_has_a_row_and_inactive_ones_none(db: psycopg.Connection) -> None:
     active = [create_segment(db, "schilder", r) for r in ("utrecht", "zeeland", "limburg")]
     inactive = create_segment(db, "schilder", "drenthe", is_active=False)
