@@ -4,26 +4,34 @@
 -- Every segment's effective settings (segment override > global > default) as one jsonb object;
 -- the same values as lead_flow.segment_settings, computed as "globals || this segment's overrides"
 -- so that 10,000 segments cost one pass over the (few) override rows, not segments x keys.
+-- PL/pgSQL keeps the plan for the session, and the two-branch segment list lets that one plan probe
+-- the primary key when one segment is asked for (a nightly loop over segments pays no scan per call).
 create or replace function lead_flow.effective_segment_settings(p_segment_id uuid default null)
   returns table (segment_id uuid, settings jsonb)
-  language sql stable set search_path = ''
+  language plpgsql stable set search_path = ''
   as $$
-    with glob as (
+  begin
+    return query
+    with segs as (
+      select s.id from public.lead_segments s where p_segment_id is null
+      union all
+      select s.id from public.lead_segments s where s.id = p_segment_id
+    ), glob as (
       select jsonb_object_agg(d.key, coalesce(g.value, d.default_value)) as settings
         from public.lead_flow_setting_definitions d
         left join public.lead_flow_settings g on g.key = d.key and g.segment_id is null
     ), own as (
       select o.segment_id, jsonb_object_agg(o.key, o.value) as settings
-        from public.lead_flow_settings o
+        from segs s
+        join public.lead_flow_settings o on o.segment_id = s.id
         join public.lead_flow_setting_definitions d on d.key = o.key and d.per_segment
-       where o.segment_id is not null and (p_segment_id is null or o.segment_id = p_segment_id)
        group by o.segment_id
     )
     select s.id, glob.settings || coalesce(own.settings, '{}'::jsonb)
-      from public.lead_segments s
+      from segs s
      cross join glob
-      left join own on own.segment_id = s.id
-     where p_segment_id is null or s.id = p_segment_id
+      left join own on own.segment_id = s.id;
+  end
   $$;
 comment on function lead_flow.effective_segment_settings(uuid) is
   'Effective settings per segment (all segments, or one) as jsonb: globals and defaults overlaid with the '
@@ -40,19 +48,26 @@ grant execute on function lead_flow.effective_segment_settings(uuid) to authenti
 --   expected = forecast of the leads of D + 1 (the day the new budget applies): the mean of the
 --              last 28 stats days ending D, with a weekday factor: the mean of D + 1's weekday in
 --              that window shrunk toward the overall mean by two pseudo-days; NULL without history.
+-- One statement serves all segments (hash joins over the day) and one segment (index probes), so
+-- it is planned for the call at hand every time: a plan cached from one kind of call would do the
+-- other badly (a session that planned all segments once then took ~30 ms per single segment).
 create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid default null)
   returns table (segment_id uuid, target_leads_per_day integer, target_source text, actual_leads integer,
                  lead_gap integer, lead_gap_percentage numeric, expected_leads_per_day numeric)
-  language plpgsql stable security definer set search_path = ''
+  language plpgsql stable security definer set search_path = '' set plan_cache_mode = force_custom_plan
   as $$
   #variable_conflict use_column
   declare
-    -- Capacity comes from D's stats rows (as of that night); live capacity only when one is missing.
+    -- Capacity comes from D's stats rows (as of that night); live capacity only when one is missing
+    -- (for one segment: only when its own row is missing).
     v_need_live_capacity boolean :=
-      (select count(*) from public.lead_segments s where s.is_active)
-      > (select count(*) from public.lead_generation_stats st
-           join public.lead_segments s on s.id = st.segment_id and s.is_active
-          where st.date = p_date);
+      case when p_segment_id is null
+           then (select count(*) from public.lead_segments s where s.is_active)
+                > (select count(*) from public.lead_generation_stats st
+                     join public.lead_segments s on s.id = st.segment_id and s.is_active
+                    where st.date = p_date)
+           else not exists (select from public.lead_generation_stats st
+                             where st.segment_id = p_segment_id and st.date = p_date) end;
   begin
     return query
     with segs as (
@@ -65,7 +80,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
        where p_segment_id is null and v_need_live_capacity
       union all
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacity(p_segment_id) c
-       where p_segment_id is not null
+       where p_segment_id is not null and v_need_live_capacity
     ), live as (
       select l.segment_id, count(*)::integer as generated
         from public.leads l

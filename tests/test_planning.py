@@ -53,9 +53,16 @@ def test_without_stats_the_live_capacity_and_live_count_are_used(db: psycopg.Con
 
 
 def test_plan_for_all_segments_matches_the_single_segment_functions(db: psycopg.Connection) -> None:
+    from tests.support import create_user
+
     segs = [segment(db, b, r) for b in ("schilder", "dakdekker") for r in ("utrecht", "limburg", "zeeland")]
     for i, s in enumerate(segs):
         stats_history(db, s, D, [i, i + 1, 2 * i], capacity=10 * i)
+    # One segment without D's stats row: the live capacity and count, in both paths.
+    segs.append(segment(db, "hovenier", "utrecht"))
+    create_user(db, primary_branch="Hovenier", regions=["Utrecht"], max_open_leads=20)
+    leads_at(db, segs[-1], f"{D} 12:00", 4)
+    assert gap(db, segs[-1])[:5] == (16, 4, 12, Decimal("75.00"), "capacity")
     assert db.execute("select public.plan_lead_segments(%s)", (D,)).fetchone()[0] == len(segs)
     planned = {r[0]: r[1:] for r in db.execute(
         """select segment_id, target_leads_per_day, actual_leads, lead_gap, lead_gap_percentage,
