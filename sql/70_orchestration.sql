@@ -66,14 +66,19 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
           join public.lead_segments s on s.id = p.segment_id and s.is_active
           join lead_flow.effective_segment_settings() ss on ss.segment_id = p.segment_id
          where p.date = $1
-      ), recent as (
-        select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d,
-               sum(st.google_ads_spend) filter (where st.date > $1 - 7) as spend_7d,
-               sum(st.leads_generated) filter (where st.date > $1 - 7) as leads_7d,
+      ), recent as (   -- the cost per lead's window, for every segment
+        select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
+          from public.lead_generation_stats st
+         where st.date between $1 - 27 and $1
+         group by st.segment_id
+      ), recent_week as (   -- more inputs for controllers other than spec: read only when one is in use
+        select st.segment_id, sum(st.google_ads_spend) as spend_7d, sum(st.leads_generated) as leads_7d,
                sum(st.google_ads_spend) filter (where st.date = $1) as spend_day,
                sum(st.google_ads_clicks) filter (where st.date = $1) as clicks_day
           from public.lead_generation_stats st
-         where st.date between $1 - 27 and $1
+         where st.date between $1 - 6 and $1
+           and exists (select from plans x
+                        where (x.settings ->> 'controller') <> 'spec' and (x.settings ->> 'controller') = any ($3))
          group by st.segment_id
       ), branch as (
         select s.branch, sum(t.spend_28d) / nullif(sum(t.leads_28d), 0) as branch_cpl
@@ -103,8 +108,8 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
                  'expected_leads_per_day', p.expected_leads_per_day,
                  'cost_per_lead', cpl.cost_per_lead, 'cost_per_lead_source', cpl.source,
                  'branch_cost_per_lead', b.branch_cpl,
-                 'spend_day', coalesce(t.spend_day, 0), 'clicks_day', coalesce(t.clicks_day, 0),
-                 'spend_7d', coalesce(t.spend_7d, 0), 'leads_7d', coalesce(t.leads_7d, 0),
+                 'spend_day', coalesce(w.spend_day, 0), 'clicks_day', coalesce(w.clicks_day, 0),
+                 'spend_7d', coalesce(w.spend_7d, 0), 'leads_7d', coalesce(w.leads_7d, 0),
                  'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
                  || coalesce(jsonb_build_object('smart', sf.features), '{}') end as inputs,
                p.settings
@@ -113,6 +118,7 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
           left join public.channel_orchestration_log e
             on e.segment_id = p.segment_id and e.channel = 'google_ads' and e.date = $1
           left join recent t on t.segment_id = p.segment_id
+          left join recent_week w on w.segment_id = p.segment_id
           left join branch b on b.branch = p.branch
           -- The smart controller's features, computed once for all segments, only when some use it.
           left join (select f.segment_id, f.features from lead_flow.smart_controller_features($1) f
