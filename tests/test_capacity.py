@@ -183,7 +183,8 @@ def test_one_segment_and_all_segments_give_the_same_figures(db: psycopg.Connecti
         r[0]: r[1:] for r in db.execute(f"select segment_id, {FIGURES} from lead_flow.segment_capacities()")
     }
     one_by_one = {
-        s: db.execute(f"select {FIGURES} from lead_flow.segment_capacity(%s)", (s,)).fetchone() for s in segments
+        s: db.execute(f"select {FIGURES} from lead_flow.segment_capacity(%s)", (s,)).fetchone()
+        for s in segments
     }
     assert one_by_one == {s: everything[s] for s in segments}
     assert [one_by_one[s][0] for s in segments] == [2, 1, 1, 1]

@@ -24,18 +24,20 @@ def test_target_rules(db: psycopg.Connection) -> None:
     small = segment(db, "schilder", "limburg")
     empty = segment(db, "schilder", "zeeland")
     overridden = segment(db, "schilder", "drenthe")
-    stats_history(db, roomy, D, [7], capacity=40)        # the night's capacity is in D's stats row
+    stats_history(db, roomy, D, [7], capacity=40)  # the night's capacity is in D's stats row
     stats_history(db, small, D, [1], capacity=3)
     stats_history(db, empty, D, [2], capacity=0)
     stats_history(db, overridden, D, [0], capacity=40)
-    db.execute("""insert into public.lead_segment_target_overrides (segment_id, valid_from, valid_to,
+    db.execute(
+        """insert into public.lead_segment_target_overrides (segment_id, valid_from, valid_to,
                                                                     target_leads_per_day, reason, created_at)
                   values (%s, %s, %s, 9, 'old campaign', now() - interval '1 day'),
                          (%s, %s, %s, 2, 'partner on holiday', now())""",
-               (overridden, D - timedelta(days=3), D + timedelta(days=3), overridden, D, D))
+        (overridden, D - timedelta(days=3), D + timedelta(days=3), overridden, D, D),
+    )
     # target, actual, gap, gap %, source
-    assert gap(db, roomy)[:5] == (32, 7, 25, Decimal("78.13"), "capacity")     # floor(40 x 0.8)
-    assert gap(db, small)[:5] == (5, 1, 4, Decimal("80.00"), "minimum")        # floor(2.4) < minimum 5
+    assert gap(db, roomy)[:5] == (32, 7, 25, Decimal("78.13"), "capacity")  # floor(40 x 0.8)
+    assert gap(db, small)[:5] == (5, 1, 4, Decimal("80.00"), "minimum")  # floor(2.4) < minimum 5
     assert gap(db, empty)[:5] == (0, 2, -2, None, "no_capacity")
     assert gap(db, overridden)[:5] == (2, 0, 2, Decimal("100.00"), "override")  # the newest override wins
     set_setting(db, "target_utilization", 0.5, roomy)
@@ -64,16 +66,22 @@ def test_plan_for_all_segments_matches_the_single_segment_functions(db: psycopg.
     leads_at(db, segs[-1], f"{D} 12:00", 4)
     assert gap(db, segs[-1])[:5] == (16, 4, 12, Decimal("75.00"), "capacity")
     assert db.execute("select public.plan_lead_segments(%s)", (D,)).fetchone()[0] == len(segs)
-    planned = {r[0]: r[1:] for r in db.execute(
-        """select segment_id, target_leads_per_day, actual_leads, lead_gap, lead_gap_percentage,
+    planned = {
+        r[0]: r[1:]
+        for r in db.execute(
+            """select segment_id, target_leads_per_day, actual_leads, lead_gap, lead_gap_percentage,
                   target_source, expected_leads_per_day
-             from public.lead_segment_plans where date = %s""", (D,)).fetchall()}
+             from public.lead_segment_plans where date = %s""",
+            (D,),
+        ).fetchall()
+    }
     assert {s: gap(db, s) for s in segs} == planned
     first = db.execute("select * from public.lead_segment_plans order by segment_id").fetchall()
     assert db.execute("select public.plan_lead_segments(%s)", (D,)).fetchone()[0] == 0
     assert db.execute("select * from public.lead_segment_plans order by segment_id").fetchall() == first
-    row = db.execute("select segment_id, target_leads_per_day from public.update_lead_gap(%s, %s)",
-                     (segs[1], D)).fetchone()
+    row = db.execute(
+        "select segment_id, target_leads_per_day from public.update_lead_gap(%s, %s)", (segs[1], D)
+    ).fetchone()
     assert row == (segs[1], planned[segs[1]][0])
 
 
@@ -81,13 +89,18 @@ def test_replanning_keeps_the_orchestration_outcome(db: psycopg.Connection) -> N
     s = segment(db, "schilder", "utrecht")
     stats_history(db, s, D, [1], capacity=10)
     db.execute("select public.plan_lead_segments(%s)", (D,))
-    db.execute("""update public.lead_segment_plans set orchestration_status = 'success',
-                         actual_daily_budget_google_ads = 55 where segment_id = %s""", (s,))
+    db.execute(
+        """update public.lead_segment_plans set orchestration_status = 'success',
+                         actual_daily_budget_google_ads = 55 where segment_id = %s""",
+        (s,),
+    )
     stats_history(db, s, D, [4], capacity=10)
     db.execute("select public.plan_lead_segments(%s)", (D,))
-    assert db.execute("""select actual_leads, orchestration_status, actual_daily_budget_google_ads
-                           from public.lead_segment_plans where segment_id = %s""", (s,)).fetchone() == \
-        (4, "success", Decimal("55.00"))
+    assert db.execute(
+        """select actual_leads, orchestration_status, actual_daily_budget_google_ads
+                           from public.lead_segment_plans where segment_id = %s""",
+        (s,),
+    ).fetchone() == (4, "success", Decimal("55.00"))
 
 
 def test_forecast_follows_the_weekday_pattern(db: psycopg.Connection) -> None:
@@ -106,7 +119,7 @@ def test_forecast_follows_the_weekday_pattern(db: psycopg.Connection) -> None:
 
 def test_forecast_accuracy_against_a_naive_forecast(db: psycopg.Connection) -> None:
     s = segment(db, "schilder", "utrecht")
-    pattern = [20, 9, 8, 8, 10, 3, 2]            # Monday .. Sunday
+    pattern = [20, 9, 8, 8, 10, 3, 2]  # Monday .. Sunday
     start = D - timedelta(days=70)
     days = [start + timedelta(days=i) for i in range(71)]
     leads = [pattern[d.weekday()] + (i % 3) - 1 for i, d in enumerate(days)]
@@ -114,20 +127,30 @@ def test_forecast_accuracy_against_a_naive_forecast(db: psycopg.Connection) -> N
     for d in days[28:-1]:
         db.execute("select public.plan_lead_segments(%s)", (d,))
     days_n, segments, pairs, mae, wape, naive = db.execute(
-        "select * from public.lead_forecast_accuracy(%s, %s)", (days[28], days[-2])).fetchone()
+        "select * from public.lead_forecast_accuracy(%s, %s)", (days[28], days[-2])
+    ).fetchone()
     assert (days_n, segments, pairs) == (42, 1, 42)
-    assert wape < naive / 2, (wape, naive)       # the weekday factor beats "tomorrow = today" here
+    assert wape < naive / 2, (wape, naive)  # the weekday factor beats "tomorrow = today" here
     assert mae < Decimal(2)
 
 
 def test_calculate_lead_gap_through_the_api(rest: RestClients, committed: psycopg.Connection) -> None:
-    s = segment(committed, "schilder", "noord-brabant")   # the rest fixture's partner serves it (10 leads)
+    s = segment(committed, "schilder", "noord-brabant")  # the rest fixture's partner serves it (10 leads)
     result = rest.partner.rpc("calculate_lead_gap", {"p_segment_id": str(s), "p_date": str(D)}).execute().data
-    assert result == [{"target": 8, "actual": 0, "gap": 8, "gap_percentage": 100.0,
-                       "target_source": "capacity", "expected_leads_per_day": None}]
+    assert result == [
+        {
+            "target": 8,
+            "actual": 0,
+            "gap": 8,
+            "gap_percentage": 100.0,
+            "target_source": "capacity",
+            "expected_leads_per_day": None,
+        }
+    ]
     with pytest.raises(Exception) as err:
-        rest.partner.rpc("calculate_lead_gap", {"p_segment_id": "00000000-0000-0000-0000-000000000000",
-                                                "p_date": str(D)}).execute()
+        rest.partner.rpc(
+            "calculate_lead_gap", {"p_segment_id": "00000000-0000-0000-0000-000000000000", "p_date": str(D)}
+        ).execute()
     assert getattr(err.value, "code", None) == "22023" and "no segment with id" in str(err.value)
     with pytest.raises(Exception) as err:
         rest.anon.rpc("calculate_lead_gap", {"p_segment_id": str(s), "p_date": str(D)}).execute()
