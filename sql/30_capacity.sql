@@ -59,29 +59,29 @@ revoke all on function lead_flow.profile_segment_codes(uuid[]) from public;
 
 -- Brings lead_flow.partner_segment_codes in line with the profiles (the given ones, or all): adds
 -- what is missing, deletes what is no longer named, leaves the rest untouched. Returns rows changed.
+-- One statement: the rows it deletes are never among those it inserts (not wanted vs wanted).
 create or replace function lead_flow.refresh_partner_segment_codes(p_partner_ids uuid[] default null)
   returns integer
   language plpgsql volatile security definer set search_path = '' set jit = off
   as $$
   declare
-    v_deleted integer;
-    v_inserted integer;
+    v_rows integer;
   begin
-    if to_regclass('pg_temp.lead_flow_profile_codes') is null then
-      create temp table lead_flow_profile_codes (partner_id uuid, code text) on commit drop;
-    end if;
-    truncate pg_temp.lead_flow_profile_codes;
-    insert into pg_temp.lead_flow_profile_codes select * from lead_flow.profile_segment_codes(p_partner_ids);
-    delete from lead_flow.partner_segment_codes c
-     where (p_partner_ids is null or c.partner_id = any (p_partner_ids))
-       and not exists (select from pg_temp.lead_flow_profile_codes w
-                        where w.partner_id = c.partner_id and w.code = c.code);
-    get diagnostics v_deleted = row_count;
-    insert into lead_flow.partner_segment_codes (partner_id, code)
-    select w.partner_id, w.code from pg_temp.lead_flow_profile_codes w
-    on conflict do nothing;
-    get diagnostics v_inserted = row_count;
-    return v_deleted + v_inserted;
+    with wanted as materialized (
+      select w.partner_id, w.code from lead_flow.profile_segment_codes(p_partner_ids) w
+    ), gone as (
+      delete from lead_flow.partner_segment_codes c
+       where (p_partner_ids is null or c.partner_id = any (p_partner_ids))
+         and not exists (select from wanted w where w.partner_id = c.partner_id and w.code = c.code)
+      returning 1
+    ), added as (
+      insert into lead_flow.partner_segment_codes (partner_id, code)
+      select w.partner_id, w.code from wanted w
+      on conflict do nothing
+      returning 1
+    )
+    select (select count(*) from gone) + (select count(*) from added) into v_rows;
+    return v_rows;
   end
   $$;
 comment on function lead_flow.refresh_partner_segment_codes(uuid[]) is
