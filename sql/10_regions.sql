@@ -5,9 +5,8 @@
 -- the reference tables (region_aliases, postcode_regions) baked in as constants; lead_flow.region_for
 -- (province, postcode) is generated from it (public.extract_region and public.normalize_region are
 -- its API faces), and so is the lead trigger (sql/20_segments.sql), which inlines it: it runs once
--- per inserted lead, often one lead per transaction, so it touches no table, and it is one
--- expression because PL/pgSQL prepares every statement it runs again in each transaction (~1.5 us
--- each).
+-- per inserted lead, often one lead per transaction, so it touches no table and is one expression
+-- (PL/pgSQL prepares each statement it runs again in every transaction).
 -- Triggers on the reference tables generate both again whenever they change; the tables stay the
 -- truth. The generated functions are PL/pgSQL: a PL/pgSQL function keeps its plans (and its
 -- constants, parsed once) for the session, whereas a LANGUAGE sql function with a SET clause (which

@@ -134,8 +134,8 @@ revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, tex
 -- THE region rule (lead_flow.region_rule_expression, the expression region_for returns) is inlined,
 -- and the industry x region -> active segment map is a jsonb constant {industry id: {region slug:
 -- segment id}} (a segment matches an industry when its code is the industry's branch code || '_' ||
--- the region). The body is one assignment: PL/pgSQL prepares every statement it runs again in each
--- transaction (~1.5 us each), and most leads arrive one per transaction. The expression reads only
+-- the region). The body is one assignment: PL/pgSQL prepares each statement it runs again in every
+-- transaction, and most leads arrive one per transaction. The expression reads only
 -- the row and constants (built-in text functions on at most 100 characters, array and jsonb lookups)
 -- and cannot raise, so it needs no exception block (a subtransaction per lead). Only a miss calls
 -- lead_flow.segment_for_unmapped_lead. The foreign key check on segment_id remains. Triggers below

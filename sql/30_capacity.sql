@@ -125,9 +125,10 @@ create or replace trigger tg_profiles__segment_codes_update
   after update on public.profiles referencing old table as old_rows new table as new_rows
   for each statement execute function lead_flow.tg_profiles__segment_codes();
 
--- The region reference decides what a region spelling means: when it changes, every profile's codes
--- again. (These fire after the tg_*__compile triggers of sql/10_regions.sql, which regenerate
--- region_for first: triggers on one event fire in name order.)
+-- The region aliases decide what a region spelling means: when they change, every profile's codes
+-- again. (This fires after tg_region_aliases__compile of sql/10_regions.sql, which regenerates
+-- region_for first: triggers on one event fire in name order.) The PC4 reference does not matter
+-- here: profiles name regions, not postcodes (region_for(name, null)).
 create or replace function lead_flow.tg_region_reference__segment_codes() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
@@ -137,13 +138,10 @@ create or replace function lead_flow.tg_region_reference__segment_codes() return
   end
   $$;
 comment on function lead_flow.tg_region_reference__segment_codes() is
-  'After any statement changing region_aliases or postcode_regions: recomputes every profile''s segment codes.';
+  'After any statement changing region_aliases: recomputes every profile''s segment codes.';
 revoke all on function lead_flow.tg_region_reference__segment_codes() from public;
 create or replace trigger tg_region_aliases__segment_codes
   after insert or update or delete or truncate on lead_flow.region_aliases
-  for each statement execute function lead_flow.tg_region_reference__segment_codes();
-create or replace trigger tg_postcode_regions__segment_codes
-  after insert or update or delete or truncate on lead_flow.postcode_regions
   for each statement execute function lead_flow.tg_region_reference__segment_codes();
 
 -- A partner serves a segment when its profile names the segment's branch and region (any spelling,
