@@ -2,9 +2,9 @@
 -- segment whose code is '<branch>_<region>' (unique).
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
 -- in system_logs.
--- Per lead the trigger runs one generated PL/pgSQL function with the region rule and the industry x
--- region -> segment map baked in (no nested call, no table); only a miss (no active segment yet)
--- takes the slow path by code.
+-- Per lead the trigger evaluates one expression: lead_flow.segment_for_lead, generated with the
+-- industry x region -> segment map baked in, and lead_flow.region_for, both inlined (no nested call,
+-- no table); only a miss (no active segment yet) takes the slow path by code.
 
 -- A branch as segments spell it: the industry name lower-cased, inner whitespace collapsed, trimmed.
 create or replace function lead_flow.normalize_branch(p_name text) returns text
@@ -129,73 +129,78 @@ comment on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) 
   'Segment for a lead the assignment trigger''s map does not place: by segment code, created when auto_create_segments is on; NULL when none. Never raises (errors go to system_logs).';
 revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) from public;
 
--- Generates the lead trigger function lead_flow.tg_leads__assign_segment from the current rows of
--- industries, lead_segments and the region reference, so that assigning a lead touches no table:
--- THE region rule (lead_flow.region_rule_expression, the expression region_for returns) is inlined,
--- and the industry x region -> active segment map is a jsonb constant {industry id: {region slug:
--- segment id}} (a segment matches an industry when its code is the industry's branch code || '_' ||
--- the region). The body is one assignment: PL/pgSQL prepares each statement it runs again in every
--- transaction, and most leads arrive one per transaction. The expression reads only
--- the row and constants (built-in text functions on at most 100 characters, array and jsonb lookups)
--- and cannot raise, so it needs no exception block (a subtransaction per lead). Only a miss calls
--- lead_flow.segment_for_unmapped_lead. The foreign key check on segment_id remains. Triggers below
--- run this after every statement that can change the map or the region rule; an advisory lock
--- serializes it, so two concurrent changes cannot leave a stale function (the second one generates
--- after the first commits and sees its rows).
-create or replace function lead_flow.compile_lead_segment_trigger() returns void
+-- Earlier versions generated the whole trigger function (lead_flow.compile_lead_segment_trigger),
+-- inlining the region rule as text, and regenerated it when the region reference changed.
+drop trigger if exists tg_postcode_regions__compile_assignment on lead_flow.postcode_regions;
+drop trigger if exists tg_region_aliases__compile_assignment on lead_flow.region_aliases;
+drop function if exists lead_flow.compile_lead_segment_trigger();
+
+-- Generates lead_flow.segment_for_lead(lead id, industry id, province, postcode), a lead's segment,
+-- from the current rows of industries and lead_segments: the industry x region -> active segment map
+-- is a jsonb constant {industry id: {region slug: segment id, '-': nil uuid}} (a segment matches an
+-- industry when its code is the industry's branch code || '_' || the region), and the region is
+-- lead_flow.region_for. Like region_for it has a SQL-standard body (bound by OID when created, so
+-- search_path-proof) that the planner inlines: a lead's assignment is one expression, no table read,
+-- no function call. Only a miss, a lead with a region whose segment is not in the map (not created
+-- yet, an industry that cannot be a branch), calls lead_flow.segment_for_unmapped_lead; a lead
+-- without a region finds the nil uuid under '-' and gets NULL without that call. The statement
+-- triggers below run this after every change to the map; an advisory lock serializes it, so two
+-- concurrent changes cannot leave a stale function (the second one generates after the first
+-- commits and sees its rows). Replacing the function invalidates every session's cached plans that
+-- inlined it, within the same transaction too: the leads after an auto-created segment in one COPY
+-- find it in the map.
+create or replace function lead_flow.compile_segment_for_lead() returns void
   language plpgsql volatile security definer set search_path = ''
   as $compile$
   declare
     v_map jsonb;
   begin
-    perform pg_advisory_xact_lock(hashtext('lead_flow.compile_lead_segment_trigger'));
-    select coalesce(jsonb_object_agg(m.industry_id, m.segments), '{}') into v_map
-      from (select i.id::text as industry_id, jsonb_object_agg(r.slug, s.id) as segments
-              from (select x.id, lead_flow.code_part(lead_flow.normalize_branch(x.name)) as branch_code
-                      from public.industries x) i
-             cross join public.regions r
-              join public.lead_segments s on s.code = i.branch_code || '_' || replace(r.slug, '-', '_')
-             where s.is_active
-             group by i.id) m;
+    perform pg_advisory_xact_lock(hashtext('lead_flow.compile_segment_for_lead'));
+    select coalesce(jsonb_object_agg(i.id, coalesce(m.segments, '{}') || '{"-": "00000000-0000-0000-0000-000000000000"}'),
+                    '{}')
+      into v_map
+      from public.industries i
+      left join (select x.id, jsonb_object_agg(r.slug, s.id) as segments
+                   from public.industries x
+                  cross join public.regions r
+                   join public.lead_segments s
+                     on s.code = lead_flow.code_part(lead_flow.normalize_branch(x.name)) || '_' || replace(r.slug, '-', '_')
+                  where s.is_active
+                  group by x.id) m on m.id = i.id;
     execute format($fn$
-      create or replace function lead_flow.tg_leads__assign_segment() returns trigger
-        language plpgsql security definer set search_path = ''
-        as $body$
-        -- Generated by lead_flow.compile_lead_segment_trigger() from industries, lead_segments and the
-        -- region reference: edit the tables (or the generator), not this body. The triggers' WHEN
-        -- clauses decide when it runs (not when the caller sets segment_id itself).
-        begin
-          new.segment_id := coalesce(((%2$L::jsonb -> new.industry_id::text) ->> %1$s)::uuid,
-                                     case when new.industry_id is not null
-                                          then lead_flow.segment_for_unmapped_lead(new.id, new.industry_id,
-                                                                                   new.province, new.postcode) end);
-          return new;
-        end
-        $body$ $fn$, lead_flow.region_rule_expression('new.province', 'new.postcode'), v_map);
-    comment on function lead_flow.tg_leads__assign_segment() is
-      'Before insert, and update of industry_id, province or postcode, on leads: sets segment_id (branch x region); never fails the lead. Generated by lead_flow.compile_lead_segment_trigger().';
-    revoke all on function lead_flow.tg_leads__assign_segment() from public;
+      create or replace function lead_flow.segment_for_lead(p_lead_id uuid, p_industry_id uuid, p_province text,
+                                                            p_postcode text) returns uuid
+        language sql volatile
+        return nullif(coalesce(((%1$L::jsonb -> p_industry_id::text)
+                                 ->> coalesce(lead_flow.region_for(p_province, p_postcode), '-'))::uuid,
+                               case when p_industry_id is not null
+                                    then lead_flow.segment_for_unmapped_lead(p_lead_id, p_industry_id, p_province,
+                                                                             p_postcode) end),
+                      '00000000-0000-0000-0000-000000000000'::uuid)
+      $fn$, v_map);
+    comment on function lead_flow.segment_for_lead(uuid, uuid, text, text) is
+      'The active segment of a lead with this industry, province and postcode (branch x region); created when missing and auto_create_segments is on; NULL when none. Never raises. Generated by lead_flow.compile_segment_for_lead(); inlined where it is called.';
+    revoke all on function lead_flow.segment_for_lead(uuid, uuid, text, text) from public;
   end
   $compile$;
-comment on function lead_flow.compile_lead_segment_trigger() is
-  'Regenerates lead_flow.tg_leads__assign_segment with the region rule and the industry x region -> active segment map as constants; run by triggers whenever industries, lead_segments or the region reference change.';
-revoke all on function lead_flow.compile_lead_segment_trigger() from public;
+comment on function lead_flow.compile_segment_for_lead() is
+  'Regenerates lead_flow.segment_for_lead with the industry x region -> active segment map as a constant; run by triggers whenever industries or lead_segments change.';
+revoke all on function lead_flow.compile_segment_for_lead() from public;
 
-select lead_flow.compile_lead_segment_trigger();
+select lead_flow.compile_segment_for_lead();
 
 -- After any statement that can change the map (industries: id, name; lead_segments: id, branch,
--- region, is_active) or the region rule (region_aliases, postcode_regions): generate the lead trigger
--- function again, within the same transaction.
+-- region, is_active): generate lead_flow.segment_for_lead again, within the same transaction.
 create or replace function lead_flow.tg_segment_assignment_inputs__compile() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   begin
-    perform lead_flow.compile_lead_segment_trigger();
+    perform lead_flow.compile_segment_for_lead();
     return null;
   end
   $$;
 comment on function lead_flow.tg_segment_assignment_inputs__compile() is
-  'After any statement changing industries, lead_segments, region_aliases or postcode_regions in a way that matters for assignment: regenerates lead_flow.tg_leads__assign_segment.';
+  'After any statement changing industries or lead_segments in a way that matters for assignment: regenerates lead_flow.segment_for_lead.';
 revoke all on function lead_flow.tg_segment_assignment_inputs__compile() from public;
 create or replace trigger tg_industries__compile_assignment
   after insert or update of id, name or delete or truncate on public.industries
@@ -203,15 +208,29 @@ create or replace trigger tg_industries__compile_assignment
 create or replace trigger tg_lead_segments__compile_assignment
   after insert or update of id, branch, region, is_active or delete or truncate on public.lead_segments
   for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
-create or replace trigger tg_postcode_regions__compile_assignment
-  after insert or update or delete or truncate on lead_flow.postcode_regions
-  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
-create or replace trigger tg_region_aliases__compile_assignment
-  after insert or update or delete or truncate on lead_flow.region_aliases
-  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
+
+-- The trigger function: one assignment through lead_flow.segment_for_lead, which the planner inlines.
+-- SECURITY DEFINER, so that whoever may insert a lead (anon through a form, a partner, an import
+-- role) needs no right on lead_flow: assignment can never refuse a lead for want of a grant. It has
+-- no SET search_path, the one such definer function (tests/test_db_lint.py): its body names one
+-- function, schema-qualified, with arguments of exactly its types, and everything that function runs
+-- was bound by OID when it was created, so no search_path can redirect it (a test inserts leads
+-- under a hostile one). A SET clause would cost every lead a configuration change and its undo,
+-- more than the segment lookup itself (bench/bench_segments.py).
+create or replace function lead_flow.tg_leads__assign_segment() returns trigger
+  language plpgsql security definer
+  as $$
+  begin
+    new.segment_id := lead_flow.segment_for_lead(new.id, new.industry_id, new.province, new.postcode);
+    return new;
+  end
+  $$;
+comment on function lead_flow.tg_leads__assign_segment() is
+  'Before insert, and update of industry_id, province or postcode, on leads: sets segment_id (branch x region) through lead_flow.segment_for_lead; never fails the lead.';
+revoke all on function lead_flow.tg_leads__assign_segment() from public;
 
 -- Set a lead's segment_id on insert, and again when industry, province or postcode change; a
--- segment_id the caller sets explicitly is kept (lead_flow.tg_leads__assign_segment, generated above).
+-- segment_id the caller sets explicitly is kept.
 -- Two triggers because only an update's condition can see OLD; the conditions run in the executor,
 -- so a lead that needs nothing costs no function call.
 create or replace trigger tg_leads__assign_segment

@@ -240,11 +240,12 @@ def test_the_backfill_assigns_existing_leads(db: psycopg.Connection) -> None:
     assert db.execute("select public.assign_segments_to_leads()").fetchone() == (2,)
     assert code_of(db, old) == "schilder_zeeland" and code_of(db, recent[1]) == "schilder_utrecht"
     assert segment_of(db, garbage) is None
-    # Idempotent, and with no segment missing it creates none, so the lead trigger is not regenerated.
-    trigger_version = "select ctid from pg_proc where oid = 'lead_flow.tg_leads__assign_segment'::regproc"
-    before = db.execute(trigger_version).fetchone()
+    # Idempotent, and with no segment missing it creates none, so segment_for_lead is not regenerated
+    # (which would invalidate every session's cached plans).
+    map_version = "select ctid from pg_proc where oid = 'lead_flow.segment_for_lead'::regproc"
+    before = db.execute(map_version).fetchone()
     assert db.execute("select public.assign_segments_to_leads()").fetchone() == (0,)
-    assert db.execute(trigger_version).fetchone() == before
+    assert db.execute(map_version).fetchone() == before
 
 
 def test_through_the_api_a_lead_is_never_refused_by_assignment(
@@ -268,8 +269,9 @@ def test_through_the_api_a_lead_is_never_refused_by_assignment(
 
 
 def test_the_assignment_follows_renames_deactivation_and_new_segments(db: psycopg.Connection) -> None:
-    """The trigger's map (industry x region -> active segment, a constant in the generated trigger
-    function) is derived data: it must follow every change, whichever statement makes it."""
+    """The assignment's map (industry x region -> active segment, a constant in the generated
+    lead_flow.segment_for_lead) is derived data: it must follow every change, whichever statement
+    makes it."""
     set_auto_create(db, False)
     industry = create_industry(db, "Schilder")
     utrecht = create_segment(db, "schilder", "utrecht")
@@ -289,10 +291,10 @@ def test_the_assignment_follows_renames_deactivation_and_new_segments(db: psycop
     assert segment_of(db, insert_lead(db, industry, "Zeeland")) == roofer
 
     # The generated function holds exactly the active matches, the same as a generation from scratch.
-    source = "select prosrc from pg_proc where oid = 'lead_flow.tg_leads__assign_segment'::regproc"
+    source = "select pg_get_function_sqlbody('lead_flow.segment_for_lead'::regproc)"
     kept = db.execute(source).fetchone()[0]
     assert str(roofer) in kept and str(utrecht) not in kept
-    db.execute("select lead_flow.compile_lead_segment_trigger()")
+    db.execute("select lead_flow.compile_segment_for_lead()")
     assert db.execute(source).fetchone()[0] == kept
 
     db.execute("delete from public.lead_segments where id = %s", (roofer,))
@@ -314,3 +316,33 @@ def test_an_auto_created_segment_takes_the_next_leads_of_the_same_statement(db: 
         (industry,),
     ).fetchall()
     assert codes == [("glazenwasser_utrecht", 1), ("glazenwasser_zeeland", 3)]
+
+
+def test_the_lead_trigger_ignores_the_callers_search_path(committed: psycopg.Connection, db_url: str) -> None:
+    """The trigger function is SECURITY DEFINER without a SET search_path (sql/20_segments.sql): a
+    session whose search_path puts look-alike functions and operators before pg_catalog must neither
+    run them nor get another segment. The trigger is planned in that session, under that path."""
+    industry = create_industry(committed, "Schilder")
+    segment = create_segment(committed, "schilder", "noord-brabant")
+    committed.execute("create schema zz_hostile")
+    try:
+        for sql in [
+            "create function zz_hostile.lower(text) returns text language sql return 'utrecht'",
+            "create function zz_hostile.left(text, integer) returns text language sql return '1012'",
+            "create function zz_hostile.jsonb_object_field_text(jsonb, text) returns text language sql"
+            " return 'x'",
+            "create operator zz_hostile.->> (leftarg = jsonb, rightarg = text,"
+            " function = zz_hostile.jsonb_object_field_text)",
+            "create function zz_hostile.segment_for_lead(uuid, uuid, text, text) returns uuid language sql"
+            " return null::uuid",
+        ]:
+            committed.execute(sql)
+        with psycopg.connect(db_url, autocommit=True) as hostile:
+            hostile.execute("set search_path = zz_hostile, lead_flow, public, pg_catalog")
+            leads = [
+                insert_lead(hostile, industry, province, postcode)
+                for province, postcode in [("N-Brabant", None), ("Noord-Brabant", None), (None, "5611 AB")]
+            ]
+            assert [segment_of(hostile, lead) for lead in leads] == [segment] * 3
+    finally:
+        committed.execute("drop schema zz_hostile cascade")
