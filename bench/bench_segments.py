@@ -3,25 +3,28 @@
 Starts its own throwaway stack (PC4 ranges loaded when ../shared/data has them), and measures side by
 side in one run:
 1. lead insert throughput with `tg_leads__assign_segment` enabled and disabled, the same rows each way,
-   rounds interleaved so both see the same table growth: psycopg executemany (one lead per
-   transaction), COPY (one transaction), one lead per PostgREST request (as the platform's forms
-   send them), and pgbench (`-M prepared`, one lead per transaction with a random industry, province
-   spelling and postcode). Besides wall-clock throughput it prints the server process's CPU time per
-   lead, which a machine busy with other work does not distort. Two more modes show where the cost
-   lies: the trigger without the segment_id foreign-key check, and the floor of any assignment
-   trigger (one that assigns a constant segment, called the same way, foreign key checked);
+   rounds interleaved so both see the same table growth, first CPU-bound (the throwaway stack's
+   settings: no commit waits for the disk): psycopg executemany (one lead per transaction), COPY
+   (one transaction), one lead per PostgREST request (as the platform's forms send them), and
+   pgbench (`-M prepared`, one lead per transaction with a random industry, province spelling and
+   postcode). Besides wall-clock throughput it prints the server process's CPU time per lead, which
+   a machine busy with other work does not distort. Two more modes show where the cost lies: the
+   trigger without the segment_id foreign-key check, and the same leads inserted with their segment
+   given (no assignment: what storing a segment_id costs whoever fills it in);
+   then with durable commits (PostgreSQL's defaults, as Supabase runs): pgbench and PostgREST, one
+   lead per transaction;
 2. `segment_capacity` (the PostgREST view, read as a partner under RLS), `lead_flow.segment_capacities()`
    and `get_segment_capacity(id)` for 10,000 segments x 5,000 partners.
 
 Goals: trigger inserts >= 70 % of plain throughput; the capacity view in under 1 s.
-Usage: .venv/bin/python bench/bench_segments.py [--leads 20000] [--rounds 4]
+Usage: .venv/bin/python bench/bench_segments.py [--leads 5000] [--rounds 12] [--rest-leads 500]
+       [--durable-leads 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import shutil
@@ -31,6 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -103,18 +107,29 @@ def lead_rows(industries: list[uuid.UUID], n: int, rng: random.Random) -> list[t
 
 
 class BackendCpu:
-    """CPU seconds the connection's server process has used (Linux /proc), so a busy machine's
-    waiting time does not count; None where /proc cannot be read."""
+    """CPU seconds the connection's server process has run (Linux /proc/PID/schedstat, nanoseconds),
+    so a busy machine's waiting time does not count; None where /proc cannot be read."""
 
     def __init__(self, conn: psycopg.Connection) -> None:
-        self.stat = Path(f"/proc/{conn.info.backend_pid}/stat")
+        self.schedstat = Path(f"/proc/{conn.info.backend_pid}/schedstat")
 
     def seconds(self) -> float | None:
         try:
-            fields = self.stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            return int(self.schedstat.read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def paired(values: dict[str, list[float]], mode: str, base: str) -> tuple[float, float, float]:
+    """Median and quartiles of mode / base over the rounds, each round's runs taken back to back:
+    a machine whose speed drifts (other work, a neighbour on the host) moves both alike."""
+    ratios = sorted(a / b for a, b in zip(values[mode], values[base], strict=True))
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return statistics.median(ratios), quartiles[0], quartiles[2]
+
+
+def median_difference(values: dict[str, list[float]], mode: str, base: str) -> float:
+    return statistics.median(a - b for a, b in zip(values[mode], values[base], strict=True))
 
 
 def pgbench_script(industries: list[uuid.UUID], path: Path) -> Path:
@@ -153,8 +168,29 @@ def run_pgbench(url: str, script: Path, transactions: int) -> float:
     return float(match.group(1))
 
 
+def set_durable(conn: psycopg.Connection, on: bool) -> None:
+    """Switch the cluster between the throwaway stack's settings (fsync, synchronous_commit and
+    full_page_writes off) and PostgreSQL's defaults, which are how Supabase runs: every commit waits
+    for its WAL to reach the disk. A reload reaches every backend (PostgREST's pool too)."""
+    for name in ("fsync", "synchronous_commit", "full_page_writes"):
+        conn.execute(f"alter system {'set ' + name + ' = on' if on else 'reset ' + name}")
+    conn.execute("select pg_reload_conf()")
+    deadline = time.monotonic() + 10
+    while conn.execute("show fsync").fetchone()[0] != ("on" if on else "off"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the configuration reload did not take effect")
+        time.sleep(0.05)
+
+
 def bench_inserts(
-    conn: psycopg.Connection, n: int, rounds: int, rest: tuple[str, str] | None, db_url: str, workdir: Path
+    conn: psycopg.Connection,
+    n: int,
+    rounds: int,
+    rest: tuple[str, str] | None,
+    db_url: str,
+    workdir: Path,
+    durable_n: int,
+    rest_n: int,
 ) -> None:
     rng = random.Random(1)
     names = [f"branche {i:02d}" for i in range(40)] + ["Schilder", "Dakdekker", "Loodgieter"]
@@ -168,46 +204,64 @@ def bench_inserts(
                      where i.name not like 'branche 3%'""")
     rows = lead_rows(industries, n, rng)
     insert = "insert into public.leads (industry_id, province, postcode) values (%s, %s, %s)"
+    # The same leads with their segment already known (what the trigger gives them; the segments it
+    # would create on the fly are created here): inserting these costs what storing a segment_id
+    # costs at all (its foreign-key check and its place in the segment index), with no assignment.
+    segment_of = dict(
+        conn.execute(
+            """select r.ord, lead_flow.segment_for_lead(null, r.industry_id, r.province, r.postcode)
+                 from unnest(%s::uuid[], %s::text[], %s::text[]) with ordinality
+                      r (industry_id, province, postcode, ord)""",
+            ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
+        ).fetchall()
+    )
+    given_rows = [(*row, segment_of[i + 1]) for i, row in enumerate(rows)]
+    insert_given = (
+        "insert into public.leads (industry_id, province, postcode, segment_id) values (%s, %s, %s, %s)"
+    )
 
-    def executemany() -> None:
+    def executemany(given: bool) -> None:
         with conn.cursor() as cur:
-            cur.executemany(insert, rows)
+            cur.executemany(insert_given if given else insert, given_rows if given else rows)
 
-    def copy() -> None:
-        with (
-            conn.cursor() as cur,
-            cur.copy("copy public.leads (industry_id, province, postcode) from stdin") as cp,
-        ):
-            for row in rows:
+    def copy(given: bool) -> None:
+        columns = "industry_id, province, postcode" + (", segment_id" if given else "")
+        with conn.cursor() as cur, cur.copy(f"copy public.leads ({columns}) from stdin") as cp:
+            for row in given_rows if given else rows:
                 cp.write_row(row)
 
-    methods: dict[str, tuple[Callable[[], None], int]] = {"executemany": (executemany, n), "copy": (copy, n)}
+    # method: (run(given), leads per run, whether it can insert given segments)
+    methods: dict[str, tuple[Callable[[bool], None], int, bool]] = {
+        "executemany": (executemany, n, True),
+        "copy": (copy, n, True),
+    }
+    client = None
     if rest is not None:
         url, secret = rest
         token = jwt.encode(
             {"role": "service_role", "exp": int(time.time()) + 3600}, secret, algorithm="HS256"
         )
         client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
-        bodies = [{"industry_id": str(i), "province": p, "postcode": c} for i, p, c in rows[: min(n, 2000)]]
+        bodies = [{"industry_id": str(i), "province": p, "postcode": c} for i, p, c in rows[:rest_n]]
 
-        def postgrest() -> None:
-            for body in bodies:  # one lead per request, as the platform's lead form sends them
+        def postgrest(count: int) -> None:
+            for body in bodies[:count]:  # one lead per request, as the platform's lead form sends them
                 client.post("/leads", json=body).raise_for_status()
 
-        methods["postgrest"] = (postgrest, len(bodies))
+        methods["postgrest"] = (lambda _given: postgrest(len(bodies)), len(bodies), False)
 
     script = pgbench_script(industries, workdir / "insert_lead.sql")
     pgbench_tps: list[float] = []
 
-    def pgbench() -> None:
-        pgbench_tps.append(run_pgbench(db_url, script, n))
+    def pgbench(transactions: int) -> None:
+        pgbench_tps.append(run_pgbench(db_url, script, transactions))
 
-    methods["pgbench"] = (pgbench, n)
+    methods["pgbench"] = (lambda _given: pgbench(n), n, False)
 
     # Four modes: the assignment trigger with the foreign-key check its segment_id triggers (what a
-    # lead insert costs); the same without that check; the floor of any assignment trigger (called
-    # the same way -- security definer, fixed search_path, as the Supabase linter demands -- but only
-    # assigning one constant segment, so the foreign key is checked as well); and plain.
+    # lead insert costs); the same without that check; the leads with their segment given (no
+    # assignment, the trigger's WHEN clause skips them: the floor of any way to fill segment_id);
+    # and plain (no segment, no trigger).
     fk_triggers = [
         row[0]
         for row in conn.execute(
@@ -217,77 +271,111 @@ def bench_inserts(
                                          where a.attrelid = t.tgrelid and a.attname = 'segment_id')]"""
         ).fetchall()
     ]
-    some_segment = conn.execute("select id from public.lead_segments where is_active limit 1").fetchone()[0]
-    conn.execute(
-        f"""create function public.bench_constant_segment() returns trigger
-              language plpgsql security definer set search_path = ''
-              as $$ begin new.segment_id := '{some_segment}'; return new; end $$"""
-    )
-    conn.execute(
-        """create trigger bench_constant_segment before insert on public.leads
-             for each row when (new.segment_id is null) execute function public.bench_constant_segment()"""
-    )
-    # Off until its mode: the warm-up runs must go through the real trigger (creating segments on the fly).
-    conn.execute("alter table public.leads disable trigger bench_constant_segment")
-    # mode: (assignment trigger, foreign-key check, constant-segment trigger)
+    # mode: (assignment trigger, foreign-key check, segment given)
     modes = {
         "trigger": (True, True, False),
         "no_fk": (True, False, False),
-        "floor": (False, True, True),
+        "given": (True, True, True),
         "plain": (False, True, False),
     }
 
     def set_mode(mode: str) -> None:
-        assign, fk, constant = modes[mode]
-        switches = [("tg_leads__assign_segment", assign), ("bench_constant_segment", constant)]
-        for name, enabled in switches + [(name, fk) for name in fk_triggers]:
+        assign, fk, _given = modes[mode]
+        for name, enabled in [("tg_leads__assign_segment", assign)] + [(name, fk) for name in fk_triggers]:
             conn.execute(f'alter table public.leads {"enable" if enabled else "disable"} trigger "{name}"')
+
+    def rotations(mode_names: list[str]) -> list[list[str]]:
+        """Each round in another order: no mode always runs first (table one run larger, caches warmer)."""
+        orders = []
+        for round_no in range(rounds):
+            k = round_no % len(mode_names)
+            order = mode_names[k:] + mode_names[:k]
+            orders.append(order if round_no % 2 == 0 else order[::-1])
+        return orders
 
     cpu = BackendCpu(conn)
     rate: dict[str, dict[str, list[float]]] = {m: {mode: [] for mode in modes} for m in methods}
     cpu_us: dict[str, dict[str, list[float]]] = {m: {mode: [] for mode in modes} for m in methods}
-    for method, (fn, count) in methods.items():
-        fn()  # warm-up: plans cached, segments auto-created, pages in memory
+    for method, (fn, count, can_give) in methods.items():
+        fn(False)  # warm-up: plans cached, segments auto-created, pages in memory
         set_mode("plain")
-        fn()
-        for round_no in range(rounds):
-            # Each round in another order: no mode always runs first (table one run larger, caches warmer).
-            order = list(modes)[round_no % len(modes) :] + list(modes)[: round_no % len(modes)]
-            for mode in order if round_no % 2 == 0 else order[::-1]:
+        fn(False)
+        method_modes = [mode for mode in modes if can_give or not modes[mode][2]]
+        for order in rotations(method_modes):
+            for mode in order:
                 set_mode(mode)
                 before = cpu.seconds()
-                elapsed = timed(fn)
+                elapsed = timed(partial(fn, modes[mode][2]))
                 after = cpu.seconds()
                 # pgbench's own figure leaves out its connection set-up; its server process is not ours.
                 rate[method][mode].append(pgbench_tps[-1] if method == "pgbench" else count / elapsed)
                 if before is not None and after is not None and method not in ("postgrest", "pgbench"):
                     cpu_us[method][mode].append((after - before) / count * 1e6)
         set_mode("trigger")
-    conn.execute("drop trigger bench_constant_segment on public.leads")
-    conn.execute("drop function public.bench_constant_segment()")
 
     assigned, total = conn.execute("select count(segment_id), count(*) from public.leads").fetchone()
     print(
-        f"lead inserts ({n:,} leads per run, pgbench: {n:,} transactions; PostgREST:"
-        f" {min(n, 2000):,} requests), {rounds} interleaved rounds each, medians"
+        f"lead inserts, CPU-bound (the throwaway stack: fsync, synchronous_commit, full_page_writes off):"
+        f" {n:,} leads per run (PostgREST: {len(bodies) if client else 0:,} requests), {rounds} rounds of"
+        f" every mode back to back; ratios are medians (quartiles) of each round's ratio"
         f" ({assigned:,} of {total:,} leads in the table carry a segment)"
     )
     for method, by_mode in rate.items():
-        trig, no_fk, floor, plain = (statistics.median(by_mode[mode]) for mode in modes)
-        line = (
-            f"  {method:<11}  with trigger {trig:>9,.0f} leads/s   trigger disabled {plain:>9,.0f} leads/s"
-            f"   ratio {trig / plain:6.1%}  (goal >= 70%)"
-        )
-        if cpu_us[method]["trigger"]:
-            t_cpu, n_cpu, _, p_cpu = (statistics.median(cpu_us[method][mode]) for mode in modes)
-            line += (
-                f"   server CPU/lead {t_cpu:5.1f} vs {p_cpu:5.1f} us (ratio {p_cpu / t_cpu:6.1%});"
-                f" of the {t_cpu - p_cpu:.1f} us added, the foreign-key check {t_cpu - n_cpu:.1f} us"
-            )
-        print(line)
+        ratio, low, high = paired(by_mode, "trigger", "plain")
         print(
-            f"{'':<15}(without the segment_id foreign-key check {no_fk:,.0f} leads/s, {no_fk / plain:.1%};"
-            f" floor: a trigger assigning a constant segment {floor:,.0f} leads/s, {floor / plain:.1%})"
+            f"  {method:<11}  trigger / plain {ratio:6.1%} ({low:.1%}-{high:.1%})  (goal >= 70%)"
+            f"   with trigger {statistics.median(by_mode['trigger']):>8,.0f} leads/s,"
+            f" disabled {statistics.median(by_mode['plain']):>8,.0f} leads/s"
+        )
+        detail = f"without the segment_id foreign-key check {paired(by_mode, 'no_fk', 'plain')[0]:.1%}"
+        if by_mode["given"]:
+            detail += (
+                f"; segment given, no assignment {paired(by_mode, 'given', 'plain')[0]:.1%};"
+                f" the assignment itself, trigger / given {paired(by_mode, 'trigger', 'given')[0]:.1%}"
+            )
+        print(f"{'':<15}{detail}")
+        cpu = cpu_us[method]
+        if cpu["trigger"]:
+            print(
+                f"{'':<15}server CPU per lead: plain {statistics.median(cpu['plain']):.1f} us, trigger adds"
+                f" {median_difference(cpu, 'trigger', 'plain'):.1f} us (plain / trigger"
+                f" {paired(cpu, 'plain', 'trigger')[0]:.1%}): storing a segment at all"
+                f" {median_difference(cpu, 'given', 'plain'):.1f} us (its foreign-key check"
+                f" {median_difference(cpu, 'trigger', 'no_fk'):.1f}), assigning it"
+                f" {median_difference(cpu, 'trigger', 'given'):.1f} us"
+            )
+
+    # Durable commits, as on Supabase: one lead per transaction, each commit flushed to disk. Only on
+    # our own stack (it changes the server's configuration for a while).
+    if durable_n <= 0:
+        return
+    set_durable(conn, True)
+    try:
+        durable: dict[str, dict[str, list[float]]] = {}
+        durable_methods: dict[str, Callable[[], None]] = {"pgbench": lambda: pgbench(durable_n)}
+        if client is not None:
+            durable_methods["postgrest"] = lambda: postgrest(min(durable_n, len(bodies)))
+        for method, fn in durable_methods.items():
+            durable[method] = {"trigger": [], "plain": []}
+            count = durable_n if method == "pgbench" else min(durable_n, len(bodies))
+            for order in rotations(["trigger", "plain"]):
+                for mode in order:
+                    set_mode(mode)
+                    elapsed = timed(fn)
+                    durable[method][mode].append(pgbench_tps[-1] if method == "pgbench" else count / elapsed)
+        set_mode("trigger")
+    finally:
+        set_durable(conn, False)
+    print(
+        f"lead inserts, durable commits (PostgreSQL's defaults, as on Supabase): {durable_n:,} leads per run,"
+        f" one per transaction, {rounds} rounds back to back"
+    )
+    for method, by_mode in durable.items():
+        ratio, low, high = paired(by_mode, "trigger", "plain")
+        print(
+            f"  {method:<11}  trigger / plain {ratio:6.1%} ({low:.1%}-{high:.1%})  (goal >= 70%)"
+            f"   with trigger {statistics.median(by_mode['trigger']):>8,.0f} leads/s,"
+            f" disabled {statistics.median(by_mode['plain']):>8,.0f} leads/s"
         )
 
 
@@ -374,8 +462,12 @@ def bench_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--leads", type=int, default=5_000, help="leads per run")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--rest-leads", type=int, default=500, help="leads per PostgREST run")
+    parser.add_argument(
+        "--durable-leads", type=int, default=1_000, help="leads per durable-commit run (own stack only)"
+    )
     parser.add_argument("--segments", type=int, default=10_000)
     parser.add_argument("--partners", type=int, default=5_000)
     parser.add_argument(
@@ -397,7 +489,8 @@ def main() -> None:
             if stack is not None:  # our own stack: keep the hourly pg_cron catch-up out of the timings
                 conn.execute("update cron.job set active = false")
             rest = (stack.rest.url, stack.rest.jwt_secret) if stack is not None else None
-            bench_inserts(conn, args.leads, args.rounds, rest, url, workdir)
+            durable_n = args.durable_leads if stack is not None else 0
+            bench_inserts(conn, args.leads, args.rounds, rest, url, workdir, durable_n, args.rest_leads)
             bench_capacity(conn, args.segments, args.partners)
     finally:
         if stack is not None:

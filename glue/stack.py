@@ -96,6 +96,7 @@ class LocalPostgres:
                 ],
                 "initdb",
             )
+        self._write_speed_settings()
         socket_dir = self.base / "socket"
         socket_dir.mkdir(exist_ok=True)
         _give_to_postgres(socket_dir)
@@ -106,10 +107,6 @@ class LocalPostgres:
                 f"-k {socket_dir}",
                 "-c shared_preload_libraries=pg_cron",
                 f"-c cron.database_name={DATABASE}",
-                # A throwaway cluster: durability buys nothing here, speed does.
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
                 "-c max_connections=200",
             ]
         )
@@ -130,6 +127,16 @@ class LocalPostgres:
             "postgres",
         )
         self._ensure_database()
+
+    def _write_speed_settings(self) -> None:
+        """A throwaway cluster: durability buys nothing here, speed does. In postgresql.conf rather
+        than on the command line, so that ALTER SYSTEM can switch durability back on for a while
+        (bench/bench_segments.py measures lead inserts both ways)."""
+        conf = self.data_dir / "postgresql.conf"
+        marker = "# leadflow: a throwaway cluster"
+        if marker not in conf.read_text():
+            with conf.open("a") as f:
+                f.write(f"\n{marker}\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
 
     def stop(self) -> None:
         if self.is_running():
