@@ -1,4 +1,4 @@
--- Internal helpers every other file uses: settings lookup and the system log.
+-- Internal helpers every other file uses: settings lookup, the system log, the segment id check.
 -- lead_flow.is_admin() lives in migration 0002, because the baseline policies need it there.
 
 -- A setting's effective value: the segment's override, else the global value, else the default.
@@ -84,6 +84,26 @@ create or replace function lead_flow.log(p_level text, p_message text, p_details
 comment on function lead_flow.log(text, text, jsonb) is
   'Appends a lead_flow line to system_logs; swallows its own errors so callers never fail on logging.';
 revoke all on function lead_flow.log(text, text, jsonb) from public;
+
+-- A segment id the caller can see, or 22023 naming what is wrong: the one check behind every API
+-- function that takes a segment id.
+create or replace function lead_flow.api_check_segment(p_segment_id uuid) returns void
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    if p_segment_id is null then
+      raise exception 'segment_id is required' using errcode = '22023';
+    end if;
+    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
+      raise exception 'unknown segment %', p_segment_id using errcode = '22023',
+        hint = 'lead_segment_overview lists the active segments; lead_segments all of them';
+    end if;
+  end
+  $$;
+comment on function lead_flow.api_check_segment(uuid) is
+  'Raises 22023 when the segment id is NULL or names no segment the caller can read.';
+revoke all on function lead_flow.api_check_segment(uuid) from public;
+grant execute on function lead_flow.api_check_segment(uuid) to authenticated, service_role;
 
 -- updated_at maintenance shared by the Lead Flow tables.
 create or replace function lead_flow.tg_touch_updated_at() returns trigger

@@ -236,11 +236,7 @@ create or replace function public.get_segment_capacity(
   language plpgsql stable set search_path = ''
   as $$
   begin
-    if get_segment_capacity.segment_id is null
-       or not exists (select from public.lead_segments s where s.id = get_segment_capacity.segment_id) then
-      raise exception 'unknown segment id: %', coalesce(get_segment_capacity.segment_id::text, 'null')
-        using errcode = '22023', hint = 'segment ids are in lead_segments (or segment_capacity)';
-    end if;
+    perform lead_flow.api_check_segment(get_segment_capacity.segment_id);
     select c.capacity_partners, c.capacity_total_leads, c.current_open_leads, c.available_leads
       into capacity_partners, capacity_total_leads, current_open_leads, available_leads
       from lead_flow.segment_capacity(get_segment_capacity.segment_id) c;

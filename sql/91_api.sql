@@ -49,25 +49,6 @@ comment on function lead_flow.api_check_range(date, date, text, text) is
 revoke all on function lead_flow.api_check_range(date, date, text, text) from public;
 grant execute on function lead_flow.api_check_range(date, date, text, text) to authenticated, service_role;
 
--- A segment id the caller can see, or 22023 naming what is wrong.
-create or replace function lead_flow.api_check_segment(p_segment_id uuid) returns void
-  language plpgsql stable set search_path = ''
-  as $$
-  begin
-    if p_segment_id is null then
-      raise exception 'segment_id is required' using errcode = '22023';
-    end if;
-    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
-      raise exception 'unknown segment %', p_segment_id using errcode = '22023',
-        hint = 'lead_segment_overview lists the active segments; lead_segments all of them';
-    end if;
-  end
-  $$;
-comment on function lead_flow.api_check_segment(uuid) is
-  'Raises 22023 when the segment id is NULL or names no segment the caller can read.';
-revoke all on function lead_flow.api_check_segment(uuid) from public;
-grant execute on function lead_flow.api_check_segment(uuid) to authenticated, service_role;
-
 -- POST /api/lead-segments ---------------------------------------------------------------------
 
 create or replace function public.create_lead_segment(branch text, region text, country text default 'NL',

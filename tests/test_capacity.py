@@ -211,7 +211,7 @@ def test_every_active_segment_has_a_row_and_inactive_ones_none(db: psycopg.Conne
 
 
 def test_an_unknown_segment_id_is_a_clear_error(db: psycopg.Connection) -> None:
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="unknown segment id"):
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="unknown segment"):
         db.execute("select * from public.get_segment_capacity(%s)", (uuid.uuid4(),))
 
 
