@@ -156,17 +156,15 @@ create or replace function lead_flow.compile_segment_for_lead() returns void
     v_map jsonb;
   begin
     perform pg_advisory_xact_lock(hashtext('lead_flow.compile_segment_for_lead'));
-    select coalesce(jsonb_object_agg(i.id, coalesce(m.segments, '{}') || '{"-": "00000000-0000-0000-0000-000000000000"}'),
-                    '{}')
+    select coalesce(jsonb_object_agg(i.id, m.segments || '{"-": "00000000-0000-0000-0000-000000000000"}'), '{}')
       into v_map
       from public.industries i
-      left join (select x.id, jsonb_object_agg(r.slug, s.id) as segments
-                   from public.industries x
-                  cross join public.regions r
-                   join public.lead_segments s
-                     on s.code = lead_flow.code_part(lead_flow.normalize_branch(x.name)) || '_' || replace(r.slug, '-', '_')
-                  where s.is_active
-                  group by x.id) m on m.id = i.id;
+     cross join lateral (select coalesce(jsonb_object_agg(r.slug, s.id), '{}') as segments
+                           from public.regions r
+                           join public.lead_segments s
+                             on s.code = lead_flow.code_part(lead_flow.normalize_branch(i.name)) || '_'
+                                         || replace(r.slug, '-', '_')
+                          where s.is_active) m;
     execute format($fn$
       create or replace function lead_flow.segment_for_lead(p_lead_id uuid, p_industry_id uuid, p_province text,
                                                             p_postcode text) returns uuid
