@@ -128,6 +128,16 @@ def paired(values: dict[str, list[float]], mode: str, base: str) -> tuple[float,
     return statistics.median(ratios), quartiles[0], quartiles[2]
 
 
+def ratio_line(method: str, rates: dict[str, list[float]]) -> str:
+    """The goal's figure for one insert method: trigger / plain, with the throughputs behind it."""
+    ratio, low, high = paired(rates, "trigger", "plain")
+    return (
+        f"  {method:<11}  trigger / plain {ratio:6.1%} ({low:.1%}-{high:.1%})  (goal >= 70%)"
+        f"   with trigger {statistics.median(rates['trigger']):>8,.0f} leads/s,"
+        f" disabled {statistics.median(rates['plain']):>8,.0f} leads/s"
+    )
+
+
 def median_difference(values: dict[str, list[float]], mode: str, base: str) -> float:
     return statistics.median(a - b for a, b in zip(values[mode], values[base], strict=True))
 
@@ -293,6 +303,11 @@ def bench_inserts(
             orders.append(order if round_no % 2 == 0 else order[::-1])
         return orders
 
+    def leads_per_second(method: str, run: Callable[[], None], count: int) -> float:
+        """One run's throughput; pgbench's own figure, which leaves out its connection set-up."""
+        elapsed = timed(run)
+        return pgbench_tps[-1] if method == "pgbench" else count / elapsed
+
     cpu = BackendCpu(conn)
     rate: dict[str, dict[str, list[float]]] = {m: {mode: [] for mode in modes} for m in methods}
     cpu_us: dict[str, dict[str, list[float]]] = {m: {mode: [] for mode in modes} for m in methods}
@@ -305,10 +320,9 @@ def bench_inserts(
             for mode in order:
                 set_mode(mode)
                 before = cpu.seconds()
-                elapsed = timed(partial(fn, modes[mode][2]))
+                rate[method][mode].append(leads_per_second(method, partial(fn, modes[mode][2]), count))
                 after = cpu.seconds()
-                # pgbench's own figure leaves out its connection set-up; its server process is not ours.
-                rate[method][mode].append(pgbench_tps[-1] if method == "pgbench" else count / elapsed)
+                # pgbench's server process is not ours.
                 if before is not None and after is not None and method not in ("postgrest", "pgbench"):
                     cpu_us[method][mode].append((after - before) / count * 1e6)
         set_mode("trigger")
@@ -321,12 +335,7 @@ def bench_inserts(
         f" ({assigned:,} of {total:,} leads in the table carry a segment)"
     )
     for method, by_mode in rate.items():
-        ratio, low, high = paired(by_mode, "trigger", "plain")
-        print(
-            f"  {method:<11}  trigger / plain {ratio:6.1%} ({low:.1%}-{high:.1%})  (goal >= 70%)"
-            f"   with trigger {statistics.median(by_mode['trigger']):>8,.0f} leads/s,"
-            f" disabled {statistics.median(by_mode['plain']):>8,.0f} leads/s"
-        )
+        print(ratio_line(method, by_mode))
         detail = f"without the segment_id foreign-key check {paired(by_mode, 'no_fk', 'plain')[0]:.1%}"
         if by_mode["given"]:
             detail += (
@@ -361,8 +370,7 @@ def bench_inserts(
             for order in rotations(["trigger", "plain"]):
                 for mode in order:
                     set_mode(mode)
-                    elapsed = timed(fn)
-                    durable[method][mode].append(pgbench_tps[-1] if method == "pgbench" else count / elapsed)
+                    durable[method][mode].append(leads_per_second(method, fn, count))
         set_mode("trigger")
     finally:
         set_durable(conn, False)
@@ -371,12 +379,7 @@ def bench_inserts(
         f" one per transaction, {rounds} rounds back to back"
     )
     for method, by_mode in durable.items():
-        ratio, low, high = paired(by_mode, "trigger", "plain")
-        print(
-            f"  {method:<11}  trigger / plain {ratio:6.1%} ({low:.1%}-{high:.1%})  (goal >= 70%)"
-            f"   with trigger {statistics.median(by_mode['trigger']):>8,.0f} leads/s,"
-            f" disabled {statistics.median(by_mode['plain']):>8,.0f} leads/s"
-        )
+        print(ratio_line(method, by_mode))
 
 
 def seed_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -> uuid.UUID:
