@@ -83,7 +83,7 @@ create or replace function lead_flow.log(p_level text, p_message text, p_details
   $$;
 comment on function lead_flow.log(text, text, jsonb) is
   'Appends a lead_flow line to system_logs; swallows its own errors so callers never fail on logging.';
-revoke all on function lead_flow.log(text, text, jsonb) from public;
+revoke all on function lead_flow.log(text, text, jsonb) from public, anon, authenticated;
 
 -- A segment id the caller can see, or 22023 naming what is wrong: the one check behind every API
 -- function that takes a segment id.
@@ -102,7 +102,7 @@ create or replace function lead_flow.api_check_segment(p_segment_id uuid) return
   $$;
 comment on function lead_flow.api_check_segment(uuid) is
   'Raises 22023 when the segment id is NULL or names no segment the caller can read.';
-revoke all on function lead_flow.api_check_segment(uuid) from public;
+revoke all on function lead_flow.api_check_segment(uuid) from public, anon, authenticated;
 grant execute on function lead_flow.api_check_segment(uuid) to authenticated, service_role;
 
 -- updated_at maintenance shared by the Lead Flow tables.

@@ -7,11 +7,8 @@
 -- public.normalize_region are its API faces, and the lead trigger (sql/20_segments.sql) uses it
 -- through lead_flow.segment_for_lead. Triggers on the reference tables generate it again whenever
 -- they change; the tables stay the truth.
--- It is a LANGUAGE sql function with a SQL-standard body (RETURN ...): the body is parsed when it is
--- created, every function and operator in it bound by OID then, so no caller's search_path can
--- change what it runs (it needs no SET clause), and the planner inlines it into the calling
--- expression: a lead insert evaluates the rule as part of one expression, with no function call,
--- and a query over many rows (the backfill, capacity) the same way.
+-- It is a LANGUAGE sql function with a SQL-standard body (RETURN ...), parsed when it is created,
+-- and a fixed search_path like every function.
 
 -- How a province name is folded before the alias lookup: lower case, accents dropped, everything but
 -- a-z removed, at most the first 100 characters looked at (a 10 kB string costs nothing). The
@@ -26,7 +23,7 @@ create or replace function lead_flow.region_key_expression(p_name text) returns 
   $$;
 comment on function lead_flow.region_key_expression(text) is
   'SQL expression folding a province name (the given expression) to an alias key: lower-case ASCII letters only, first 100 characters.';
-revoke all on function lead_flow.region_key_expression(text) from public;
+revoke all on function lead_flow.region_key_expression(text) from public, anon, authenticated;
 
 -- Earlier versions generated the rule as text for two functions to inline.
 drop function if exists lead_flow.region_rule_expression(text, text);
@@ -94,7 +91,7 @@ create or replace function lead_flow.compile_region_for() returns void
     -- the bounds, gives NULL).
     execute format($fn$
       create or replace function lead_flow.region_for(p_province text, p_postcode text) returns text
-        language sql stable parallel safe
+        language sql stable parallel safe set search_path = ''
         return coalesce(
           %1$L::jsonb ->> p_province,
           %1$L::jsonb ->> %2$s,
@@ -105,13 +102,13 @@ create or replace function lead_flow.compile_region_for() returns void
              end)::integer]])
       $fn$, v_spellings, lead_flow.region_key_expression('p_province'), v_slugs, v_pc4);
     comment on function lead_flow.region_for(text, text) is
-      'Region slug from a province name (any usual spelling) or else a Dutch postcode (PC4 reference); NULL when neither gives one. Never raises. Generated from region_aliases and postcode_regions by lead_flow.compile_region_for(); inlined where it is called.';
+      'Region slug from a province name (any usual spelling) or else a Dutch postcode (PC4 reference); NULL when neither gives one. Never raises. Generated from region_aliases and postcode_regions by lead_flow.compile_region_for().';
     grant execute on function lead_flow.region_for(text, text) to anon, authenticated, service_role;
   end
   $compile$;
 comment on function lead_flow.compile_region_for() is
   'Regenerates lead_flow.region_for from lead_flow.region_aliases and lead_flow.postcode_regions (no table access per call); run by triggers whenever either table changes.';
-revoke all on function lead_flow.compile_region_for() from public;
+revoke all on function lead_flow.compile_region_for() from public, anon, authenticated;
 
 select lead_flow.compile_region_for();
 
@@ -126,7 +123,7 @@ create or replace function lead_flow.tg_region_reference__compile() returns trig
   $$;
 comment on function lead_flow.tg_region_reference__compile() is
   'After any statement changing region_aliases or postcode_regions: regenerates lead_flow.region_for.';
-revoke all on function lead_flow.tg_region_reference__compile() from public;
+revoke all on function lead_flow.tg_region_reference__compile() from public, anon, authenticated;
 create or replace trigger tg_postcode_regions__compile
   after insert or update or delete or truncate on lead_flow.postcode_regions
   for each statement execute function lead_flow.tg_region_reference__compile();
@@ -209,7 +206,7 @@ create or replace function lead_flow.replace_postcode_regions(out ranges integer
 comment on function lead_flow.replace_postcode_regions() is
   'Atomically replaces lead_flow.postcode_regions from pg_temp.pc4_staging (line, pc4_from, pc4_to, province); refuses bad rows naming the line; returns ranges and PC4s covered.';
 
-revoke all on function lead_flow.replace_postcode_regions() from public;
-revoke all on function public.extract_region(text, text), public.normalize_region(text) from public;
+revoke all on function lead_flow.replace_postcode_regions() from public, anon, authenticated;
+revoke all on function public.extract_region(text, text), public.normalize_region(text) from public, anon, authenticated;
 grant execute on function public.extract_region(text, text), public.normalize_region(text),
   lead_flow.region_for(text, text) to anon, authenticated, service_role;

@@ -3,8 +3,7 @@
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
 -- in system_logs.
 -- Per lead the trigger evaluates one expression: lead_flow.segment_for_lead, generated with the
--- industry x region -> segment map baked in, and lead_flow.region_for, both inlined (no nested call,
--- no table); only a miss (no active segment yet) takes the slow path by code.
+-- industry x region -> segment map baked in, and lead_flow.region_for (no table read); only a miss (no active segment yet) takes the slow path by code.
 
 -- A branch as segments spell it: the industry name lower-cased, inner whitespace collapsed, trimmed.
 create or replace function lead_flow.normalize_branch(p_name text) returns text
@@ -87,7 +86,7 @@ create or replace function lead_flow.find_or_create_segment(p_branch text, p_reg
   $$;
 comment on function lead_flow.find_or_create_segment(text, text) is
   'Active segment id for a normalized branch x region (by code); creates it when auto_create_segments is on; NULL otherwise.';
-revoke all on function lead_flow.find_or_create_segment(text, text) from public;
+revoke all on function lead_flow.find_or_create_segment(text, text) from public, anon, authenticated;
 
 -- Earlier versions kept a lookup table (lead_flow.industry_segments) current with triggers; the map
 -- is now a constant in the generated trigger function below.
@@ -127,7 +126,7 @@ create or replace function lead_flow.segment_for_unmapped_lead(p_lead_id uuid, p
   $$;
 comment on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) is
   'Segment for a lead the assignment trigger''s map does not place: by segment code, created when auto_create_segments is on; NULL when none. Never raises (errors go to system_logs).';
-revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) from public;
+revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) from public, anon, authenticated;
 
 -- Earlier versions generated the whole trigger function (lead_flow.compile_lead_segment_trigger),
 -- inlining the region rule as text, and regenerated it when the region reference changed.
@@ -139,15 +138,14 @@ drop function if exists lead_flow.compile_lead_segment_trigger();
 -- from the current rows of industries and lead_segments: the industry x region -> active segment map
 -- is a jsonb constant {industry id: {region slug: segment id, '-': nil uuid}} (a segment matches an
 -- industry when its code is the industry's branch code || '_' || the region), and the region is
--- lead_flow.region_for. Like region_for it has a SQL-standard body (bound by OID when created, so
--- search_path-proof) that the planner inlines: a lead's assignment is one expression, no table read,
--- no function call. Only a miss, a lead with a region whose segment is not in the map (not created
+-- lead_flow.region_for. Like region_for it has a SQL-standard body and a fixed search_path: a
+-- lead's assignment reads no table. Only a miss, a lead with a region whose segment is not in the map (not created
 -- yet, an industry that cannot be a branch), calls lead_flow.segment_for_unmapped_lead; a lead
 -- without a region finds the nil uuid under '-' and gets NULL without that call. The statement
 -- triggers below run this after every change to the map; an advisory lock serializes it, so two
 -- concurrent changes cannot leave a stale function (the second one generates after the first
 -- commits and sees its rows). Replacing the function invalidates every session's cached plans that
--- inlined it, within the same transaction too: the leads after an auto-created segment in one COPY
+-- use it, within the same transaction too: the leads after an auto-created segment in one COPY
 -- find it in the map.
 create or replace function lead_flow.compile_segment_for_lead() returns void
   language plpgsql volatile security definer set search_path = ''
@@ -168,7 +166,7 @@ create or replace function lead_flow.compile_segment_for_lead() returns void
     execute format($fn$
       create or replace function lead_flow.segment_for_lead(p_lead_id uuid, p_industry_id uuid, p_province text,
                                                             p_postcode text) returns uuid
-        language sql volatile
+        language sql volatile set search_path = ''
         return nullif(coalesce(((%1$L::jsonb -> p_industry_id::text)
                                  ->> coalesce(lead_flow.region_for(p_province, p_postcode), '-'))::uuid,
                                case when p_industry_id is not null
@@ -177,13 +175,13 @@ create or replace function lead_flow.compile_segment_for_lead() returns void
                       '00000000-0000-0000-0000-000000000000'::uuid)
       $fn$, v_map);
     comment on function lead_flow.segment_for_lead(uuid, uuid, text, text) is
-      'The active segment of a lead with this industry, province and postcode (branch x region); created when missing and auto_create_segments is on; NULL when none. Never raises. Generated by lead_flow.compile_segment_for_lead(); inlined where it is called.';
-    revoke all on function lead_flow.segment_for_lead(uuid, uuid, text, text) from public;
+      'The active segment of a lead with this industry, province and postcode (branch x region); created when missing and auto_create_segments is on; NULL when none. Never raises. Generated by lead_flow.compile_segment_for_lead().';
+    revoke all on function lead_flow.segment_for_lead(uuid, uuid, text, text) from public, anon, authenticated;
   end
   $compile$;
 comment on function lead_flow.compile_segment_for_lead() is
   'Regenerates lead_flow.segment_for_lead with the industry x region -> active segment map as a constant; run by triggers whenever industries or lead_segments change.';
-revoke all on function lead_flow.compile_segment_for_lead() from public;
+revoke all on function lead_flow.compile_segment_for_lead() from public, anon, authenticated;
 
 select lead_flow.compile_segment_for_lead();
 
@@ -199,7 +197,7 @@ create or replace function lead_flow.tg_segment_assignment_inputs__compile() ret
   $$;
 comment on function lead_flow.tg_segment_assignment_inputs__compile() is
   'After any statement changing industries or lead_segments in a way that matters for assignment: regenerates lead_flow.segment_for_lead.';
-revoke all on function lead_flow.tg_segment_assignment_inputs__compile() from public;
+revoke all on function lead_flow.tg_segment_assignment_inputs__compile() from public, anon, authenticated;
 create or replace trigger tg_industries__compile_assignment
   after insert or update of id, name or delete or truncate on public.industries
   for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
@@ -207,16 +205,13 @@ create or replace trigger tg_lead_segments__compile_assignment
   after insert or update of id, branch, region, is_active or delete or truncate on public.lead_segments
   for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
 
--- The trigger function: one assignment through lead_flow.segment_for_lead, which the planner inlines.
+-- The trigger function: one assignment through lead_flow.segment_for_lead.
 -- SECURITY DEFINER, so that whoever may insert a lead (anon through a form, a partner, an import
--- role) needs no right on lead_flow: assignment can never refuse a lead for want of a grant. It has
--- no SET search_path, the one such definer function (tests/test_db_lint.py): its body names one
--- function, schema-qualified, with arguments of exactly its types, and everything that function runs
--- was bound by OID when it was created, so no search_path can redirect it (a test inserts leads
--- under a hostile one). A SET clause would cost every lead a configuration change and its undo,
--- more than the segment lookup itself (bench/bench_segments.py).
+-- role) needs no right on lead_flow: assignment can never refuse a lead for want of a grant. Its
+-- fixed search_path costs each lead a configuration change and its undo (bench/bench_segments.py
+-- measures it); a definer function without one would be a hijack waiting to happen.
 create or replace function lead_flow.tg_leads__assign_segment() returns trigger
-  language plpgsql security definer
+  language plpgsql security definer set search_path = ''
   as $$
   begin
     new.segment_id := lead_flow.segment_for_lead(new.id, new.industry_id, new.province, new.postcode);
@@ -225,7 +220,7 @@ create or replace function lead_flow.tg_leads__assign_segment() returns trigger
   $$;
 comment on function lead_flow.tg_leads__assign_segment() is
   'Before insert, and update of industry_id, province or postcode, on leads: sets segment_id (branch x region) through lead_flow.segment_for_lead; never fails the lead.';
-revoke all on function lead_flow.tg_leads__assign_segment() from public;
+revoke all on function lead_flow.tg_leads__assign_segment() from public, anon, authenticated;
 
 -- Set a lead's segment_id on insert, and again when industry, province or postcode change; a
 -- segment_id the caller sets explicitly is kept.

@@ -55,7 +55,7 @@ create or replace function lead_flow.profile_segment_codes(p_partner_ids uuid[] 
 comment on function lead_flow.profile_segment_codes(uuid[]) is
   'The segment codes (normalized branch x region) the given profiles (NULL: all) name in primary_branch, '
   'lead_industries, regions and lead_locations; one row per profile and code. Eligibility not applied.';
-revoke all on function lead_flow.profile_segment_codes(uuid[]) from public;
+revoke all on function lead_flow.profile_segment_codes(uuid[]) from public, anon, authenticated;
 
 -- Brings lead_flow.partner_segment_codes in line with the profiles (the given ones, or all): adds
 -- what is missing, deletes what is no longer named, leaves the rest untouched. Returns rows changed.
@@ -87,7 +87,7 @@ create or replace function lead_flow.refresh_partner_segment_codes(p_partner_ids
 comment on function lead_flow.refresh_partner_segment_codes(uuid[]) is
   'Recomputes lead_flow.partner_segment_codes for the given profiles (NULL: all) from profile_segment_codes; '
   'inserts and deletes only what changed; returns the number of rows inserted or deleted.';
-revoke all on function lead_flow.refresh_partner_segment_codes(uuid[]) from public;
+revoke all on function lead_flow.refresh_partner_segment_codes(uuid[]) from public, anon, authenticated;
 
 -- Profiles inserted, or updated in the columns that name branches and regions: their codes again
 -- (deleted profiles lose theirs by the foreign key's cascade). Statement level, so a bulk import is
@@ -117,7 +117,7 @@ create or replace function lead_flow.tg_profiles__segment_codes() returns trigge
 comment on function lead_flow.tg_profiles__segment_codes() is
   'After profiles are inserted, or updated in primary_branch/lead_industries/regions/lead_locations: '
   'refreshes their rows in lead_flow.partner_segment_codes.';
-revoke all on function lead_flow.tg_profiles__segment_codes() from public;
+revoke all on function lead_flow.tg_profiles__segment_codes() from public, anon, authenticated;
 create or replace trigger tg_profiles__segment_codes_insert
   after insert on public.profiles referencing new table as new_rows
   for each statement execute function lead_flow.tg_profiles__segment_codes();
@@ -139,7 +139,7 @@ create or replace function lead_flow.tg_region_reference__segment_codes() return
   $$;
 comment on function lead_flow.tg_region_reference__segment_codes() is
   'After any statement changing region_aliases: recomputes every profile''s segment codes.';
-revoke all on function lead_flow.tg_region_reference__segment_codes() from public;
+revoke all on function lead_flow.tg_region_reference__segment_codes() from public, anon, authenticated;
 create or replace trigger tg_region_aliases__segment_codes
   after insert or update or delete or truncate on lead_flow.region_aliases
   for each statement execute function lead_flow.tg_region_reference__segment_codes();
@@ -195,7 +195,7 @@ create or replace function lead_flow.segment_capacities()
   $$;
 comment on function lead_flow.segment_capacities() is
   'One row per active segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open; negative when partners are over their maximum); zeros, never NULL. Computed in one pass; reads all profiles.';
-revoke all on function lead_flow.segment_capacities() from public;
+revoke all on function lead_flow.segment_capacities() from public, anon, authenticated;
 grant execute on function lead_flow.segment_capacities() to authenticated, service_role;
 
 -- One segment's capacity (active or not): the same figures, only that segment's matches read (index
@@ -214,7 +214,7 @@ create or replace function lead_flow.segment_capacity(p_segment_id uuid)
   $$;
 comment on function lead_flow.segment_capacity(uuid) is
   'The capacity figures of one segment (no row for an unknown id); reads only that segment''s partners.';
-revoke all on function lead_flow.segment_capacity(uuid) from public;
+revoke all on function lead_flow.segment_capacity(uuid) from public, anon, authenticated;
 grant execute on function lead_flow.segment_capacity(uuid) to authenticated, service_role;
 
 -- The API: every active segment's capacity, readable by signed-in users (partners and admins see
@@ -244,7 +244,7 @@ create or replace function public.get_segment_capacity(
   $$;
 comment on function public.get_segment_capacity(uuid) is
   'Capacity of one segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open). 400 for an unknown segment id.';
-revoke all on function public.get_segment_capacity(uuid) from public;
+revoke all on function public.get_segment_capacity(uuid) from public, anon, authenticated;
 grant execute on function public.get_segment_capacity(uuid) to authenticated, service_role;
 
 -- The cache follows the rules as they are now (a re-applied normalize_branch, code_part or region

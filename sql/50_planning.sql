@@ -36,7 +36,7 @@ create or replace function lead_flow.effective_segment_settings(p_segment_id uui
 comment on function lead_flow.effective_segment_settings(uuid) is
   'Effective settings per segment (all segments, or one) as jsonb: globals and defaults overlaid with the '
   'segment''s own overrides. Same values as lead_flow.segment_settings, fast for set-based steps.';
-revoke all on function lead_flow.effective_segment_settings(uuid) from public;
+revoke all on function lead_flow.effective_segment_settings(uuid) from public, anon, authenticated;
 grant execute on function lead_flow.effective_segment_settings(uuid) to authenticated, service_role;
 
 -- Target, actual, gap and forecast for every active segment (or one given segment) on day p_date.
@@ -135,7 +135,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
 comment on function lead_flow.lead_gaps(date, uuid) is
   'Target (override > no capacity 0 > max(minimum, floor(capacity x utilization))), actual, gap, gap % and '
   'the weekday-seasonal forecast for D + 1, for every active segment or one given segment, on day p_date.';
-revoke all on function lead_flow.lead_gaps(date, uuid) from public;
+revoke all on function lead_flow.lead_gaps(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.lead_gaps(date, uuid) to authenticated, service_role;
 
 create or replace function public.calculate_lead_gap(p_segment_id uuid, p_date date)
@@ -159,7 +159,7 @@ create or replace function public.calculate_lead_gap(p_segment_id uuid, p_date d
 comment on function public.calculate_lead_gap(uuid, date) is
   'One segment''s lead target, actual leads, gap (target - actual), gap % (NULL when the target is 0), '
   'where the target came from, and the forecast for the next day, for Amsterdam day p_date. Writes nothing.';
-revoke all on function public.calculate_lead_gap(uuid, date) from public, anon;
+revoke all on function public.calculate_lead_gap(uuid, date) from public, anon, authenticated;
 grant execute on function public.calculate_lead_gap(uuid, date) to authenticated, service_role;
 
 -- Shared upsert of plans from lead_gaps rows; keeps orchestration columns, skips unchanged rows.
@@ -191,7 +191,7 @@ create or replace function lead_flow.write_plans(p_date date, p_segment_id uuid 
 comment on function lead_flow.write_plans(date, uuid) is
   'Upserts lead_segment_plans (target, source, forecast, actual, gap) from lead_gaps for a day; leaves the '
   'orchestration columns alone and unchanged rows untouched. Returns rows inserted or changed.';
-revoke all on function lead_flow.write_plans(date, uuid) from public;
+revoke all on function lead_flow.write_plans(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.write_plans(date, uuid) to service_role;
 
 create or replace function public.update_lead_gap(p_segment_id uuid, p_date date)
@@ -256,5 +256,5 @@ create or replace function public.lead_forecast_accuracy(p_from date, p_to date)
 comment on function public.lead_forecast_accuracy(date, date) is
   'Accuracy of expected_leads_per_day for plans dated p_from..p_to against the next day''s actual leads: '
   'mean absolute error and weighted absolute percentage error, beside a naive "tomorrow = today" forecast.';
-revoke all on function public.lead_forecast_accuracy(date, date) from public, anon;
+revoke all on function public.lead_forecast_accuracy(date, date) from public, anon, authenticated;
 grant execute on function public.lead_forecast_accuracy(date, date) to authenticated, service_role;

@@ -135,7 +135,7 @@ comment on function lead_flow.smart_controller_features(date, uuid, integer) is
   'and spend, 28-day spend and conversions, the branch''s paid cost per lead, over smart_window_days the mean '
   'leads, spend and conversions, each day''s spend and the regression sums of daily leads on spend, and spend vs '
   'the budget in force over the last 3 days, as jsonb.';
-revoke all on function lead_flow.smart_controller_features(date, uuid, integer) from public;
+revoke all on function lead_flow.smart_controller_features(date, uuid, integer) from public, anon, authenticated;
 grant execute on function lead_flow.smart_controller_features(date, uuid, integer) to service_role;
 
 -- The smart controller's decision from its inputs alone (pure): orchestrate_budgets' inputs plus a
@@ -341,7 +341,7 @@ create or replace function lead_flow.desired_budget_smart(p_inputs jsonb, out de
 comment on function lead_flow.desired_budget_smart(jsonb) is
   'Controller "smart": desired budget from the smoothed 7-day flow, a dead-band, a learned marginal cost per '
   'lead and no increase when the campaign is not budget-limited. Its result still goes through limit_daily_budget.';
-revoke all on function lead_flow.desired_budget_smart(jsonb) from public;
+revoke all on function lead_flow.desired_budget_smart(jsonb) from public, anon, authenticated;
 grant execute on function lead_flow.desired_budget_smart(jsonb) to service_role;
 
 -- Alerts in lead_flow_alerts' shape: segments below target whose campaign is not budget-limited
@@ -381,5 +381,5 @@ comment on function lead_flow.controller_alerts(timestamptz) is
   'Alert kind not_budget_limited, in lead_flow_alerts'' columns: segments below their 7-day target whose campaign '
   'spent less than smart_spend_ratio of its budget over the last 3 days of the last planned day (more budget buys '
   'nothing). Rows only for admins and back-end roles.';
-revoke all on function lead_flow.controller_alerts(timestamptz) from public;
+revoke all on function lead_flow.controller_alerts(timestamptz) from public, anon, authenticated;
 grant execute on function lead_flow.controller_alerts(timestamptz) to authenticated, service_role;

@@ -36,7 +36,7 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
 
     -- One lateral branch per implemented controller; a segment set to a controller that is not
     -- implemented falls back to 'spec' (its reason says so).
-    -- 'spec' runs on the typed columns (its core is inlined into the statement, no call per segment);
+    -- 'spec' runs on the typed columns (no jsonb built for it);
     -- the others get the jsonb inputs, which are built only for the segments that use them.
     select string_agg(case when c = 'spec'
                            then 'select x.desired, x.explanation from lead_flow.spec_controller('
@@ -136,7 +136,7 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
              concat_ws('; ', i.controller_note, d.explanation, lim.note)
         from inputs i
        cross join lateral (%s) d
-       cross join lateral lead_flow.hard_budget_limits(   -- = public.limit_daily_budget, inlined
+       cross join lateral lead_flow.hard_budget_limits(   -- = public.limit_daily_budget
                i.day_start_budget, d.desired,
                (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
                (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim

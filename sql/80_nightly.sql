@@ -79,7 +79,7 @@ comment on function lead_flow.run_step(text, date) is
   'Runs one nightly step (aggregate, plan, orchestrate) for one Amsterdam day in a subtransaction (a failure '
   'rolls back only its writes), logs start/end with rows, duration and error to system_logs and records the '
   'outcome in lead_flow.nightly_runs. Never raises for a failing step: the outcome says failed.';
-revoke all on function lead_flow.run_step(text, date) from public;
+revoke all on function lead_flow.run_step(text, date) from public, anon, authenticated;
 grant execute on function lead_flow.run_step(text, date) to service_role;
 
 -- The days a step should run for at p_now (see the header), oldest first.
@@ -107,7 +107,7 @@ create or replace function lead_flow.due_days(p_step text, p_now timestamptz def
 comment on function lead_flow.due_days(text, timestamptz) is
   'Days a nightly step is due for at p_now: past its local hour of D + 1, not yet successful, within '
   'catch_up_days, prerequisite step successful; orchestrate only for yesterday.';
-revoke all on function lead_flow.due_days(text, timestamptz) from public;
+revoke all on function lead_flow.due_days(text, timestamptz) from public, anon, authenticated;
 
 -- What each pg_cron job calls every hour. Steps are serialized by one advisory lock, so a step
 -- always sees its prerequisite's committed outcome. Returns the number of days run.
@@ -131,7 +131,7 @@ create or replace function lead_flow.run_due_steps(p_step text) returns integer
   $$;
 comment on function lead_flow.run_due_steps(text) is
   'Scheduled entry point: runs a nightly step for every day that is due (catch-up included) and returns how many.';
-revoke all on function lead_flow.run_due_steps(text) from public;
+revoke all on function lead_flow.run_due_steps(text) from public, anon, authenticated;
 
 create or replace function public.run_lead_flow_nightly(p_date date default null)
   returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)

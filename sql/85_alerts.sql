@@ -77,7 +77,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
 comment on function lead_flow.pipeline_alerts(timestamptz) is
   'The pipeline''s alerts (persistent lead gaps, failed or conflicted budget changes, missed or failed steps '
   'of last night) as of p_now; no rows for callers who are not admins or back-end roles.';
-revoke all on function lead_flow.pipeline_alerts(timestamptz) from public;
+revoke all on function lead_flow.pipeline_alerts(timestamptz) from public, anon, authenticated;
 grant execute on function lead_flow.pipeline_alerts(timestamptz) to authenticated, service_role;
 
 create or replace view public.lead_flow_alerts with (security_invoker = true) as

@@ -19,7 +19,7 @@ create or replace function lead_flow.api_require_admin(p_action text) returns bo
   $$;
 comment on function lead_flow.api_require_admin(text) is
   'True for admins, service_role and superusers; raises 42501 "<action> is for admins only" for everyone else.';
-revoke all on function lead_flow.api_require_admin(text) from public;
+revoke all on function lead_flow.api_require_admin(text) from public, anon, authenticated;
 grant execute on function lead_flow.api_require_admin(text) to anon, authenticated, service_role;
 
 -- The valid region slugs, for error messages.
@@ -28,7 +28,7 @@ create or replace function lead_flow.api_region_list() returns text
   as $$ select string_agg(r.slug, ', ' order by r.slug) from public.regions r $$;
 comment on function lead_flow.api_region_list() is
   'The region slugs as one comma-separated list, for error messages that name the valid regions.';
-revoke all on function lead_flow.api_region_list() from public;
+revoke all on function lead_flow.api_region_list() from public, anon, authenticated;
 grant execute on function lead_flow.api_region_list() to authenticated, service_role;
 
 -- A date range [start, end] of an API call: refuses an end before the start.
@@ -46,7 +46,7 @@ create or replace function lead_flow.api_check_range(p_start date, p_end date,
   $$;
 comment on function lead_flow.api_check_range(date, date, text, text) is
   'Raises 22023 when the range''s end lies before its start; NULLs mean an open end and pass.';
-revoke all on function lead_flow.api_check_range(date, date, text, text) from public;
+revoke all on function lead_flow.api_check_range(date, date, text, text) from public, anon, authenticated;
 grant execute on function lead_flow.api_check_range(date, date, text, text) to authenticated, service_role;
 
 -- POST /api/lead-segments ---------------------------------------------------------------------
@@ -139,7 +139,7 @@ comment on function public.create_lead_segment(text, text, text, text) is
   'Admins only. Creates the segment for a branch (normalized: lower case, trimmed) and a region (any usual '
   'spelling of a province) and returns it; reactivates an inactive one. 400 for a missing, empty, over-long '
   'branch or an unknown region (the message lists the valid ones); 409 when an active segment exists.';
-revoke all on function public.create_lead_segment(text, text, text, text) from public;
+revoke all on function public.create_lead_segment(text, text, text, text) from public, anon, authenticated;
 grant execute on function public.create_lead_segment(text, text, text, text) to authenticated, service_role;
 
 -- GET /api/lead-segments/:id/stats and /plans --------------------------------------------------
@@ -163,7 +163,7 @@ create or replace function public.get_segment_stats(segment_id uuid, start_date 
 comment on function public.get_segment_stats(uuid, date, date) is
   'Daily stats of one segment from start_date to end_date (both inclusive, either may be omitted), oldest '
   'first. 400 for an unknown segment or an end_date before start_date.';
-revoke all on function public.get_segment_stats(uuid, date, date) from public;
+revoke all on function public.get_segment_stats(uuid, date, date) from public, anon, authenticated;
 grant execute on function public.get_segment_stats(uuid, date, date) to authenticated, service_role;
 
 create or replace function public.get_segment_plans(segment_id uuid, start_date date default null,
@@ -186,7 +186,7 @@ comment on function public.get_segment_plans(uuid, date, date) is
   'Daily plans (target, actual, gap, budgets, orchestration status) of one segment from start_date to '
   'end_date (both inclusive, either may be omitted), oldest first. 400 for an unknown segment or an end_date '
   'before start_date.';
-revoke all on function public.get_segment_plans(uuid, date, date) from public;
+revoke all on function public.get_segment_plans(uuid, date, date) from public, anon, authenticated;
 grant execute on function public.get_segment_plans(uuid, date, date) to authenticated, service_role;
 
 -- GET /api/orchestration/status?date= ----------------------------------------------------------
@@ -314,7 +314,7 @@ comment on function public.set_target_override(uuid, date, date, integer, text) 
   'Admins only. Sets a manual daily lead target for a segment from valid_from to valid_to (inclusive); it wins '
   'over the capacity-derived target. The same range again updates it; an overlapping range is refused (409). '
   'List overrides with GET /lead_segment_target_overrides.';
-revoke all on function public.set_target_override(uuid, date, date, integer, text) from public;
+revoke all on function public.set_target_override(uuid, date, date, integer, text) from public, anon, authenticated;
 grant execute on function public.set_target_override(uuid, date, date, integer, text) to authenticated, service_role;
 
 create or replace function public.remove_target_override(id uuid)
@@ -339,7 +339,7 @@ create or replace function public.remove_target_override(id uuid)
   $$;
 comment on function public.remove_target_override(uuid) is
   'Admins only. Deletes a target override and returns it; 400 when no override has that id.';
-revoke all on function public.remove_target_override(uuid) from public;
+revoke all on function public.remove_target_override(uuid) from public, anon, authenticated;
 grant execute on function public.remove_target_override(uuid) to authenticated, service_role;
 
 -- GET /api/lead-segments and /api/lead-segments/:id ------------------------------------------------
@@ -411,7 +411,7 @@ create or replace function lead_flow.rerun_lead_flow(p_date date)
 comment on function lead_flow.rerun_lead_flow(date) is
   'Re-runs the nightly steps for a finished Amsterdam day as the owner: all three for yesterday, aggregate and '
   'plan only (no budget changes) for older days. Refuses callers who are not admins or back-end roles (42501).';
-revoke all on function lead_flow.rerun_lead_flow(date) from public;
+revoke all on function lead_flow.rerun_lead_flow(date) from public, anon, authenticated;
 grant execute on function lead_flow.rerun_lead_flow(date) to authenticated, service_role;
 
 create or replace function public.rerun_lead_flow(p_date date default null)
@@ -447,5 +447,5 @@ comment on function public.rerun_lead_flow(date) is
   'Admins only. Re-runs the night after Amsterdam day p_date (default: yesterday): aggregate, plan and, for '
   'yesterday only, orchestrate (budget changes); older days get stats and plans but no budget change. Steps are '
   'idempotent. 400 for today, a future day or one more than 366 days ago. Returns one row per step (status success, failed or skipped).';
-revoke all on function public.rerun_lead_flow(date) from public;
+revoke all on function public.rerun_lead_flow(date) from public, anon, authenticated;
 grant execute on function public.rerun_lead_flow(date) to authenticated, service_role;

@@ -116,7 +116,7 @@ create or replace function lead_flow.is_platform_campaign(p_customer_id text, p_
   $$;
 comment on function lead_flow.is_platform_campaign(text, text) is
   'Whether customer_id/campaign_id is mapped to a segment in lead_segment_campaigns (the platform''s own campaigns).';
-revoke all on function lead_flow.is_platform_campaign(text, text) from public;
+revoke all on function lead_flow.is_platform_campaign(text, text) from public, anon, authenticated;
 grant execute on function lead_flow.is_platform_campaign(text, text) to authenticated, service_role;
 
 create or replace function lead_flow.tg_partner_marketing_campaigns__validate() returns trigger
@@ -189,7 +189,7 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__log_budget(
   $$;
 comment on function lead_flow.tg_partner_marketing_campaigns__log_budget() is
   'Writes a system_logs line for every new partner campaign and every change of its daily or monthly budget.';
-revoke all on function lead_flow.tg_partner_marketing_campaigns__log_budget() from public;
+revoke all on function lead_flow.tg_partner_marketing_campaigns__log_budget() from public, anon, authenticated;
 create or replace trigger tg_partner_marketing_campaigns__log_budget
   after insert or update of daily_budget, monthly_budget on public.partner_marketing_campaigns
   for each row execute function lead_flow.tg_partner_marketing_campaigns__log_budget();
@@ -231,7 +231,7 @@ create or replace function lead_flow.tg_channel_orchestration_log__apply_partner
   $$;
 comment on function lead_flow.tg_channel_orchestration_log__apply_partner_change() is
   'On a partner campaign budget change reaching success: sets the campaign''s daily_budget to the applied amount and marks its recommendation applied; logs every outcome.';
-revoke all on function lead_flow.tg_channel_orchestration_log__apply_partner_change() from public;
+revoke all on function lead_flow.tg_channel_orchestration_log__apply_partner_change() from public, anon, authenticated;
 create or replace trigger tg_channel_orchestration_log__apply_partner_change
   after update of status on public.channel_orchestration_log
   for each row
@@ -268,7 +268,7 @@ create or replace function lead_flow.backfill_partner_segments() returns integer
   $$;
 comment on function lead_flow.backfill_partner_segments() is
   'Links every partner that has no partner_segments row to the segments its profile arrays match (primary: its primary branch); returns links added. Idempotent.';
-revoke all on function lead_flow.backfill_partner_segments() from public;
+revoke all on function lead_flow.backfill_partner_segments() from public, anon, authenticated;
 
 -- ---------------------------------------------------------------------------------------------
 -- Nightly steps for day D (an Europe/Amsterdam calendar day).
@@ -340,7 +340,7 @@ create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns
   $$;
 comment on function lead_flow.plan_partner_lead_gaps(date) is
   'Upserts partner_lead_gaps for Amsterdam day p_date for every partner x matched segment in one statement (target by priority weight, platform vs own-campaign leads, gap); drops rows of pairs no longer matched. Idempotent.';
-revoke all on function lead_flow.plan_partner_lead_gaps(date) from public;
+revoke all on function lead_flow.plan_partner_lead_gaps(date) from public, anon, authenticated;
 
 -- Campaign totals follow the metrics the worker pulls (campaign_daily_metrics) and the leads
 -- attributed to the campaign; only rows that change are written. NULL: every campaign.
@@ -389,7 +389,7 @@ create or replace function lead_flow.sync_partner_campaign_totals(p_campaign_ids
   $$;
 comment on function lead_flow.sync_partner_campaign_totals(uuid[]) is
   'Sets total_spend, total_clicks (from campaign_daily_metrics), total_leads (leads with the campaign''s source_campaign_id) and avg_cpl of the given partner campaigns (NULL: all); returns campaigns changed.';
-revoke all on function lead_flow.sync_partner_campaign_totals(uuid[]) from public;
+revoke all on function lead_flow.sync_partner_campaign_totals(uuid[]) from public, anon, authenticated;
 
 -- The worker's metric pull (record_campaign_metrics upserts campaign_daily_metrics) brings the
 -- totals of the partner campaigns it touched up to date, once per statement.
@@ -411,7 +411,7 @@ create or replace function lead_flow.tg_campaign_daily_metrics__sync_partner_tot
   $$;
 comment on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() is
   'After metrics are recorded: re-computes the totals of the partner campaigns whose metrics changed.';
-revoke all on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() from public;
+revoke all on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() from public, anon, authenticated;
 create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_ins
   after insert on public.campaign_daily_metrics referencing new table as changed
   for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
@@ -434,7 +434,7 @@ create or replace function lead_flow.expire_marketing_recommendations() returns 
   $$;
 comment on function lead_flow.expire_marketing_recommendations() is
   'Marks every pending recommendation whose expires_at has passed as expired; returns how many.';
-revoke all on function lead_flow.expire_marketing_recommendations() from public;
+revoke all on function lead_flow.expire_marketing_recommendations() from public, anon, authenticated;
 
 -- Spend of a partner's Google Ads campaigns on Amsterdam days [p_from, p_to] (EUR).
 create or replace function lead_flow.partner_ads_spend(p_partner_id uuid, p_from date, p_to date) returns numeric
@@ -448,7 +448,7 @@ create or replace function lead_flow.partner_ads_spend(p_partner_id uuid, p_from
   $$;
 comment on function lead_flow.partner_ads_spend(uuid, date, date) is
   'Total cost of a partner''s Google Ads campaigns over the given Amsterdam days (0 when none).';
-revoke all on function lead_flow.partner_ads_spend(uuid, date, date) from public;
+revoke all on function lead_flow.partner_ads_spend(uuid, date, date) from public, anon, authenticated;
 
 -- Rule-based recommendations for night D (the proposal is the budget for D+1 onward):
 --  * only partners with auto_marketing_enabled and marketing_mode <> leads_only;
@@ -641,7 +641,7 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
   $$;
 comment on function lead_flow.generate_partner_recommendations(date) is
   'Rule-based partner recommendations for night p_date (budget up/down within the segment hard limits and the partner''s monthly budget, landing page, pause); expires stale ones; returns recommendations added. A second run of the same night adds nothing.';
-revoke all on function lead_flow.generate_partner_recommendations(date) from public;
+revoke all on function lead_flow.generate_partner_recommendations(date) from public, anon, authenticated;
 
 -- The partner marketing night for day D: lead gaps, campaign totals, then (optionally) the
 -- recommendations. A failure rolls back this night's writes, is recorded and logged, and returned.
@@ -685,7 +685,7 @@ create or replace function lead_flow.run_partner_marketing_nightly(p_date date, 
   $$;
 comment on function lead_flow.run_partner_marketing_nightly(date, boolean) is
   'Runs the partner marketing night for Amsterdam day p_date (lead gaps, campaign totals, recommendations when p_recommend) and records it in lead_flow.partner_marketing_runs; returns row counts and status (a failure is rolled back, recorded, logged and returned as status failed).';
-revoke all on function lead_flow.run_partner_marketing_nightly(date, boolean) from public;
+revoke all on function lead_flow.run_partner_marketing_nightly(date, boolean) from public, anon, authenticated;
 
 -- ---------------------------------------------------------------------------------------------
 -- Deciding on a recommendation (called by the public approve/reject RPCs in 93).
@@ -840,7 +840,7 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
   $$;
 comment on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) is
   'Approves or rejects a pending, unexpired recommendation for its partner, an admin or service_role (others: "does not exist"); an approved budget change becomes one pending google_ads row in channel_orchestration_log (re-checked against the live budget, one change a day and the monthly budget); errors are 22023 with a message.';
-revoke all on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) from public;
+revoke all on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) from public, anon, authenticated;
 grant execute on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
@@ -870,7 +870,7 @@ create or replace function lead_flow.partner_marketing_due_days(p_now timestampt
   $$;
 comment on function lead_flow.partner_marketing_due_days(timestamptz) is
   'Amsterdam days the partner marketing night is due for at p_now: past 04:00 of D + 1 and after the segment pipeline''s orchestrate for D (or 06:00), not yet successful, within catch_up_days.';
-revoke all on function lead_flow.partner_marketing_due_days(timestamptz) from public;
+revoke all on function lead_flow.partner_marketing_due_days(timestamptz) from public, anon, authenticated;
 
 create or replace function lead_flow.run_due_partner_marketing() returns integer
   language plpgsql volatile security definer set search_path = ''
@@ -891,7 +891,7 @@ create or replace function lead_flow.run_due_partner_marketing() returns integer
   $$;
 comment on function lead_flow.run_due_partner_marketing() is
   'Scheduled entry point: runs the partner marketing night for every due day (catch-up included; recommendations for yesterday only) and returns how many days ran.';
-revoke all on function lead_flow.run_due_partner_marketing() from public;
+revoke all on function lead_flow.run_due_partner_marketing() from public, anon, authenticated;
 
 do $$
 begin

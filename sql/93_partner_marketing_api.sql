@@ -64,7 +64,7 @@ create or replace function public.update_marketing_profile(
   $$;
 comment on function public.update_marketing_profile(uuid, text, boolean, numeric, text[], text, text, text) is
   'Updates the marketing fields of a partner''s profile (default: the caller''s own; another partner''s only for admins) and returns the profile. NULL keeps a field; '''' clears brand_color, logo_url, tone_of_voice. Bad values: 400 with a message.';
-revoke all on function public.update_marketing_profile(uuid, text, boolean, numeric, text[], text, text, text) from public;
+revoke all on function public.update_marketing_profile(uuid, text, boolean, numeric, text[], text, text, text) from public, anon, authenticated;
 grant execute on function public.update_marketing_profile(uuid, text, boolean, numeric, text[], text, text, text)
   to authenticated, service_role;
 
@@ -88,7 +88,7 @@ create or replace function public.publish_landing_page(id uuid) returns public.p
   $$;
 comment on function public.publish_landing_page(uuid) is
   'Publishes one of the caller''s landing pages (admins: any); it needs a title. Returns the page; 400 for an unknown id or a page without a title.';
-revoke all on function public.publish_landing_page(uuid) from public;
+revoke all on function public.publish_landing_page(uuid) from public, anon, authenticated;
 grant execute on function public.publish_landing_page(uuid) to authenticated, service_role;
 
 -- Approve / reject a recommendation -------------------------------------------------------------
@@ -97,7 +97,7 @@ create or replace function public.approve_marketing_recommendation(id uuid) retu
   as $$ select * from lead_flow.decide_marketing_recommendation($1, true, null) $$;
 comment on function public.approve_marketing_recommendation(uuid) is
   'Approves one of the caller''s pending recommendations (admins: any). A budget change becomes one pending Google Ads change for the worker; a landing page proposal a draft page. Approving twice, after expiry, or someone else''s: 400 with a message.';
-revoke all on function public.approve_marketing_recommendation(uuid) from public;
+revoke all on function public.approve_marketing_recommendation(uuid) from public, anon, authenticated;
 grant execute on function public.approve_marketing_recommendation(uuid) to authenticated, service_role;
 
 create or replace function public.reject_marketing_recommendation(id uuid, reason text default null)
@@ -106,7 +106,7 @@ create or replace function public.reject_marketing_recommendation(id uuid, reaso
   as $$ select * from lead_flow.decide_marketing_recommendation($1, false, $2) $$;
 comment on function public.reject_marketing_recommendation(uuid, text) is
   'Rejects one of the caller''s pending recommendations (admins: any) with an optional reason (at most 2000 characters). Deciding twice, after expiry, or someone else''s: 400 with a message.';
-revoke all on function public.reject_marketing_recommendation(uuid, text) from public;
+revoke all on function public.reject_marketing_recommendation(uuid, text) from public, anon, authenticated;
 grant execute on function public.reject_marketing_recommendation(uuid, text) to authenticated, service_role;
 
 -- Admin: partner marketing in a segment ---------------------------------------------------------

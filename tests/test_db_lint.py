@@ -15,25 +15,6 @@ _NOT_EXTENSION_MEMBER = """
   not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid
                                         and d.deptype = 'e')"""
 
-# The exceptions to "every function has a fixed search_path":
-# * A SQL function with a SQL-standard body (RETURN / BEGIN ATOMIC, prosqlbody) in the internal
-#   schema. Its body is parsed at CREATE time: its functions and operators are bound by OID then, so
-#   no search_path at call time can change what it runs. A SET clause (even search_path) would stop
-#   the planner from inlining it: the budget maths that orchestrate_budgets applies to 10,000
-#   segments in one statement, and the region rule and segment map every lead insert evaluates,
-#   would become a function call per row. Only for lead_flow (not exposed), not SECURITY DEFINER,
-#   and depending on no relation (pg_depend records what such a body references).
-# * lead_flow.tg_leads__assign_segment, the lead trigger: its body is one assignment through
-#   lead_flow.segment_for_lead, named with its schema (sql/20_segments.sql says why it has no SET
-#   clause); test_the_lead_trigger_ignores_the_callers_search_path proves it.
-_PURE_SQL_STANDARD_BODY = """
-  (p.pronamespace = 'lead_flow'::regnamespace
-   and p.prolang = (select l.oid from pg_language l where l.lanname = 'sql')
-   and p.prosqlbody is not null and not p.prosecdef
-   and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid
-                                             and d.refclassid = 'pg_class'::regclass))"""
-_LEAD_TRIGGER = "p.oid = 'lead_flow.tg_leads__assign_segment()'::regprocedure"
-
 # Policy expressions that call a per-request function (auth.uid(), auth.jwt(), current_setting(),
 # lead_flow.is_admin()) without wrapping it as (select ...), which re-evaluates it for every row.
 _AUTH_CALL = r"(auth\.(uid|role|jwt)|current_setting|lead_flow\.is_admin)\("
@@ -66,7 +47,6 @@ CHECKS: dict[str, str] = {
          where p.pronamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
            and p.prokind in ('f', 'p')
            and not exists (select from unnest(p.proconfig) cfg where cfg like 'search\\_path=%')
-           and not {_PURE_SQL_STANDARD_BODY} and not {_LEAD_TRIGGER}
            and {_NOT_EXTENSION_MEMBER}""",
     # 0003 auth_rls_initplan
     "auth_rls_initplan": f"""
@@ -179,8 +159,8 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
     db.execute("grant select on public.zz_lint_view to authenticated")
     db.execute("create function public.zz_lint_fn() returns int language sql security definer as 'select 1'")
     db.execute("grant execute on function public.zz_lint_fn() to authenticated")
-    # Not exempt from a fixed search_path although SQL: a body that reads a table, a string body
-    # (parsed at call time, under the caller's search_path), a SECURITY DEFINER one.
+    # No exemption from a fixed search_path: not for a SQL-standard body (parsed at creation, but
+    # Supabase's linter flags it all the same), a string body, or one that reads a table.
     db.execute(
         "create function lead_flow.zz_lint_reads_table() returns bigint language sql immutable "
         "begin atomic select count(*) from public.zz_lint_parent; end"
@@ -190,17 +170,12 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
         "language sql immutable as 'select x + 1'"
     )
     db.execute(
-        "create function lead_flow.zz_lint_definer() returns double precision language sql "
-        "volatile security definer return random()"
-    )
-    # Exempt: pure SQL-standard bodies in lead_flow, whatever their volatility.
-    db.execute(
         "create function lead_flow.zz_lint_pure(x numeric) returns numeric language sql immutable "
         "return x + 1"
     )
     db.execute(
-        "create function lead_flow.zz_lint_pure_volatile() returns double precision language sql "
-        "volatile return random()"
+        "create function lead_flow.zz_lint_fixed(x numeric) returns numeric language sql immutable "
+        "set search_path = '' return x + 1"
     )
     db.execute("alter table public.zz_lint_parent enable row level security")
     db.execute(
@@ -231,9 +206,9 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
         findings = [row[0] for row in db.execute(CHECKS[check]).fetchall()]
         assert any(name in f for f in findings), f"{check} missed {name}: {findings}"
     search_path_findings = [row[0] for row in db.execute(CHECKS["function_search_path_mutable"]).fetchall()]
-    for name in ("zz_lint_reads_table", "zz_lint_string_body", "zz_lint_definer"):
+    for name in ("zz_lint_reads_table", "zz_lint_string_body", "zz_lint_pure"):
         assert any(name in f for f in search_path_findings), f"{name} not flagged: {search_path_findings}"
-    assert not any("zz_lint_pure" in f for f in search_path_findings)
+    assert not any("zz_lint_fixed" in f for f in search_path_findings)
     # A wrapped call is fine: (select auth.uid()) is evaluated once per statement.
     db.execute("drop policy zz_bare on public.zz_lint_parent")
     db.execute(
