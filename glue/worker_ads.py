@@ -5,6 +5,11 @@ retried here for transient errors with bounded exponential backoff plus jitter, 
 retry_delay Google sends with RESOURCE_TEMPORARILY_EXHAUSTED. The daily quota (RESOURCE_EXHAUSTED)
 is never retried: it raises QuotaExhausted so the caller stops the run.
 
+A mutate is the exception: after a transient error other than a rate-limit rejection (a deadline
+exceeded, UNAVAILABLE, INTERNAL...) nobody knows whether Google applied it, and sending it again
+blindly would apply it twice or overwrite a hand edit made in between. mutate_budgets raises
+OutcomeUnknown instead; the caller re-reads the live budgets before anything is sent again.
+
 The request id of a successful unary call is not exposed by the library; a small client interceptor
 (passed to get_service, so it sits outside the library's own) reads the `request-id` response header.
 """
@@ -66,6 +71,10 @@ class AdsCallFailed(Exception):
 
 class QuotaExhausted(AdsCallFailed):
     """The daily operation quota is used up: stop, leave the rest for a later run."""
+
+
+class OutcomeUnknown(AdsCallFailed):
+    """A mutate failed in a way that leaves open whether Google applied it (never sent again blindly)."""
 
 
 @dataclass(frozen=True)
@@ -171,9 +180,19 @@ class AdsGateway:
         return found
 
     def mutate_budgets(
-        self, customer_id: str, amounts: Sequence[tuple[str, int]], *, validate_only: bool
+        self,
+        customer_id: str,
+        amounts: Sequence[tuple[str, int]],
+        *,
+        validate_only: bool,
+        max_attempts: int | None = None,
     ) -> MutateOutcome:
-        """Set each (budget resource name, amount_micros) in one request with partial_failure."""
+        """Set each (budget resource name, amount_micros) in one request with partial_failure.
+
+        Sent again only after errors that say nothing was applied (a rate-limit rejection); any
+        other transient error raises OutcomeUnknown. A validate_only request applies nothing, so it
+        is retried like a query. max_attempts: at most this many requests (default: the policy's).
+        """
         request = self._client.get_type("MutateCampaignBudgetsRequest")
         request.customer_id = customer_id
         request.partial_failure = True
@@ -191,7 +210,12 @@ class AdsGateway:
             response = self._budget_service.mutate_campaign_budgets(request=request, timeout=self._timeout)
             return response, self._recorder.last
 
-        response, request_id = self.with_retry(f"mutate {len(amounts)} budgets of {customer_id}", call)
+        what = f"mutate {len(amounts)} budgets of {customer_id}"
+        if validate_only:
+            response, request_id = self.with_retry(what, call, max_attempts=max_attempts)
+        else:
+            response, request_id = self.with_retry(
+                what, call, max_attempts=max_attempts, may_resend=_rejected_before_applying)
         errors = self._partial_failures(response)
         if validate_only:
             applied = set(range(len(amounts))) - set(errors)
@@ -222,8 +246,19 @@ class AdsGateway:
 
     # -- retries -----------------------------------------------------------------------------------
 
-    def with_retry(self, what: str, call: Callable[[], T]) -> T:
-        """call() until it succeeds, a permanent error, the daily quota, or the attempts run out."""
+    def with_retry(
+        self,
+        what: str,
+        call: Callable[[], T],
+        *,
+        max_attempts: int | None = None,
+        may_resend: Callable[[AdsError], bool] = lambda error: True,
+    ) -> T:
+        """call() until it succeeds, a permanent error, the daily quota, or the attempts run out.
+
+        A transient error for which may_resend says no raises OutcomeUnknown at once.
+        """
+        limit = self._retry.max_attempts if max_attempts is None else max_attempts
         attempt = 0
         while True:
             attempt += 1
@@ -235,17 +270,31 @@ class AdsGateway:
                     raise
             if error.kind == "quota":
                 raise QuotaExhausted(error, attempt)
-            if error.kind == "permanent" or attempt >= self._retry.max_attempts:
+            if error.kind == "transient" and not may_resend(error):
+                raise OutcomeUnknown(error, attempt)
+            if error.kind == "permanent" or attempt >= limit:
                 raise AdsCallFailed(error, attempt)
-            delay = self.backoff(attempt - 1, error.retry_delay)
-            if delay is None:
-                log.warning("%s: %s asks to wait %.0fs; left for a later run", what, error.code,
-                            error.retry_delay or 0)
+            if not self.pause(what, attempt, error):
                 raise AdsCallFailed(error, attempt)
-            log.info("%s: %s (attempt %d/%d), retrying in %.2fs", what, error.code, attempt,
-                     self._retry.max_attempts, delay)
-            if not self._sleep(delay):
-                raise AdsCallFailed(error, attempt)
+
+    def pause(self, what: str, attempt: int, error: AdsError) -> bool:
+        """Back off after failed attempt number `attempt` (1-based) before the next one.
+
+        False when the next attempt must not happen in this run: Google asked for a longer wait
+        than max_retry_delay, or the worker was asked to stop meanwhile.
+        """
+        delay = self.backoff(attempt - 1, error.retry_delay)
+        if delay is None:
+            log.warning("%s: %s asks to wait %.0fs; left for a later run", what, error.code,
+                        error.retry_delay or 0)
+            return False
+        log.info("%s: %s (attempt %d/%d), retrying in %.2fs", what, error.code, attempt,
+                 self._retry.max_attempts, delay)
+        return self._sleep(delay)
+
+    @property
+    def max_attempts(self) -> int:
+        return self._retry.max_attempts
 
     def backoff(self, retry_index: int, requested: float | None) -> float | None:
         """Seconds to wait before retry number retry_index (0-based), or None if too long to wait."""
@@ -300,6 +349,15 @@ def classify(exc: BaseException) -> AdsError | None:
         kind = "transient" if status in _TRANSIENT_STATUSES else "permanent"
         return AdsError(kind, status, exc.details() or status, _request_id(exc))
     return None
+
+
+def _rejected_before_applying(error: AdsError) -> bool:
+    """Whether a transient mutate error says nothing was applied: only a rate-limit rejection does.
+
+    UNAVAILABLE can be a connection reset after the request went out, DEADLINE_EXCEEDED is the
+    client giving up while Google may still apply, INTERNAL may come after part of the work.
+    """
+    return error.code == "quota_error.RESOURCE_TEMPORARILY_EXHAUSTED"
 
 
 def error_code_name(error: Any) -> str:

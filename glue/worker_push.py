@@ -7,7 +7,10 @@ them per customer, reads each budget live (GAQL) and then:
     answer and the database write is recovered this way, with no second push);
   - live amount different from the change's old value -> conflict (someone edited it by hand);
   - otherwise the change is sent: mutate_campaign_budgets, partial_failure=True, at most 10,000
-    operations a request, amounts in micros rounded to 10,000.
+    operations a request, amounts in micros rounded to 10,000. A request whose outcome is unknown
+    (deadline exceeded, UNAVAILABLE, INTERNAL) is never sent again blindly: the live budgets are
+    read again first and decide as above, so a change reaches Google at most once per attempt whose
+    outcome is known, and a hand edit made meanwhile ends as a conflict.
 Every claimed change is completed exactly once through complete_budget_change: success, failed,
 conflict, or pending (transient trouble or the daily quota; the attempt is counted by the claim).
 """
@@ -26,7 +29,15 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from glue.worker_ads import AdsCallFailed, AdsGateway, LiveBudget, QuotaExhausted, iter_chunks
+from glue.worker_ads import (
+    AdsCallFailed,
+    AdsGateway,
+    LiveBudget,
+    MutateOutcome,
+    OutcomeUnknown,
+    QuotaExhausted,
+    iter_chunks,
+)
 from glue.worker_config import WorkerSettings
 
 log = logging.getLogger("leadflow.worker")
@@ -228,27 +239,7 @@ class _Batch:
             self._push_wave(str(customer_id), wave)
 
     def _push_wave(self, customer_id: str, wave: list[tuple[Change, int]]) -> None:
-        by_campaign = [c.campaign_id for c, _ in wave if c.campaign_id]
-        by_budget = [c.budget_resource_name or "" for c, _ in wave if not c.campaign_id]
-        try:
-            gateway = self._gateway
-            live_campaigns = gateway.read_campaign_budgets(customer_id, by_campaign) if by_campaign else {}
-            live_budgets = gateway.read_budgets(customer_id, by_budget) if by_budget else {}
-        except AdsCallFailed as failure:
-            self._call_failed([c for c, _ in wave], failure)
-            return
-        decided: list[Completion] = []
-        to_send: list[tuple[Change, int]] = []
-        for change, micros in wave:
-            if change.campaign_id:
-                completion = _check_campaign(change, micros, live_campaigns.get(change.campaign_id))
-            else:
-                completion = _check_live(change, micros, live_budgets.get(change.budget_resource_name or ""))
-            if completion is None:
-                to_send.append((change, micros))
-            else:
-                decided.append(completion)
-        self._complete(decided)
+        to_send = self._check_against_live(customer_id, wave)
         for chunk in iter_chunks(to_send, self._settings.batch_size):
             if self._report.quota_exhausted:
                 self._leave_pending([c for c, _ in chunk], "quota_error.RESOURCE_EXHAUSTED",
@@ -256,15 +247,74 @@ class _Batch:
                 continue
             self._send(customer_id, chunk)
 
-    def _send(self, customer_id: str, chunk: Sequence[tuple[Change, int]]) -> None:
-        amounts = [(change.budget_resource_name or "", micros) for change, micros in chunk]
+    def _check_against_live(
+        self, customer_id: str, items: Sequence[tuple[Change, int]], *, sent_before: bool = False
+    ) -> list[tuple[Change, int]]:
+        """Read the budgets live, complete every change they decide, return the ones still to send.
+
+        sent_before: the changes went out in a request whose outcome is unknown (see _send).
+        """
+        by_campaign = [c.campaign_id for c, _ in items if c.campaign_id]
+        by_budget = [c.budget_resource_name or "" for c, _ in items if not c.campaign_id]
         try:
-            outcome = self._gateway.mutate_budgets(customer_id, amounts, validate_only=self._dry_run)
+            gateway = self._gateway
+            live_campaigns = gateway.read_campaign_budgets(customer_id, by_campaign) if by_campaign else {}
+            live_budgets = gateway.read_budgets(customer_id, by_budget) if by_budget else {}
         except AdsCallFailed as failure:
-            self._report.requests += failure.attempts
-            self._call_failed([c for c, _ in chunk], failure)
+            self._call_failed([c for c, _ in items], failure)
+            return []
+        decided: list[Completion] = []
+        to_send: list[tuple[Change, int]] = []
+        for change, micros in items:
+            if change.campaign_id:
+                completion = _check_campaign(change, micros, live_campaigns.get(change.campaign_id),
+                                             sent_before)
+            else:
+                completion = _check_live(change, micros, live_budgets.get(change.budget_resource_name or ""),
+                                         sent_before)
+            if completion is None:
+                to_send.append((change, micros))
+            else:
+                decided.append(completion)
+        self._complete(decided)
+        return to_send
+
+    def _send(self, customer_id: str, chunk: Sequence[tuple[Change, int]]) -> None:
+        """One mutate request for the chunk; after an unknown outcome, never a blind resend.
+
+        When Google may or may not have applied the request (deadline exceeded, UNAVAILABLE,
+        INTERNAL), the worker backs off, then checks the chunk against the live budgets as a new run
+        would: already at the new value -> success without a push; changed by hand -> conflict;
+        still at the old value -> sent again. At most max_attempts requests in all; what is left
+        then goes back to the queue, and the next run starts with the same live check.
+        """
+        attempts = 0
+        while chunk:
+            amounts = [(change.budget_resource_name or "", micros) for change, micros in chunk]
+            try:
+                outcome = self._gateway.mutate_budgets(customer_id, amounts, validate_only=self._dry_run,
+                                                       max_attempts=self._gateway.max_attempts - attempts)
+            except OutcomeUnknown as failure:
+                attempts += failure.attempts
+                self._report.requests += failure.attempts
+                what = f"mutate {len(amounts)} budgets of {customer_id}"
+                log.warning("%s: %s, so whether Google applied it is unknown; the live budgets are read "
+                            "again before anything is sent again", what, failure.error.code)
+                if attempts >= self._gateway.max_attempts or not self._gateway.pause(
+                        what, attempts, failure.error):
+                    self._call_failed([c for c, _ in chunk], OutcomeUnknown(failure.error, attempts))
+                    return
+                chunk = self._check_against_live(customer_id, chunk, sent_before=True)
+                continue
+            except AdsCallFailed as failure:
+                self._report.requests += failure.attempts
+                self._call_failed([c for c, _ in chunk], failure)
+                return
+            self._report.requests += 1
+            self._record_outcome(chunk, outcome)
             return
-        self._report.requests += 1
+
+    def _record_outcome(self, chunk: Sequence[tuple[Change, int]], outcome: MutateOutcome) -> None:
         completions = []
         for index, (change, micros) in enumerate(chunk):
             error = outcome.errors.get(index)
@@ -288,6 +338,8 @@ class _Batch:
         message = error.message
         if status == "pending":
             message = f"{message} (after {failure.attempts} attempt{'s' if failure.attempts > 1 else ''})"
+        if isinstance(failure, OutcomeUnknown):
+            message += "; whether Google applied it is unknown: the next run reads the live budget first"
         self._complete([Completion(c.id, status, request_id=error.request_id, error_code=error.code,
                                    error_message=message) for c in changes])
 
@@ -303,7 +355,9 @@ class _Batch:
             self._report.outcomes[completion.status] += 1
 
 
-def _check_campaign(change: Change, micros: int, live: LiveBudget | None) -> Completion | None:
+def _check_campaign(
+    change: Change, micros: int, live: LiveBudget | None, sent_before: bool = False
+) -> Completion | None:
     """As _check_live, after checking that the campaign still uses the budget the change is for."""
     if live is None:
         return Completion(
@@ -316,11 +370,13 @@ def _check_campaign(change: Change, micros: int, live: LiveBudget | None) -> Com
             error_message=f"campaign {change.campaign_id} now uses budget {live.resource_name} "
                           f"({live_eur} EUR), not {change.budget_resource_name} "
                           "(changed outside the pipeline); "
-                          f"new value {change.new_value} EUR not sent")
-    return _check_live(change, micros, live)
+                          f"new value {change.new_value} EUR {_not_sent(sent_before)}")
+    return _check_live(change, micros, live, sent_before)
 
 
-def _check_live(change: Change, micros: int, live: LiveBudget | None) -> Completion | None:
+def _check_live(
+    change: Change, micros: int, live: LiveBudget | None, sent_before: bool = False
+) -> Completion | None:
     """The outcome decided by the live budget alone, or None when the change must be sent."""
     if live is None:
         return Completion(change.id, "failed", error_code="BUDGET_NOT_FOUND",
@@ -332,15 +388,20 @@ def _check_live(change: Change, micros: int, live: LiveBudget | None) -> Complet
                           error_message=f"budget {live.resource_name} is shared by {live.reference_count} "
                                         "campaigns; changing it would change them all, so it is not changed")
     if live.amount_micros == micros:
-        # Already live: applied earlier (e.g. the worker died before recording it). No second push.
+        # Already live: applied earlier (the worker died before recording it, or Google applied a
+        # request whose answer never arrived). No second push.
         return Completion(change.id, "success", applied_amount=to_eur(micros), live_value=live_eur)
     old_micros = to_micros(change.old_value)
     if old_micros is not None and live.amount_micros != old_micros:
         return Completion(change.id, "conflict", live_value=live_eur, error_code="LIVE_BUDGET_CHANGED",
                           error_message=f"live budget {live_eur} EUR differs from the expected old value "
                                         f"{change.old_value} EUR (changed outside the pipeline); "
-                                        f"new value {change.new_value} EUR not sent")
+                                        f"new value {change.new_value} EUR {_not_sent(sent_before)}")
     return None
+
+
+def _not_sent(sent_before: bool) -> str:
+    return "not sent again (an earlier request's outcome was unknown)" if sent_before else "not sent"
 
 
 def _target_problem(change: Change, customer_id: str | None) -> str | None:

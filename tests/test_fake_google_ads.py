@@ -327,6 +327,43 @@ def test_latency_beyond_the_client_timeout_is_a_deadline(
         mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=0.1)
 
 
+def test_a_scripted_mutate_applies_then_answers_after_the_client_deadline(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+) -> None:
+    state = fake_ads_server.state
+    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
+    _, other = state.add_campaign(CUSTOMER, "Generic", 20_000_000)
+    state.fault_next_mutates(1, hand_edits={other: 25_000_000})
+
+    with pytest.raises(core_exceptions.DeadlineExceeded):
+        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=0.3)
+
+    assert state.budget(budget).amount_micros == 60_000_000  # applied although the client gave up
+    assert state.budget(other).amount_micros == 25_000_000  # the hand edit landed meanwhile
+    assert [m.resource_name for m in state.mutations] == [budget]  # hand edits are not API mutations
+    # The script is used up: the next mutate is answered at once.
+    mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_000)], timeout=5)
+    assert state.calls("MutateCampaignBudgets") == 2
+    assert state.calls("SearchStream") == 0
+
+
+def test_a_scripted_mutate_can_fail_without_applying(
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+) -> None:
+    state = fake_ads_server.state
+    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
+    state.fault_next_mutates(1, apply=False, answer="UNAVAILABLE")
+
+    with pytest.raises(core_exceptions.ServiceUnavailable):
+        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=5)
+
+    assert state.budget(budget).amount_micros == 50_000_000
+    assert state.mutations == []
+    assert state.calls("MutateCampaignBudgets") == 1
+    with pytest.raises(ValueError, match="LATE, UNAVAILABLE"):
+        state.fault_next_mutates(1, answer="RESOURCE_EXHAUSTED")  # the outcome of that one is known
+
+
 # -- queries ---------------------------------------------------------------------------------------
 
 
@@ -503,12 +540,21 @@ def test_control_endpoint_seeds_and_steers(
         with pytest.raises(core_exceptions.ServiceUnavailable):
             search(fake_ads_client, budget_query(created["budget"]))
         [row] = search(fake_ads_client, budget_query(created["budget"]))
+        post_json(f"{control.url}/faults", {"mutates": {"hand_edits": {created["budget"]: 8_000_000}}})
         with urllib.request.urlopen(f"{control.url}/state", timeout=5) as response:
             summary = json.load(response)
+        with pytest.raises(core_exceptions.DeadlineExceeded):
+            mutate(fake_ads_client, [budget_operation(fake_ads_client, created["budget"], 9_000_000)],
+                   timeout=0.3)
     finally:
         control.stop()
     assert row.campaign_budget.amount_micros == 7_000_000
     assert [b["amount_micros"] for b in summary["budgets"]] == [7_000_000]
+    assert summary["calls"] == {"Search": 2}
+    assert summary["faults"]["mutates"] == [
+        {"apply": True, "answer": "LATE", "hand_edits": [[created["budget"], 8_000_000]]}]
+    # Applied (9.00), then the hand edit (8.00) landed before the late answer.
+    assert fake_ads_server.state.budget(created["budget"]).amount_micros == 8_000_000
 
 
 def test_main_runs_until_sigterm() -> None:

@@ -354,3 +354,112 @@ def test_permanent_errors_and_bad_targets_are_failed_with_code_and_message(
     assert rows[fine.log_id]["status"] == "success"
     assert sleep.delays == []  # permanent errors are not retried
     assert [m.resource_name for m in state.mutations] == [fine.budget_resource_name]
+
+
+# -- unknown outcomes: re-read before any resend ---------------------------------------------------
+
+
+def test_a_mutate_applied_but_answered_too_late_is_applied_once_and_recorded_as_success(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    """Google applies the request, the answer comes after the client's deadline: DEADLINE_EXCEEDED.
+    A blind resend would push the change again; the re-read finds it live and records it."""
+    state = fake_ads_server.state
+    [change] = queue_changes(committed, state, 1, old="10.00", new="12.00")
+    state.fault_next_mutates(1)  # applied, then answered after the deadline
+    settings = settings_for(fake_ads_server, db_url, request_timeout=0.5)
+    sleep = RecordingSleep()
+
+    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+
+    assert state.calls("MutateCampaignBudgets") == 1
+    assert state.calls("SearchStream") == 2  # the first live read, and the one after the unknown outcome
+    assert [(m.resource_name, m.amount_micros) for m in state.mutations] == [
+        (change.budget_resource_name, micros("12.00"))]
+    assert len(sleep.delays) == 1  # backed off once before the re-read
+    assert report.requests == 1
+    assert report.outcomes == {"success": 1}
+    row = log_rows(committed)[change.log_id]
+    assert (row["status"], row["applied_value"], row["attempts"]) == ("success", Decimal("12.00"), 1)
+    assert state.budget(change.budget_resource_name).amount_micros == micros("12.00")
+
+
+def test_a_hand_edit_after_a_late_applied_mutate_is_a_conflict_and_stays(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    """Applied, then someone edits one budget by hand before the worker's retry: the edit wins."""
+    state = fake_ads_server.state
+    [edited, other] = queue_changes(committed, state, 2, old="10.00", new="12.00")
+    state.fault_next_mutates(1, hand_edits={edited.budget_resource_name: micros("15.30")})
+    settings = settings_for(fake_ads_server, db_url, request_timeout=0.5)
+
+    push(committed, gateway_for(fake_ads_client, settings, RecordingSleep()), settings)
+
+    assert state.calls("MutateCampaignBudgets") == 1
+    assert sorted(m.resource_name for m in state.mutations) == sorted(
+        [edited.budget_resource_name, other.budget_resource_name])  # each applied once, by the first request
+    assert state.budget(edited.budget_resource_name).amount_micros == micros("15.30")  # not overwritten
+    rows = log_rows(committed)
+    conflict = rows[edited.log_id]
+    assert (conflict["status"], conflict["error_code"], conflict["live_value"]) == (
+        "conflict", "LIVE_BUDGET_CHANGED", Decimal("15.30"))
+    assert "not sent again" in conflict["error_message"]
+    success = rows[other.log_id]
+    assert (success["status"], success["applied_value"]) == ("success", Decimal("12.00"))
+
+
+def test_a_hand_edit_between_attempts_after_a_lost_request_is_a_conflict(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    """The request is lost (UNAVAILABLE, nothing applied) and a hand edit lands before the retry:
+    the retry re-reads, sends only the untouched budget, and records the edit as a conflict."""
+    state = fake_ads_server.state
+    [edited, untouched] = queue_changes(committed, state, 2, old="10.00", new="12.00")
+    state.fault_next_mutates(1, apply=False, answer="UNAVAILABLE",
+                             hand_edits={edited.budget_resource_name: micros("9.50")})
+    settings = settings_for(fake_ads_server, db_url)
+
+    report = push(committed, gateway_for(fake_ads_client, settings, RecordingSleep()), settings)
+
+    assert state.calls("MutateCampaignBudgets") == 2
+    assert report.requests == 2
+    assert [m.resource_name for m in state.mutations] == [untouched.budget_resource_name]
+    assert state.budget(edited.budget_resource_name).amount_micros == micros("9.50")
+    rows = log_rows(committed)
+    assert (rows[edited.log_id]["status"], rows[edited.log_id]["live_value"]) == ("conflict", Decimal("9.50"))
+    assert rows[untouched.log_id]["status"] == "success"
+    daily = committed.execute("select daily_budget from public.lead_segment_campaigns where segment_id = %s",
+                              (edited.segment_id,)).fetchone()
+    assert daily == (Decimal("9.50"),)  # the conflict makes the live value the known budget
+
+
+def test_an_outcome_that_stays_unknown_is_bounded_and_the_next_run_checks_live_first(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> None:
+    state = fake_ads_server.state
+    [change] = queue_changes(committed, state, 1, old="10.00", new="12.00")
+    attempts = FAST_RETRY.max_attempts
+    state.fault_next_mutates(attempts, apply=False, answer="DEADLINE_EXCEEDED")
+    settings = settings_for(fake_ads_server, db_url)
+
+    report = push(committed, gateway_for(fake_ads_client, settings, RecordingSleep()), settings)
+
+    assert state.calls("MutateCampaignBudgets") == attempts
+    assert state.calls("SearchStream") == attempts  # a live read before every request
+    assert state.mutations == []
+    assert report.outcomes == {"pending": 1}
+    row = log_rows(committed)[change.log_id]
+    assert (row["status"], row["error_code"], row["attempts"]) == ("pending", "DEADLINE_EXCEEDED", 1)
+    assert f"after {attempts} attempts" in row["error_message"]
+    assert "unknown" in row["error_message"]
+
+    # Google applied the last one after all (the fake only says so now): the next run finds it live.
+    state.set_budget_amount(change.budget_resource_name, micros("12.00"))
+    push(committed, gateway_for(fake_ads_client, settings), settings)
+    assert state.calls("MutateCampaignBudgets") == attempts  # no further push
+    row = log_rows(committed)[change.log_id]
+    assert (row["status"], row["applied_value"], row["attempts"]) == ("success", Decimal("12.00"), 2)

@@ -12,6 +12,8 @@ from glue.fake_google_ads.control import ControlServer, start_control_server
 from glue.fake_google_ads.server import FakeGoogleAdsServer, main, start_fake_google_ads
 from glue.fake_google_ads.state import (
     FAULT_CODES,
+    LATE_ANSWER,
+    UNKNOWN_OUTCOME_CODES,
     AdsApiError,
     Budget,
     BudgetMutation,
@@ -21,12 +23,15 @@ from glue.fake_google_ads.state import (
     DailyMetrics,
     FakeGoogleAds,
     MetricsModel,
+    MutateFault,
     RandomSpendModel,
 )
 from glue.fake_google_ads.tls import ensure_certificate, trust_certificate
 
 __all__ = [
     "FAULT_CODES",
+    "LATE_ANSWER",
+    "UNKNOWN_OUTCOME_CODES",
     "AdsApiError",
     "Budget",
     "BudgetMutation",
@@ -38,6 +43,7 @@ __all__ = [
     "FakeGoogleAds",
     "FakeGoogleAdsServer",
     "MetricsModel",
+    "MutateFault",
     "RandomSpendModel",
     "ensure_certificate",
     "main",

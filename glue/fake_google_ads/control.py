@@ -11,6 +11,8 @@ Routes (all bodies and answers are JSON):
                                "impressions", "conversions"}
   POST /advance-day           {"date"} -> metrics per campaign (default market model)
   POST /faults                any of {"rates": {CODE: p}, "fail_next": {"code", "count"},
+                               "mutates": {"count"?, "apply"?, "answer"? ("LATE" or a code),
+                                           "hand_edits"?: {budget resource name: micros}},
                                "latency_seconds", "daily_quota" (null: unlimited), "retry_delay_seconds",
                                "clear": true, "reset_quota": true}
 """
@@ -27,7 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from glue.fake_google_ads.state import FakeGoogleAds
+from glue.fake_google_ads.state import LATE_ANSWER, FakeGoogleAds
 
 Route = Callable[[FakeGoogleAds, dict[str, Any]], Any]
 
@@ -79,6 +81,14 @@ def _faults(state: FakeGoogleAds, body: dict[str, Any]) -> Any:
         state.set_fault_rates({code: float(rate) for code, rate in body["rates"].items()})
     if "fail_next" in body:
         state.fail_next(int(body["fail_next"].get("count", 1)), body["fail_next"]["code"])
+    if "mutates" in body:
+        script = body["mutates"]
+        state.fault_next_mutates(
+            int(script.get("count", 1)),
+            apply=bool(script.get("apply", True)),
+            answer=script.get("answer", LATE_ANSWER),
+            hand_edits={name: int(micros) for name, micros in script.get("hand_edits", {}).items()},
+        )
     if "latency_seconds" in body:
         state.set_latency(float(body["latency_seconds"]))
     if "daily_quota" in body:

@@ -26,15 +26,18 @@ from google.protobuf.message import Message
 from glue.fake_google_ads import gaql
 from glue.fake_google_ads.control import start_control_server
 from glue.fake_google_ads.state import (
+    LATE_ANSWER,
     AdsApiError,
     BudgetOperation,
     ErrorDetail,
     FakeGoogleAds,
     MutateOutcome,
+    fault_error,
 )
 from glue.fake_google_ads.tls import ensure_certificate
 
 REQUEST_ID_KEY = "request-id"
+LATE_ANSWER_MAX_SECONDS = 30.0  # a late answer to a client that set no deadline
 ROWS_PER_PAGE = 10_000  # Search pages and SearchStream batches both hold 10,000 rows on Google
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _METHOD_PATH = re.compile(r"^/google\.ads\.googleads\.(v\d+)\.services\.(\w+)/(\w+)$")
@@ -86,12 +89,13 @@ class _AdsServicer(grpc.GenericRpcHandler):
     def _build_handlers(self, p: _Protos) -> dict[tuple[str, str], grpc.RpcMethodHandler]:
         return {
             ("CampaignBudgetService", "MutateCampaignBudgets"): grpc.unary_unary_rpc_method_handler(
-                lambda request, context: self._unary(p, context, lambda rid: self._mutate(p, request, rid)),
+                lambda request, context: self._mutate_call(p, request, context),
                 request_deserializer=p.mutate_request.FromString,
                 response_serializer=p.mutate_response.SerializeToString,
             ),
             ("GoogleAdsService", "Search"): grpc.unary_unary_rpc_method_handler(
-                lambda request, context: self._unary(p, context, lambda rid: self._search(p, request)),
+                lambda request, context: self._unary(
+                    p, context, "Search", lambda rid: self._search(p, request)),
                 request_deserializer=p.search_request.FromString,
                 response_serializer=p.search_response.SerializeToString,
             ),
@@ -104,27 +108,49 @@ class _AdsServicer(grpc.GenericRpcHandler):
 
     # -- call plumbing -----------------------------------------------------------------------------
 
-    def _begin(self, context: grpc.ServicerContext) -> str:
-        """Give the call a request id in both metadata sets, as Google does.
+    def _begin(self, context: grpc.ServicerContext, method: str) -> str:
+        """Count the call, and give it a request id in both metadata sets, as Google does.
 
         GoogleAdsException.request_id comes from the trailing metadata; the client's success-path
         wrappers answer trailing_metadata() with the initial metadata, so both are needed.
         """
+        self._state.count_call(method)
         request_id = self._state.new_request_id()
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         return request_id
 
-    def _unary(self, p: _Protos, context: grpc.ServicerContext, run: Callable[[str], Message]) -> Message:
-        request_id = self._begin(context)
+    def _unary(
+        self, p: _Protos, context: grpc.ServicerContext, method: str, run: Callable[[str], Message]
+    ) -> Message:
+        request_id = self._begin(context, method)
         try:
             self._state.inject_faults()
             return run(request_id)
         except AdsApiError as error:
             _abort(p, context, error, request_id)
 
+    def _mutate_call(self, p: _Protos, request: Any, context: grpc.ServicerContext) -> Message:
+        """A mutate, unless one is scripted to go wrong (state.fault_next_mutates): then the operations
+        are applied or not, the hand edits land, and the call fails or is answered too late."""
+        request_id = self._begin(context, "MutateCampaignBudgets")
+        try:
+            self._state.inject_faults()
+            fault = self._state.take_mutate_fault()
+            if fault is None:
+                return self._mutate(p, request, request_id)
+            response = self._mutate(p, request, request_id) if fault.apply else p.mutate_response()
+            for resource_name, amount_micros in fault.hand_edits:
+                self._state.set_budget_amount(resource_name, amount_micros)
+            if fault.answer != LATE_ANSWER:
+                raise fault_error(fault.answer)
+        except AdsApiError as error:
+            _abort(p, context, error, request_id)
+        _wait_for_the_client_to_give_up(context)
+        return response
+
     def _search_stream(self, p: _Protos, request: Any, context: grpc.ServicerContext) -> Iterator[Message]:
-        request_id = self._begin(context)
+        request_id = self._begin(context, "SearchStream")
         try:
             self._state.inject_faults()
             fields, rows = self._run_query(request.customer_id, request.query)
@@ -271,6 +297,17 @@ def _abort(p: _Protos, context: grpc.ServicerContext, error: AdsApiError, reques
     context.set_trailing_metadata(tuple(metadata))
     context.abort(grpc.StatusCode[error.status], error.message)
     raise AssertionError("context.abort returned")  # abort always raises
+
+
+def _wait_for_the_client_to_give_up(context: grpc.ServicerContext) -> None:
+    """Hold the answer until the call is over for the client (its deadline passed, or it cancelled).
+
+    gRPC sends the client's deadline with the request, so the server ends the call when it passes;
+    a client without a deadline gets the answer after LATE_ANSWER_MAX_SECONDS.
+    """
+    over = threading.Event()
+    if context.add_callback(over.set):
+        over.wait(LATE_ANSWER_MAX_SECONDS)
 
 
 def _partial_failure_message(errors: list[ErrorDetail]) -> str:

@@ -13,7 +13,7 @@ import random
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +32,10 @@ FAULT_CODES = (
     "RESOURCE_TEMPORARILY_EXHAUSTED",
     "RESOURCE_EXHAUSTED",
 )
+# How a scripted mutate is answered: only after the client's deadline passed, or with one of the
+# errors after which a client cannot know whether the change was applied.
+LATE_ANSWER = "LATE"
+UNKNOWN_OUTCOME_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL")
 CAMPAIGN_STATUSES = ("ENABLED", "PAUSED", "REMOVED")
 MUTABLE_BUDGET_FIELDS = ("amount_micros", "name")
 
@@ -176,10 +180,27 @@ class Snapshot:
     metrics: Mapping[tuple[int, datetime.date], DailyMetrics]
 
 
+@dataclass(frozen=True)
+class MutateFault:
+    """How one MutateCampaignBudgets call goes wrong when its outcome must stay unknown to the client.
+
+    apply: whether the operations are applied before the call goes wrong (Google may apply a change
+    and still fail to deliver the answer). hand_edits: budget amounts set "in the Google Ads UI"
+    (budget resource name, micros) after the request arrived and before the client can try again.
+    answer: LATE_ANSWER holds the answer until the client's deadline has passed (the client sees
+    DEADLINE_EXCEEDED), or an UNKNOWN_OUTCOME_CODES code fails the call with that error.
+    """
+
+    apply: bool
+    answer: str = LATE_ANSWER
+    hand_edits: tuple[tuple[str, int], ...] = ()
+
+
 @dataclass
 class _Faults:
     rates: dict[str, float] = field(default_factory=dict)
     queued: deque[str] = field(default_factory=deque)
+    mutates: deque[MutateFault] = field(default_factory=deque)
     latency_seconds: float = 0.0
     daily_quota: int | None = None
     retry_delay_seconds: float = 30.0
@@ -213,6 +234,7 @@ class FakeGoogleAds:
         self._campaigns: dict[str, Campaign] = {}
         self._metrics: dict[tuple[str, int, datetime.date], DailyMetrics] = {}
         self._mutations: list[BudgetMutation] = []
+        self._calls: Counter[str] = Counter()  # RPCs received per method, whatever became of them
         self._faults = _Faults()
         self._operations_today = 0
         self._next_customer = 1_000_000_001
@@ -382,6 +404,32 @@ class FakeGoogleAds:
         with self._lock:
             self._faults.queued.extend([code] * count)
 
+    def fault_next_mutates(
+        self,
+        count: int = 1,
+        *,
+        apply: bool = True,
+        answer: str = LATE_ANSWER,
+        hand_edits: Mapping[str, int] | None = None,
+    ) -> None:
+        """Script the next `count` MutateCampaignBudgets calls (see MutateFault); queued after earlier ones.
+
+        The default is the unknown outcome that matters most: applied, then answered too late.
+        """
+        if answer != LATE_ANSWER and answer not in UNKNOWN_OUTCOME_CODES:
+            known = ", ".join((LATE_ANSWER, *UNKNOWN_OUTCOME_CODES))
+            raise ValueError(f"a scripted mutate answers {known}; not {answer!r}")
+        edits = tuple((hand_edits or {}).items())
+        for _, amount in edits:
+            _check_amount(amount, self.min_budget_micros)
+        with self._lock:
+            self._faults.mutates.extend([MutateFault(apply, answer, edits)] * count)
+
+    def take_mutate_fault(self) -> MutateFault | None:
+        """The script for the MutateCampaignBudgets call at hand, if one is queued."""
+        with self._lock:
+            return self._faults.mutates.popleft() if self._faults.mutates else None
+
     def set_latency(self, seconds: float) -> None:
         with self._lock:
             self._faults.latency_seconds = seconds
@@ -418,17 +466,27 @@ class FakeGoogleAds:
         if latency:
             time.sleep(latency)
         if code:
-            raise _fault_error(code, retry_delay)
+            raise fault_error(code, retry_delay)
 
     def charge_quota(self, operations: int) -> None:
         """Count operations against the daily quota, or raise QuotaError RESOURCE_EXHAUSTED."""
         with self._lock:
             limit = self._faults.daily_quota
             if limit is not None and self._operations_today + operations > limit:
-                raise _fault_error("RESOURCE_EXHAUSTED", self._faults.retry_delay_seconds)
+                raise fault_error("RESOURCE_EXHAUSTED", self._faults.retry_delay_seconds)
             self._operations_today += operations
 
     # -- API entry points -----------------------------------------------------------------------------
+
+    def count_call(self, method: str) -> None:
+        """Count an RPC as received (before faults, so calls that fail or answer late count too)."""
+        with self._lock:
+            self._calls[method] += 1
+
+    def calls(self, method: str) -> int:
+        """RPCs received for `method`, e.g. "MutateCampaignBudgets" or "SearchStream"."""
+        with self._lock:
+            return self._calls[method]
 
     def new_request_id(self) -> str:
         with self._lock:
@@ -503,10 +561,12 @@ class FakeGoogleAds:
                 ],
                 "metric_days": len(self._metrics),
                 "mutations": len(self._mutations),
+                "calls": dict(self._calls),
                 "operations_today": self._operations_today,
                 "faults": {
                     "rates": dict(self._faults.rates),
                     "queued": list(self._faults.queued),
+                    "mutates": [dataclasses.asdict(f) for f in self._faults.mutates],
                     "latency_seconds": self._faults.latency_seconds,
                     "daily_quota": self._faults.daily_quota,
                     "retry_delay_seconds": self._faults.retry_delay_seconds,
@@ -666,7 +726,7 @@ def _summary_message(errors: list[ErrorDetail]) -> str:
     return f"Multiple errors in 'details'. First error: {errors[0].message}"
 
 
-def _fault_error(code: str, short_term_retry_delay: float) -> AdsApiError:
+def fault_error(code: str, short_term_retry_delay: float = 30.0) -> AdsApiError:
     """The error Google sends for a fault code (daily quota errors ask to retry after a day)."""
     if code == "UNAVAILABLE":
         return AdsApiError("UNAVAILABLE", "The service is currently unavailable (injected).")
