@@ -5,13 +5,13 @@ leads over 60 days (inserted in arrival order, as a live table holds them), a ca
 segments (some without one, some at budget 0 or unknown), per-segment overrides (paused, a smaller
 max change, manual targets), 59 days of stats history and day D's ad metrics. Then, in the same run:
   * set-based: lead_flow.run_step('aggregate' | 'plan' | 'orchestrate', D), as pg_cron runs them
-    (system_logs lines and nightly_runs included) -- one statement family each for all segments;
+    (lead_flow_logs lines and nightly_runs included) -- one statement family each for all segments;
   * the spec's way: a Python loop that does the SAME work segment by segment, one query after
     another (psycopg, autocommit, local socket -- generous to the loop). It uses the project's
     per-segment entry points where they exist (get_segment_capacity, update_lead_gap = the spec's
     planSegment, the budget maths functions) and otherwise the per-segment queries the design
     notes' pseudo-code makes. Shared fixed costs (partner_performance_stats refresh, assigning
-    unassigned leads, reading the settings, system_logs/nightly_runs lines, the worker notify) are
+    unassigned leads, reading the settings, lead_flow_logs/nightly_runs lines, the worker notify) are
     paid once, like the set-based steps pay them.
 The loop runs on a sample of segments: their set-based rows are kept, deleted, written again by the
 loop, and compared (every column but ids and timestamps; a log row's plan by its segment and day).
@@ -193,7 +193,7 @@ class Loop:
             self.fixed[step], self.per_segment[step] = self._bookkept(step, getattr(self, step))
 
     def _bookkept(self, step: str, body) -> tuple[float, float]:
-        """Runs a step between its start/end lines in system_logs and its nightly_runs row, as run_step
+        """Runs a step between its start/end lines in lead_flow_logs and its nightly_runs row, as run_step
         writes them; returns (fixed seconds, per-segment seconds)."""
         c = self.conn
         started = time.perf_counter()

@@ -67,6 +67,13 @@ begin
 end
 $$;
 
--- Extensions stay out of the exposed schema (Supabase keeps them in `extensions`).
-create schema if not exists extensions;
-grant usage on schema extensions to anon, authenticated, service_role;
+-- Extensions stay out of the exposed schema (Supabase keeps them in `extensions`; there it exists and
+-- keeps its own grants).
+do $$
+begin
+  if not exists (select from pg_catalog.pg_namespace where nspname = 'extensions') then
+    create schema extensions;
+    grant usage on schema extensions to anon, authenticated, service_role;
+  end if;
+end
+$$;

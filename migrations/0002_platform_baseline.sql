@@ -78,6 +78,7 @@ begin
 
   if 'industries' = any (created) then
     alter table public.industries enable row level security;
+    revoke all on public.industries from anon, authenticated;  -- Supabase's default grants: only the ones below
     create policy industries_select_all on public.industries for select to anon, authenticated using (true);
     create policy industries_insert_admin on public.industries for insert to authenticated
       with check ((select lead_flow.is_admin()));
@@ -92,6 +93,7 @@ begin
 
   if 'profiles' = any (created) then
     alter table public.profiles enable row level security;
+    revoke all on public.profiles from anon, authenticated;  -- Supabase's default grants: only the ones below
     create policy profiles_select_own_or_admin on public.profiles for select to authenticated
       using ((select auth.uid()) = id or (select lead_flow.is_admin()));
     create policy profiles_update_own_or_admin on public.profiles for update to authenticated
@@ -106,6 +108,7 @@ begin
 
   if 'leads' = any (created) then
     alter table public.leads enable row level security;
+    revoke all on public.leads from anon, authenticated;  -- Supabase's default grants: only the ones below
     create policy leads_select_own_or_admin on public.leads for select to authenticated
       using ((select auth.uid()) = user_id or (select lead_flow.is_admin()));
     create policy leads_insert_admin on public.leads for insert to authenticated

@@ -149,15 +149,6 @@ create index channel_orchestration_log_status_idx on public.channel_orchestratio
   where status in ('pending', 'in_progress');
 create index channel_orchestration_log_date_idx on public.channel_orchestration_log (date, status);
 
--- The leads extension: segment and attribution.
-alter table public.leads
-  add column if not exists segment_id uuid references public.lead_segments (id) on delete set null,
-  add column if not exists source_channel text,
-  add column if not exists source_campaign_id text,
-  add column if not exists source_keyword text;
-create index if not exists leads_segment_id_created_at_idx on public.leads (segment_id, created_at);
-create index if not exists leads_source_channel_idx on public.leads (source_channel);
-
 -- Tunables: a definition per key (type, range, default), global values, per-segment overrides.
 create table public.lead_flow_setting_definitions (
   key text primary key check (key ~ '^[a-z][a-z0-9_]*$'),
@@ -224,17 +215,20 @@ create table public.lead_segment_target_overrides (
 create index lead_segment_target_overrides_segment_idx
   on public.lead_segment_target_overrides (segment_id, valid_from, valid_to);
 
--- The platform's system log; created only where absent, completed with the columns we write.
-create table if not exists public.system_logs (
+-- Lead Flow's own log. The platform's system_logs is the platform's (its columns, grants and policies
+-- are never touched); everything Lead Flow writes goes here, through lead_flow.log().
+create table public.lead_flow_logs (
   id bigint generated always as identity primary key,
+  level text not null default 'info' check (level in ('debug', 'info', 'notice', 'warning', 'error')),
+  source text not null default 'lead_flow' check (length(source) between 1 and 100),
+  message text not null check (length(message) <= 4000),
+  details jsonb not null default '{}',
   created_at timestamptz not null default now()
 );
-alter table public.system_logs
-  add column if not exists level text not null default 'info',
-  add column if not exists source text,
-  add column if not exists message text,
-  add column if not exists details jsonb not null default '{}';
-create index if not exists system_logs_source_created_at_idx on public.system_logs (source, created_at);
+comment on table public.lead_flow_logs is
+  'Lead Flow''s log: nightly steps, budget changes, assignment errors (level, source, message, details). Admins read it.';
+create index lead_flow_logs_source_created_at_idx on public.lead_flow_logs (source, created_at);
+create index lead_flow_logs_created_at_idx on public.lead_flow_logs (created_at);
 
 -- Which nightly step has completed for which day: the state catch-up and alerts read.
 create table lead_flow.nightly_runs (
@@ -247,3 +241,41 @@ create table lead_flow.nightly_runs (
   error text,
   primary key (step, date)
 );
+
+-- The leads extension: segment and attribution. Last in this migration, so that its ACCESS EXCLUSIVE
+-- lock on the live leads table is held for as short as possible before the commit. Nullable columns without a default: a catalog change,
+-- no rewrite of a live table. The foreign key is added NOT VALID (no scan under this migration's lock)
+-- and validated by migration 0014, under a lock that lets lead inserts through; the indexes on leads
+-- are built concurrently by migration 0013.
+alter table public.leads
+  add column if not exists segment_id uuid,
+  add column if not exists source_channel text,
+  add column if not exists source_campaign_id text,
+  add column if not exists source_keyword text;
+do $$
+begin
+  if not exists (select from pg_catalog.pg_constraint
+                  where conrelid = 'public.leads'::regclass and conname = 'leads_segment_id_fkey') then
+    alter table public.leads add constraint leads_segment_id_fkey
+      foreign key (segment_id) references public.lead_segments (id) on delete set null not valid;
+  end if;
+end
+$$;
+
+-- Safe at once, whatever fails next: Supabase's default privileges have just granted every table above
+-- to anon and authenticated. RLS on and those grants taken back here, in the same transaction; the
+-- policies and the grants API roles do get are sql/90_security_lead_flow.sql's.
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['regions', 'lead_segments', 'lead_generation_stats', 'lead_segment_plans',
+                           'lead_segment_campaigns', 'campaign_daily_metrics', 'channel_orchestration_log',
+                           'lead_flow_setting_definitions', 'lead_flow_settings', 'lead_segment_target_overrides',
+                           'lead_flow_logs'] loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('revoke all on public.%I from anon, authenticated', t);
+  end loop;
+end
+$$;
+revoke all on sequence public.lead_flow_logs_id_seq from anon, authenticated;

@@ -33,16 +33,22 @@ alter table public.channel_orchestration_log
   add column if not exists limited_by text;
 
 -- The aggregate counts one Amsterdam day of leads for all segments at once: a covering index on
--- created_at lets it read only that day's index entries.
-create index if not exists leads_created_at_segment_idx on public.leads (created_at) include (segment_id, status);
+-- created_at (leads_created_at_segment_idx, built concurrently by migration 0013).
 
--- pg_cron only where it is loaded and this is the database it serves; elsewhere the pipeline runs
--- through run_lead_flow_nightly() (leadflow nightly) and the schedules are skipped quietly.
+-- pg_cron only where it is loaded and this is the database it serves. Creating it needs a superuser on
+-- a plain PostgreSQL (on Supabase it is enabled from the dashboard, or allowed by its extension hook):
+-- when it is refused the install goes on without it, `leadflow migrate` says so, and
+-- `leadflow schedules install` adds the schedules once pg_cron is there. Meanwhile `leadflow nightly`.
 do $$
 begin
   if exists (select from pg_catalog.pg_available_extensions where name = 'pg_cron')
+     and not exists (select from pg_catalog.pg_extension where extname = 'pg_cron')
      and current_database() = current_setting('cron.database_name', true) then
-    create extension if not exists pg_cron with schema pg_catalog;
+    begin
+      create extension pg_cron with schema pg_catalog;
+    exception when insufficient_privilege or feature_not_supported or object_not_in_prerequisite_state then
+      raise notice 'pg_cron not created (%); the nightly schedules wait for `leadflow schedules install`', sqlerrm;
+    end;
   end if;
 end
 $$;

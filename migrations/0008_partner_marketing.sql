@@ -4,21 +4,6 @@
 -- Policies, grants, functions and triggers are re-creatable objects: sql/92-94_*partner_marketing*.sql.
 -- depends: 0004_postcode_regions
 
--- 2.1 The marketing profile, on the platform's profiles table; columns added only where absent.
-alter table public.profiles
-  add column if not exists marketing_mode text not null default 'leads_only'
-    constraint profiles_marketing_mode_known check (marketing_mode in ('leads_only', 'hybrid', 'full_marketing')),
-  add column if not exists auto_marketing_enabled boolean not null default false,
-  add column if not exists monthly_marketing_budget numeric(12, 2) not null default 0
-    constraint profiles_monthly_marketing_budget_nonnegative check (monthly_marketing_budget >= 0),
-  add column if not exists preferred_channels text[] not null default '{}',
-  add column if not exists brand_color text
-    constraint profiles_brand_color_hex check (brand_color ~ '^#[0-9a-fA-F]{6}$'),
-  add column if not exists logo_url text
-    constraint profiles_logo_url_https check (logo_url ~ '^https?://\S+$' and length(logo_url) <= 2000),
-  add column if not exists tone_of_voice text
-    constraint profiles_tone_of_voice_length check (length(tone_of_voice) <= 2000);
-
 -- 2.2 Which segments a partner serves, explicitly. Capacity uses these links where a partner has any.
 create table public.partner_segments (
   id uuid primary key default gen_random_uuid(),
@@ -111,9 +96,7 @@ create unique index partner_marketing_campaigns_external_key
   on public.partner_marketing_campaigns (channel, external_campaign_id);
 create index partner_marketing_campaigns_partner_id_idx on public.partner_marketing_campaigns (partner_id);
 create index partner_marketing_campaigns_segment_id_idx on public.partner_marketing_campaigns (segment_id);
--- Leads attributed to a campaign (own-campaign leads, campaign totals).
-create index if not exists leads_source_campaign_id_idx on public.leads (source_campaign_id)
-  where source_campaign_id is not null;
+-- Leads attributed to a campaign: leads_source_campaign_id_idx, built concurrently by migration 0013.
 create index partner_marketing_campaigns_ads_idx
   on public.partner_marketing_campaigns (customer_id, external_campaign_id) where channel = 'google_ads';
 
@@ -215,3 +198,33 @@ create table lead_flow.partner_marketing_runs (
   details jsonb not null default '{}',
   error text
 );
+
+-- 2.1 The marketing profile, on the platform's profiles table; columns added only where absent. Last in
+-- this migration, so its lock on profiles (the checks scan the table) is held only until the commit.
+alter table public.profiles
+  add column if not exists marketing_mode text not null default 'leads_only'
+    constraint profiles_marketing_mode_known check (marketing_mode in ('leads_only', 'hybrid', 'full_marketing')),
+  add column if not exists auto_marketing_enabled boolean not null default false,
+  add column if not exists monthly_marketing_budget numeric(12, 2) not null default 0
+    constraint profiles_monthly_marketing_budget_nonnegative check (monthly_marketing_budget >= 0),
+  add column if not exists preferred_channels text[] not null default '{}',
+  add column if not exists brand_color text
+    constraint profiles_brand_color_hex check (brand_color ~ '^#[0-9a-fA-F]{6}$'),
+  add column if not exists logo_url text
+    constraint profiles_logo_url_https check (logo_url ~ '^https?://\S+$' and length(logo_url) <= 2000),
+  add column if not exists tone_of_voice text
+    constraint profiles_tone_of_voice_length check (length(tone_of_voice) <= 2000);
+
+-- Safe at once, whatever fails next: RLS on and Supabase's default grants to anon and authenticated taken
+-- back in this same transaction; policies and the API roles' grants are sql/94_security_partner_marketing.sql's.
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['partner_segments', 'partner_landing_pages', 'partner_marketing_campaigns',
+                           'partner_lead_gaps', 'ai_marketing_recommendations'] loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('revoke all on public.%I from anon, authenticated', t);
+  end loop;
+end
+$$;

@@ -69,20 +69,21 @@ create or replace trigger tg_lead_flow_settings__validate
   before insert or update on public.lead_flow_settings
   for each row execute function lead_flow.tg_lead_flow_settings__validate();
 
--- One line in the platform's system log. Never raises: logging must not break what it records.
+-- One line in Lead Flow's own log (public.lead_flow_logs; the platform's system_logs is never written).
+-- Never raises: logging must not break what it records.
 create or replace function lead_flow.log(p_level text, p_message text, p_details jsonb default '{}')
   returns void
   language plpgsql volatile security definer set search_path = ''
   as $$
   begin
-    insert into public.system_logs (level, source, message, details)
-    values (p_level, 'lead_flow', left(p_message, 4000), coalesce(p_details, '{}'));
+    insert into public.lead_flow_logs (level, source, message, details)
+    values (p_level, 'lead_flow', left(coalesce(p_message, ''), 4000), coalesce(p_details, '{}'));
   exception when others then
-    raise warning 'lead_flow.log could not write to system_logs: %', sqlerrm;
+    raise warning 'lead_flow.log could not write to lead_flow_logs: %', sqlerrm;
   end
   $$;
 comment on function lead_flow.log(text, text, jsonb) is
-  'Appends a lead_flow line to system_logs; swallows its own errors so callers never fail on logging.';
+  'Appends a lead_flow line to lead_flow_logs; swallows its own errors so callers never fail on logging.';
 revoke all on function lead_flow.log(text, text, jsonb) from public, anon, authenticated;
 
 -- A segment id the caller can see, or 22023 naming what is wrong: the one check behind every API

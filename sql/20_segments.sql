@@ -1,7 +1,7 @@
 -- Segments and lead assignment: a lead's segment is its industry (the branch) x its region, i.e. the
 -- segment whose code is '<branch>_<region>' (unique).
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
--- in system_logs.
+-- in lead_flow_logs.
 -- Per lead the trigger evaluates one expression: lead_flow.segment_for_lead, generated with the
 -- industry x region -> segment map baked in, and lead_flow.region_for (no table read); only a miss (no active segment yet) takes the slow path by code.
 
@@ -90,19 +90,26 @@ revoke all on function lead_flow.find_or_create_segment(text, text) from public,
 
 -- Earlier versions kept a lookup table (lead_flow.industry_segments) current with triggers; the map
 -- is now a constant in the generated trigger function below.
-drop trigger if exists tg_industries__industry_segments_insert on public.industries;
-drop trigger if exists tg_industries__industry_segments_update on public.industries;
-drop trigger if exists tg_industries__industry_segments_delete on public.industries;
-drop trigger if exists tg_lead_segments__industry_segments_insert on public.lead_segments;
-drop trigger if exists tg_lead_segments__industry_segments_update on public.lead_segments;
-drop trigger if exists tg_lead_segments__industry_segments_delete on public.lead_segments;
+-- Dropped only where present: even `drop trigger if exists` locks its table ACCESS EXCLUSIVE, and
+-- industries is read by every lead insert (its foreign key check).
+do $$
+declare
+  r record;
+begin
+  for r in select t.tgname, t.tgrelid::regclass as tbl from pg_catalog.pg_trigger t
+            where t.tgrelid in ('public.industries'::regclass, 'public.lead_segments'::regclass)
+              and t.tgname like 'tg\_%\_\_industry\_segments\_%' loop
+    execute format('drop trigger %I on %s', r.tgname, r.tbl);
+  end loop;
+end
+$$;
 drop function if exists lead_flow.tg_industry_segments__maintain();
 drop function if exists lead_flow.rebuild_industry_segments();
 
 -- The slow path of lead assignment, for a lead the map in the trigger does not place (no active
 -- segment for its industry x region yet, no region, an industry whose name cannot be a branch): its
 -- segment by code, created when auto_create_segments is on. Never raises: an unexpected error gives
--- NULL and a line in system_logs.
+-- NULL and a line in lead_flow_logs.
 create or replace function lead_flow.segment_for_unmapped_lead(p_lead_id uuid, p_industry_id uuid,
                                                                p_province text, p_postcode text) returns uuid
   language plpgsql volatile security definer set search_path = ''
@@ -125,7 +132,7 @@ create or replace function lead_flow.segment_for_unmapped_lead(p_lead_id uuid, p
   end
   $$;
 comment on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) is
-  'Segment for a lead the assignment trigger''s map does not place: by segment code, created when auto_create_segments is on; NULL when none. Never raises (errors go to system_logs).';
+  'Segment for a lead the assignment trigger''s map does not place: by segment code, created when auto_create_segments is on; NULL when none. Never raises (errors go to lead_flow_logs).';
 revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) from public, anon, authenticated;
 
 -- Earlier versions generated the whole trigger function (lead_flow.compile_lead_segment_trigger),
@@ -198,9 +205,7 @@ create or replace function lead_flow.tg_segment_assignment_inputs__compile() ret
 comment on function lead_flow.tg_segment_assignment_inputs__compile() is
   'After any statement changing industries or lead_segments in a way that matters for assignment: regenerates lead_flow.segment_for_lead.';
 revoke all on function lead_flow.tg_segment_assignment_inputs__compile() from public, anon, authenticated;
-create or replace trigger tg_industries__compile_assignment
-  after insert or update of id, name or delete or truncate on public.industries
-  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
+-- Its trigger on the platform's industries (tg_industries__compile_assignment) is migration 0015's.
 create or replace trigger tg_lead_segments__compile_assignment
   after insert or update of id, branch, region, is_active or delete or truncate on public.lead_segments
   for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
@@ -222,19 +227,9 @@ comment on function lead_flow.tg_leads__assign_segment() is
   'Before insert, and update of industry_id, province or postcode, on leads: sets segment_id (branch x region) through lead_flow.segment_for_lead; never fails the lead.';
 revoke all on function lead_flow.tg_leads__assign_segment() from public, anon, authenticated;
 
--- Set a lead's segment_id on insert, and again when industry, province or postcode change; a
--- segment_id the caller sets explicitly is kept.
--- Two triggers because only an update's condition can see OLD; the conditions run in the executor,
--- so a lead that needs nothing costs no function call.
-create or replace trigger tg_leads__assign_segment
-  before insert on public.leads
-  for each row when (new.segment_id is null) execute function lead_flow.tg_leads__assign_segment();
-create or replace trigger tg_leads__reassign_segment
-  before update of industry_id, province, postcode on public.leads
-  for each row
-  when (new.segment_id is not distinct from old.segment_id
-        and (new.industry_id, new.province, new.postcode) is distinct from (old.industry_id, old.province, old.postcode))
-  execute function lead_flow.tg_leads__assign_segment();
+-- Its triggers on leads (tg_leads__assign_segment on insert without segment_id, and
+-- tg_leads__reassign_segment on update of industry_id, province or postcode) are migration 0015's:
+-- creating a trigger here would lock leads against inserts until the whole of sql/ commits.
 
 -- Set-based backfill: assign every unassigned lead (created since p_since, when given) to its
 -- segment, creating missing segments first when auto_create_segments is on. Returns leads assigned.

@@ -118,12 +118,7 @@ comment on function lead_flow.tg_profiles__segment_codes() is
   'After profiles are inserted, or updated in primary_branch/lead_industries/regions/lead_locations: '
   'refreshes their rows in lead_flow.partner_segment_codes.';
 revoke all on function lead_flow.tg_profiles__segment_codes() from public, anon, authenticated;
-create or replace trigger tg_profiles__segment_codes_insert
-  after insert on public.profiles referencing new table as new_rows
-  for each statement execute function lead_flow.tg_profiles__segment_codes();
-create or replace trigger tg_profiles__segment_codes_update
-  after update on public.profiles referencing old table as old_rows new table as new_rows
-  for each statement execute function lead_flow.tg_profiles__segment_codes();
+-- Its triggers on the platform's profiles (tg_profiles__segment_codes_insert/_update) are migration 0015's.
 
 -- The region aliases decide what a region spelling means: when they change, every profile's codes
 -- again. (This fires after tg_region_aliases__compile of sql/10_regions.sql, which regenerates

@@ -24,7 +24,7 @@ comment on function lead_flow.step_due_at(text, date) is
   'The instant the nightly step for Amsterdam day p_date is due: its local hour on p_date + 1.';
 
 -- One step for one day, in its own subtransaction: a failure rolls back that step's writes only.
--- Logs start and end (rows, duration, error) to system_logs and records the outcome in nightly_runs.
+-- Logs start and end (rows, duration, error) to lead_flow_logs and records the outcome in nightly_runs.
 create or replace function lead_flow.run_step(p_step text, p_date date,
     out step text, out date date, out status text, out rows integer, out duration_ms numeric, out error text)
   language plpgsql volatile security definer set search_path = ''
@@ -77,7 +77,7 @@ create or replace function lead_flow.run_step(p_step text, p_date date,
   $$;
 comment on function lead_flow.run_step(text, date) is
   'Runs one nightly step (aggregate, plan, orchestrate) for one Amsterdam day in a subtransaction (a failure '
-  'rolls back only its writes), logs start/end with rows, duration and error to system_logs and records the '
+  'rolls back only its writes), logs start/end with rows, duration and error to lead_flow_logs and records the '
   'outcome in lead_flow.nightly_runs. Never raises for a failing step: the outcome says failed.';
 revoke all on function lead_flow.run_step(text, date) from public, anon, authenticated;
 grant execute on function lead_flow.run_step(text, date) to service_role;
@@ -195,13 +195,65 @@ comment on function public.backfill_lead_flow(date, date) is
 revoke all on function public.backfill_lead_flow(date, date) from public, anon, authenticated;
 grant execute on function public.backfill_lead_flow(date, date) to service_role;
 
--- The schedules, installed by name (cron.schedule with a name replaces that job), where pg_cron is.
+-- The schedules. pg_cron may be missing, or not permitted to the installing role (on a plain
+-- PostgreSQL only a superuser creates it; on Supabase it is enabled from the dashboard): the install
+-- goes on without it and says so, and `leadflow schedules install` calls this again once it is there.
+-- Security invoker: pg_cron runs a job as the role that scheduled it, which is the installing role.
+-- Only a missing or different job is (re)scheduled, so calling it again changes nothing.
+create or replace function lead_flow.install_schedules() returns text
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    j record;
+    v_same boolean;
+  begin
+    if not exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then
+      if not exists (select from pg_catalog.pg_available_extensions where name = 'pg_cron') then
+        return 'pg_cron is not available on this server';
+      end if;
+      if current_database() is distinct from current_setting('cron.database_name', true) then
+        return format('pg_cron serves database %s, not %s (cron.database_name)',
+                      coalesce(current_setting('cron.database_name', true), '(pg_cron not preloaded)'),
+                      current_database());
+      end if;
+      begin
+        create extension pg_cron with schema pg_catalog;
+      exception when others then
+        return format('pg_cron is not enabled and %s may not enable it: %s', current_user, sqlerrm);
+      end;
+    end if;
+    for j in select * from (values
+        ('lead-flow-aggregate', '0 * * * *', $c$select lead_flow.run_due_steps('aggregate')$c$),
+        ('lead-flow-plan', '0 * * * *', $c$select lead_flow.run_due_steps('plan')$c$),
+        ('lead-flow-orchestrate', '0 * * * *', $c$select lead_flow.run_due_steps('orchestrate')$c$),
+        -- Also scheduled by sql/92_partner_marketing.sql; listed here so that one call installs all.
+        ('partner-marketing-nightly', '0 * * * *', $c$select lead_flow.run_due_partner_marketing()$c$))
+        as t (name, schedule, command) loop
+      begin
+        execute $q$select exists (select from cron.job c where c.jobname = $1 and c.username = current_user
+                                     and c.schedule = $2 and c.command = $3 and c.active)$q$
+          into v_same using j.name, j.schedule, j.command;
+      exception when others then
+        v_same := false;  -- cron.job not readable: schedule anyway (by name, it replaces)
+      end;
+      if not v_same then
+        begin
+          execute 'select cron.schedule($1, $2, $3)' using j.name, j.schedule, j.command;
+        exception when insufficient_privilege or undefined_function or invalid_schema_name then
+          return format('pg_cron is enabled but %s may not schedule jobs: %s', current_user, sqlerrm);
+        end;
+      end if;
+    end loop;
+    return null;
+  end
+  $$;
+comment on function lead_flow.install_schedules() is
+  'Installs (by name, only where missing or different) the hourly pg_cron jobs of the nightly pipeline and partner '
+  'marketing, enabling pg_cron first where this role may; returns NULL when all are installed, else why not.';
+revoke all on function lead_flow.install_schedules() from public, anon, authenticated;
+
 do $$
 begin
-  if to_regnamespace('cron') is not null and exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then
-    perform cron.schedule('lead-flow-aggregate', '0 * * * *', $c$select lead_flow.run_due_steps('aggregate')$c$);
-    perform cron.schedule('lead-flow-plan', '0 * * * *', $c$select lead_flow.run_due_steps('plan')$c$);
-    perform cron.schedule('lead-flow-orchestrate', '0 * * * *', $c$select lead_flow.run_due_steps('orchestrate')$c$);
-  end if;
+  perform lead_flow.install_schedules();
 end
 $$;

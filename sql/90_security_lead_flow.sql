@@ -23,7 +23,7 @@ begin
       ('lead_segment_campaigns', 'admin', 'segment_id, customer_id, campaign_id, budget_resource_name, daily_budget, is_active'),
       ('campaign_daily_metrics', 'admin', null),
       ('lead_segment_target_overrides', 'admin', 'segment_id, valid_from, valid_to, target_leads_per_day, reason'),
-      ('system_logs', 'admin', null)
+      ('lead_flow_logs', 'admin', null)
     ) as t (tbl, reader, write_columns)
   loop
     execute format('alter table public.%I enable row level security', r.tbl);

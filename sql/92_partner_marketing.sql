@@ -40,10 +40,7 @@ create or replace function lead_flow.tg_profiles__validate_marketing() returns t
   $$;
 comment on function lead_flow.tg_profiles__validate_marketing() is
   'Refuses invalid marketing profile fields (mode, budget, colour, logo URL, tone, channels) with a 22023 message naming the field.';
-create or replace trigger tg_profiles__validate_marketing
-  before insert or update of marketing_mode, monthly_marketing_budget, brand_color, logo_url, tone_of_voice,
-    preferred_channels on public.profiles
-  for each row execute function lead_flow.tg_profiles__validate_marketing();
+-- Its trigger on the platform's profiles (tg_profiles__validate_marketing) is migration 0015's.
 
 -- A new active primary link demotes the partner's previous primary, so "at most one" never bites users.
 create or replace function lead_flow.tg_partner_segments__one_primary() returns trigger
@@ -170,7 +167,7 @@ create or replace trigger tg_partner_marketing_campaigns__validate
   before insert or update on public.partner_marketing_campaigns
   for each row execute function lead_flow.tg_partner_marketing_campaigns__validate();
 
--- Every budget change of a partner campaign leaves a line in system_logs, whoever made it.
+-- Every budget change of a partner campaign leaves a line in lead_flow_logs, whoever made it.
 create or replace function lead_flow.tg_partner_marketing_campaigns__log_budget() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
@@ -188,7 +185,7 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__log_budget(
   end
   $$;
 comment on function lead_flow.tg_partner_marketing_campaigns__log_budget() is
-  'Writes a system_logs line for every new partner campaign and every change of its daily or monthly budget.';
+  'Writes a lead_flow_logs line for every new partner campaign and every change of its daily or monthly budget.';
 revoke all on function lead_flow.tg_partner_marketing_campaigns__log_budget() from public, anon, authenticated;
 create or replace trigger tg_partner_marketing_campaigns__log_budget
   after insert or update of daily_budget, monthly_budget on public.partner_marketing_campaigns

@@ -21,7 +21,7 @@ _DATA_TABLES = [
     "public.profiles",
     "public.lead_segments",
     "public.campaign_daily_metrics",
-    "public.system_logs",
+    "public.lead_flow_logs",
     "lead_flow.nightly_runs",
 ]
 

@@ -120,12 +120,27 @@ refresh materialized view public.partner_performance_stats;
 """
 
 
+# Everything of a table a migrate could change: columns, ACL, RLS switch, policies, indexes, triggers.
+SYSTEM_LOGS_SHAPE = """
+select jsonb_build_object(
+  'columns', (select jsonb_agg(format('%s %s %s', attname, format_type(atttypid, atttypmod), attacl) order by attnum)
+                from pg_attribute where attrelid = 'public.system_logs'::regclass and attnum > 0),
+  'acl', (select relacl::text from pg_class where oid = 'public.system_logs'::regclass),
+  'rls', (select relrowsecurity from pg_class where oid = 'public.system_logs'::regclass),
+  'policies', (select jsonb_agg(polname order by polname) from pg_policy where polrelid = 'public.system_logs'::regclass),
+  'indexes', (select jsonb_agg(indexrelid::regclass::text order by 1) from pg_index
+               where indrelid = 'public.system_logs'::regclass),
+  'triggers', (select jsonb_agg(tgname order by tgname) from pg_trigger where tgrelid = 'public.system_logs'::regclass))
+"""
+
+
 def test_migrations_install_onto_a_live_platform_database_losing_nothing(fresh_database: str) -> None:
     with psycopg.connect(fresh_database, autocommit=True) as conn:
         conn.execute(LIVE_PLATFORM)
         uid_before = conn.execute(
             "select prosrc from pg_proc where oid = 'auth.uid()'::regprocedure"
         ).fetchone()
+        system_logs_before = conn.execute(SYSTEM_LOGS_SHAPE).fetchone()[0]
 
     glue_db.migrate(fresh_database)
     glue_db.migrate(fresh_database)
@@ -148,18 +163,14 @@ def test_migrations_install_onto_a_live_platform_database_losing_nothing(fresh_d
         assert conn.execute("select computed_by from public.partner_performance_stats").fetchone() == (
             "platform",
         )
-        # system_logs keeps its rows and gains the columns Lead Flow writes.
+        # system_logs is the platform's: its rows, columns, ACL, RLS switch and indexes exactly as before;
+        # Lead Flow logs to its own table.
         assert conn.execute("select type, message from public.system_logs").fetchone() == (
             "info",
             "platform line",
         )
-        cols = {
-            r[0]
-            for r in conn.execute(
-                "select column_name from information_schema.columns where table_name = 'system_logs'"
-            )
-        }
-        assert {"level", "source", "details", "type"} <= cols
+        assert conn.execute(SYSTEM_LOGS_SHAPE).fetchone()[0] == system_logs_before
+        assert conn.execute("select count(*) from public.lead_flow_logs").fetchone() == (0,)
         # The Lead Flow tables are there and the existing lead can be assigned by the backfill.
         assert conn.execute("select count(*) from public.lead_segments").fetchone() == (0,)
         assert conn.execute("select public.assign_segments_to_leads()").fetchone() == (1,)

@@ -98,7 +98,7 @@ def test_a_failing_step_rolls_back_its_own_writes_and_logs(db: psycopg.Connectio
     run = db.execute("""select status, rows, error like '%%stats table on fire%%' from lead_flow.nightly_runs
                          where step = 'aggregate' and date = '2025-06-02'""").fetchone()
     assert run == ("failed", 0, True)
-    logs = db.execute("""select level, details ->> 'event', details ? 'duration_ms' from public.system_logs
+    logs = db.execute("""select level, details ->> 'event', details ? 'duration_ms' from public.lead_flow_logs
                           where details ->> 'step' = 'aggregate' order by id""").fetchall()
     assert logs == [("info", "start", False), ("error", "end", True)]
     db.execute("drop trigger boom on public.lead_generation_stats")

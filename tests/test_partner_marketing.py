@@ -273,7 +273,7 @@ def test_approval_queues_exactly_one_budget_change_and_the_worker_applies_it(db:
         "select status from ai_marketing_recommendations where id = %s", (rec["id"],)
     ).fetchone() == ("applied",)
     logged = db.execute(
-        "select count(*) from system_logs where details ->> 'partner_campaign_id' = %s", (str(camp),)
+        "select count(*) from lead_flow_logs where details ->> 'partner_campaign_id' = %s", (str(camp),)
     ).fetchone()[0]
     assert logged >= 2  # the completion and the budget change itself
 

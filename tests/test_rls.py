@@ -18,7 +18,7 @@ READ_BY_ADMIN_ONLY = [
     "lead_segment_campaigns",
     "campaign_daily_metrics",
     "lead_segment_target_overrides",
-    "system_logs",
+    "lead_flow_logs",
 ]
 
 
@@ -59,7 +59,7 @@ def seeded(committed: psycopg.Connection, rest: RestClients) -> RestClients:
         (seg, day, day),
     )
     committed.execute(
-        "insert into system_logs (level, source, message) values ('info', 'lead_flow', 'seeded')"
+        "insert into lead_flow_logs (level, source, message) values ('info', 'lead_flow', 'seeded')"
     )
     return rest
 

@@ -1,7 +1,7 @@
 """Segments and lead assignment: the trigger on leads, the auto-create setting, the backfill.
 
 A lead is always stored: whatever cannot be assigned (unknown industry, no region, garbage, NULLs,
-an unexpected error) leaves segment_id NULL, and an unexpected error is written to system_logs.
+an unexpected error) leaves segment_id NULL, and an unexpected error is written to lead_flow_logs.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def test_unknown_industry_garbage_and_nulls_store_the_lead_with_segment_null(
     ).fetchone()
     assert stored == (len(leads), 0)
     assert segment_count(db) == before  # nothing created from garbage, whatever the setting
-    assert db.execute("select count(*) from public.system_logs").fetchone() == (
+    assert db.execute("select count(*) from public.lead_flow_logs").fetchone() == (
         0,
     )  # expected input, no errors
 
@@ -213,7 +213,7 @@ def test_an_unexpected_error_is_logged_and_the_lead_still_stored(db: psycopg.Con
     lead = insert_lead(db, industry, "Gelderland")
     assert segment_of(db, lead) is None
     level, source, message, details = db.execute(
-        "select level, source, message, details from public.system_logs"
+        "select level, source, message, details from public.lead_flow_logs"
     ).fetchone()
     assert (level, source) == ("error", "lead_flow")
     assert "segment assignment failed" in message and "disk on fire" in message
