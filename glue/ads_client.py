@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from importlib import import_module
 from pathlib import Path
@@ -27,6 +27,7 @@ CONFIG_PATH_ENV = "GOOGLE_ADS_CONFIGURATION_FILE_PATH"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 ADWORDS_SCOPE = "https://www.googleapis.com/auth/adwords"
 _ENV_PREFIX = "GOOGLE_ADS_"
+_OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
 _SECRETS = frozenset({"developer_token", "client_secret", "refresh_token", "access_token"})
 _FAILURE_KEY = re.compile(r"^google\.ads\.googleads\.(v\d+)\.errors\.googleadsfailure-bin$")
 
@@ -63,10 +64,21 @@ class AdsConfig:
         return "***" if name in _SECRETS and value else value
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> AdsConfig:
-        """From google-ads.yaml style keys; keys this project does not use (e.g. logging) are ignored."""
+    def from_mapping(cls, data: Mapping[str, Any], name: Callable[[str], str] = str) -> AdsConfig:
+        """From google-ads.yaml style keys; keys this project does not use (e.g. logging) are ignored.
+
+        A configuration the worker cannot use raises ValueError naming what is missing, each key as
+        name(key) (e.g. GOOGLE_ADS_DEVELOPER_TOKEN for the variables).
+        """
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known and value not in (None, "")}
+        missing = missing_keys(values)
+        if missing:
+            names = ", ".join(name(key) for key in missing)
+            hint = ""
+            if any(key in _OAUTH_KEYS for key in missing):
+                hint = f" (or {name('access_token')} instead of the OAuth keys, for the local fake)"
+            raise ValueError(f"missing {names}{hint}")
         if "use_proto_plus" in values:
             values["use_proto_plus"] = ads_config.disambiguate_string_bool(values["use_proto_plus"])
         for key in ("developer_token", "login_customer_id", "client_id", "client_secret", "refresh_token"):
@@ -77,7 +89,10 @@ class AdsConfig:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> AdsConfig:
         # The library's YAML parser does not touch the network (unlike load_from_storage).
-        return cls.from_mapping(ads_config.parse_yaml_document_to_dict(Path(path).read_bytes()))
+        data = ads_config.parse_yaml_document_to_dict(Path(path).read_bytes())
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path} is not a YAML mapping of google-ads.yaml keys")
+        return cls.from_mapping(data)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AdsConfig:
@@ -88,8 +103,18 @@ class AdsConfig:
                 f.name: env[_ENV_PREFIX + f.name.upper()]
                 for f in fields(cls)
                 if _ENV_PREFIX + f.name.upper() in env
-            }
+            },
+            name=lambda key: _ENV_PREFIX + key.upper(),
         )
+
+
+def missing_keys(values: Mapping[str, Any]) -> list[str]:
+    """The keys a usable configuration lacks: developer_token, and credentials (an access_token, or
+    client_id + client_secret + refresh_token for OAuth)."""
+    missing = [] if values.get("developer_token") else ["developer_token"]
+    if not values.get("access_token"):
+        missing += [key for key in _OAUTH_KEYS if not values.get(key)]
+    return missing
 
 
 def load_ads_config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -136,8 +137,79 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand. What the user must fix is said in one line on stderr, never a traceback:
+    `leadflow <command>: <message>`, exit 2 (bad configuration, DATABASE_URL missing or invalid, the
+    database unreachable); other database errors exit 1. LEADFLOW_DEBUG=1 shows the traceback."""
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    command = _command_name(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):  # argparse and handlers exiting with a number
+            raise
+        return _report(command, exc.code, 2)
+    except Exception as exc:
+        if os.environ.get("LEADFLOW_DEBUG"):
+            raise
+        problem = _user_facing(exc)
+        if problem is None:
+            raise
+        return _report(command, *problem)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """'worker push', 'regions load', 'nightly': the words the user typed to pick the subcommand."""
+    words = [args.command]
+    words += [v for k, v in vars(args).items() if k.endswith("_command") and isinstance(v, str)]
+    if args.command == "worker":
+        words.append(args.action)
+    return " ".join(words)
+
+
+def _user_facing(exc: Exception) -> tuple[str, int] | None:
+    """(one-line message, exit code) for errors a user can act on; None for bugs (the traceback shows)."""
+    from glue.errors import LeadflowError
+
+    if isinstance(exc, LeadflowError):
+        return _one_line(str(exc)), 2
+    import psycopg
+
+    if not isinstance(exc, psycopg.Error):
+        return None
+    message = _one_line(exc.diag.message_primary or str(exc))
+    if isinstance(exc, psycopg.OperationalError) and (exc.sqlstate is None or exc.sqlstate.startswith("08")):
+        return f"cannot reach the database: {message}", 2
+    if exc.sqlstate is None:
+        # Raised by psycopg itself: a connection string libpq cannot parse (its message echoes the
+        # string, password and all, so it is not shown), or a bug (the traceback shows).
+        if not _unparsable_database_url():
+            return None
+        return ("DATABASE_URL is not a PostgreSQL connection string: use "
+                "postgresql://user:password@host:port/dbname (or libpq key=value pairs)", 2)
+    return f"database error {exc.sqlstate}: {message}", 1
+
+
+def _unparsable_database_url() -> bool:
+    """Whether $DATABASE_URL is set and libpq cannot parse it."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(os.environ.get("DATABASE_URL") or "host=")
+    except psycopg.ProgrammingError:
+        return True
+    return False
+
+
+def _report(command: str, message: str, code: int) -> int:
+    print(f"leadflow {command}: {_one_line(message)}", file=sys.stderr)
+    return code
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """`leadflow worker push | pull-metrics | run`: the Google Ads worker (see docs/worker.md).
 
 Exit codes: 0 done; 75 (EX_TEMPFAIL) when changes were left pending or the daily quota ran out, so
-a later run is needed; 1 when metrics of some customer could not be pulled; 2 for bad arguments.
+a later run is needed; 1 when metrics of some customer could not be pulled; 2 when it cannot start:
+bad arguments, configuration missing or invalid (ConfigError), the database unreachable, or a
+database role that cannot work the queue (WorkerRoleError). glue.cli prints those in one line.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import sys
 import threading
 from types import FrameType
 
-import psycopg
-
+from glue import worker_db
 from glue.ads_client import build_client
 from glue.worker_ads import AdsGateway, QuotaExhausted
-from glue.worker_config import WorkerSettings, load_settings, redact_url
+from glue.worker_config import WorkerSettings, load_settings
 from glue.worker_loop import run
 from glue.worker_metrics import metrics_window, pull_metrics
 from glue.worker_push import push
@@ -30,29 +31,21 @@ EX_TEMPFAIL = 75
 
 def main(args: argparse.Namespace) -> int:
     _configure_logging()
-    if args.action != "pull-metrics" and (args.date is not None or args.days is not None):
-        print("--date and --days belong to pull-metrics", file=sys.stderr)
-        return 2
-    if args.date is not None and args.days is not None:
-        print("give --date or --days, not both", file=sys.stderr)
-        return 2
-    if args.days is not None and args.days < 1:
-        print("--days must be at least 1", file=sys.stderr)
+    problem = _argument_problem(args)
+    if problem:
+        print(f"leadflow worker {args.action}: {problem}", file=sys.stderr)
         return 2
     settings = load_settings(name=args.name)
-    stop = _stop_on_signals()
-    gateway = make_gateway(settings, stop)
-    log.info("worker %s%s: %s", args.action, " (dry run)" if args.dry_run else "", settings.describe())
-
-    if args.action == "run":
-        run(settings, gateway, stop, dry_run=args.dry_run)
-        return 0
-    try:
-        conn = psycopg.connect(settings.database_url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        print(f"cannot connect to the database ({redact_url(settings.database_url)}): {exc}", file=sys.stderr)
-        return 1
-    with conn:
+    # Before anything is logged, so what keeps the worker from starting (the database unreachable,
+    # a role that cannot work the queue) is the one line on stderr.
+    with worker_db.connect(settings) as conn:
+        stop = _stop_on_signals()
+        gateway = make_gateway(settings, stop)
+        log.info("worker %s%s: %s", args.action, " (dry run)" if args.dry_run else "", settings.describe())
+        if args.action == "run":
+            conn.close()  # the loop opens (and re-opens) its own connections
+            run(settings, gateway, stop, dry_run=args.dry_run)
+            return 0
         if args.action == "push":
             report = push(conn, gateway, settings, dry_run=args.dry_run, should_stop=stop.is_set)
             print(report.summary())
@@ -65,6 +58,16 @@ def main(args: argparse.Namespace) -> int:
             return EX_TEMPFAIL
         print(metrics.summary())
         return 1 if metrics.failed_customers else 0
+
+
+def _argument_problem(args: argparse.Namespace) -> str | None:
+    if args.action != "pull-metrics" and (args.date is not None or args.days is not None):
+        return "--date and --days belong to pull-metrics"
+    if args.date is not None and args.days is not None:
+        return "give --date or --days, not both"
+    if args.days is not None and args.days < 1:
+        return "--days must be at least 1"
+    return None
 
 
 def make_gateway(settings: WorkerSettings, stop: threading.Event) -> AdsGateway:

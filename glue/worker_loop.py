@@ -6,7 +6,10 @@ left pending by an earlier run). Once per Amsterdam day, after settings.metrics_
 last days' metrics. SIGTERM/SIGINT set the stop event: the current batch is finished and recorded,
 backoff waits are cut short (their changes go back to the queue), and the loop returns.
 A lost database connection is re-opened after a pause; nothing claimed is lost (unrecorded claims
-are taken again after the lease).
+are taken again after the lease). A database that cannot be reached at the very start is not
+waited for: the error goes to the caller (one line, exit 2; a service manager restarts the worker).
+Every connection is checked like push's (glue.worker_db): a role that cannot work the queue stops
+the loop with WorkerRoleError instead of idling without a word.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import datetime
 
 import psycopg
 
+from glue import worker_db
 from glue.worker_ads import AdsGateway, QuotaExhausted
 from glue.worker_config import WorkerSettings
 from glue.worker_metrics import AMSTERDAM, metrics_window, pull_metrics
@@ -56,29 +60,39 @@ def run(
     listen: psycopg.Connection | None = None
     work: psycopg.Connection | None = None
     log.info("worker running: %s", settings.describe())
+    connected = False  # once the database was reached, a lost connection is waited for
     while not stop.is_set():
         try:
             if listen is None or listen.closed:
-                listen = psycopg.connect(settings.database_url, autocommit=True)
+                listen = worker_db.connect(settings)
                 listen.execute(f"listen {CHANNEL}")
                 state.next_push = 0.0  # anything queued while we were away
             if work is None or work.closed:
-                work = psycopg.connect(settings.database_url, autocommit=True)
+                work = worker_db.connect(settings)
+            connected = True
             _step(settings, gateway, stop, work, state, dry_run, clock)
             if _wait_for_notification(listen, stop, max(0.0, state.next_push - time.monotonic())):
                 state.next_push = 0.0
         except psycopg.OperationalError as exc:
+            if not connected:
+                _close(listen, work)
+                raise
             log.error("database connection lost (%s); reconnecting in %.0fs", exc, RECONNECT_PAUSE_SECONDS)
-            for conn in (listen, work):
-                if conn is not None:
-                    conn.close()
+            _close(listen, work)
             listen = work = None
             stop.wait(RECONNECT_PAUSE_SECONDS)
-    for conn in (listen, work):
-        if conn is not None:
-            conn.close()
+        except worker_db.WorkerRoleError:
+            _close(listen, work)
+            raise
+    _close(listen, work)
     log.info("worker stopped after %d pushes and %d metrics pulls", state.pushes, state.metrics_pulls)
     return state
+
+
+def _close(*conns: psycopg.Connection | None) -> None:
+    for conn in conns:
+        if conn is not None:
+            conn.close()
 
 
 def _step(

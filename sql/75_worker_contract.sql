@@ -188,3 +188,58 @@ revoke all on function public.record_campaign_metrics(text, text, date, bigint, 
   from public, anon, authenticated;
 grant execute on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
   to service_role;
+
+-- The functions above are SECURITY INVOKER: the queue is what the worker's own role can see. A role
+-- under row level security (any role without BYPASSRLS: membership of service_role does not pass the
+-- attribute on) sees no rows of channel_orchestration_log, so it would claim nothing and report
+-- nothing. The worker asks this at start and refuses to run instead.
+create or replace function lead_flow.worker_role_check()
+  returns table (problems text[], usable_roles text[])
+  language sql stable set search_path = ''
+  as $$
+    with functions (signature) as (
+      values ('public.claim_budget_changes(text, integer, boolean)'),
+             ('public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)'),
+             ('public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)')
+    ), tables (name, privilege) as (
+      -- What the contract's functions and pull-metrics read and write, as the caller.
+      values ('public.channel_orchestration_log', 'select'), ('public.channel_orchestration_log', 'update'),
+             ('public.lead_segment_campaigns', 'select'), ('public.lead_segment_campaigns', 'update'),
+             ('public.lead_segment_plans', 'select'), ('public.lead_segment_plans', 'update'),
+             ('public.campaign_daily_metrics', 'select'), ('public.campaign_daily_metrics', 'insert'),
+             ('public.campaign_daily_metrics', 'update')
+    ), missing as (
+      select format('may not execute %s', split_part(f.signature, '(', 1)) as problem, 1 as rank
+        from functions f
+       where not has_function_privilege(f.signature, 'execute')
+      union all
+      select format('lacks %s on %s', string_agg(t.privilege, ', ' order by t.privilege), t.name), 2
+        from tables t
+       where not has_table_privilege(t.name, t.privilege)
+       group by t.name
+      union all
+      select format('row level security hides the rows of %s from it (it has no BYPASSRLS)',
+                    string_agg(distinct t.name, ', ')), 3
+        from tables t
+       where row_security_active(t.name)
+      having count(*) > 0
+    ), usable as (
+      -- Roles it may SET ROLE to that could do the work (e.g. service_role on Supabase).
+      select r.rolname
+        from pg_catalog.pg_roles r
+       where r.rolname <> current_user
+         and pg_catalog.pg_has_role(current_user, r.oid, 'member')
+         and (r.rolbypassrls or r.rolsuper)
+         and not exists (select from functions f where not has_function_privilege(r.oid, f.signature, 'execute'))
+         and not exists (select from tables t where not has_table_privilege(r.oid, t.name, t.privilege))
+    )
+    select coalesce((select array_agg(m.problem order by m.rank, m.problem) from missing m), '{}'),
+           coalesce((select array_agg(u.rolname::text order by u.rolname = 'service_role' desc, u.rolname)
+                       from usable u), '{}')
+  $$;
+comment on function lead_flow.worker_role_check() is
+  'Worker contract: what keeps the calling role from working the budget queue (problems: functions it may not '
+  'execute, table privileges it lacks, tables whose rows row level security hides from it), and the roles it '
+  'may SET ROLE to that could (usable_roles, service_role first). No problems: the worker may start.';
+revoke all on function lead_flow.worker_role_check() from public, anon, authenticated;
+grant execute on function lead_flow.worker_role_check() to service_role;

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from glue.fake_google_ads import FakeGoogleAdsServer
-from glue.worker_config import load_settings
+from glue.worker_config import ConfigError, load_settings
 from glue.worker_metrics import AMSTERDAM
 from tests.support_worker import assert_final_states, log_rows, queue_changes, subprocess_env
 
@@ -206,11 +206,14 @@ def test_configuration_from_yaml_or_env_with_an_endpoint_override_and_secrets_hi
     from_env = load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
                               "GOOGLE_ADS_ACCESS_TOKEN": "a"})
     assert (from_env.ads.developer_token, from_env.ads.endpoint, from_env.claim_size) == ("d", None, 10_000)
-    with pytest.raises(SystemExit, match="DATABASE_URL"):
-        load_settings({"GOOGLE_ADS_DEVELOPER_TOKEN": "d"})
-    with pytest.raises(SystemExit, match="LEADFLOW_WORKER_CLAIM_SIZE"):
-        load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
-                       "LEADFLOW_WORKER_CLAIM_SIZE": "many"})
-    with pytest.raises(ValueError, match="batch_size"):
-        load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
-                       "LEADFLOW_WORKER_BATCH_SIZE": "10001"})
+    usable = {"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d",
+              "GOOGLE_ADS_ACCESS_TOKEN": "a"}
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings({"GOOGLE_ADS_DEVELOPER_TOKEN": "d", "GOOGLE_ADS_ACCESS_TOKEN": "a"})
+    with pytest.raises(ConfigError, match="LEADFLOW_WORKER_CLAIM_SIZE"):
+        load_settings({**usable, "LEADFLOW_WORKER_CLAIM_SIZE": "many"})
+    with pytest.raises(ConfigError, match="batch_size"):
+        load_settings({**usable, "LEADFLOW_WORKER_BATCH_SIZE": "10001"})
+    with pytest.raises(ConfigError, match="missing GOOGLE_ADS_CLIENT_ID, GOOGLE_ADS_CLIENT_SECRET"):
+        load_settings({"DATABASE_URL": "postgresql://localhost/x", "GOOGLE_ADS_DEVELOPER_TOKEN": "d"})
+    assert load_settings({**usable, "LEADFLOW_WORKER_ROLE": "service_role"}).database_role == "service_role"
