@@ -49,6 +49,20 @@ def _regions_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schedules_install(args: argparse.Namespace) -> int:
+    from glue import db
+
+    problem = db.install_schedules()
+    if problem:
+        print(f"leadflow schedules install: {problem}", file=sys.stderr)
+        return 1
+    print(
+        "schedules installed (pg_cron, hourly): lead-flow-aggregate, lead-flow-plan, "
+        "lead-flow-orchestrate, partner-marketing-nightly"
+    )
+    return 0
+
+
 def _nightly(args: argparse.Namespace) -> int:
     from glue import nightly
 
@@ -104,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     load = regions_sub.add_parser("load", help="load a PC4 -> province CSV (per-PC4 or ranges)")
     load.add_argument("file", type=Path)
     load.set_defaults(handler=_regions_load)
+
+    schedules = sub.add_parser("schedules", help="the pg_cron schedules of the nightly pipeline")
+    schedules_sub = schedules.add_subparsers(dest="schedules_command", required=True)
+    install = schedules_sub.add_parser(
+        "install", help="install the schedules (once pg_cron is enabled; migrate does it when it can)"
+    )
+    install.set_defaults(handler=_schedules_install)
 
     nightly = command("nightly", _nightly, "run the nightly pipeline for a day, or backfill a range")
     nightly.add_argument("--date", type=_day, help="the day D to process (default: yesterday in Amsterdam)")

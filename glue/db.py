@@ -25,6 +25,7 @@ import psycopg
 from yoyo import get_backend, read_migrations
 from yoyo.migrations import topological_sort
 
+from glue.errors import LeadflowError
 from glue.paths import MIGRATIONS_DIR, PC4_RANGES_CSV, SQL_DIR
 
 INTERNAL_SCHEMA = "lead_flow"
@@ -44,8 +45,8 @@ NOTICE: the nightly schedules are not installed: {problem}.
 T = TypeVar("T")
 
 
-class MigrateError(RuntimeError):
-    """The install could not complete; the message says which step and why."""
+class MigrateError(LeadflowError):
+    """The install could not complete (the database stayed busy); the message says which step and why."""
 
 
 @dataclass
@@ -122,7 +123,8 @@ def _with_lock_retries(what: str, step: Callable[[], T]) -> T:
             if attempt == LOCK_RETRIES:
                 raise MigrateError(
                     f"{what}: no lock within {LOCK_TIMEOUT} in {LOCK_RETRIES} tries "
-                    f"({exc.diag.message_primary}); the database is busy, nothing half-done: run it again later"
+                    f"({exc.diag.message_primary}); the database is busy and nothing is half-done: "
+                    "run it again later"
                 ) from exc
             print(
                 f"migrate: {what} waited {LOCK_TIMEOUT} for a lock ({exc.diag.message_primary}); "

@@ -34,7 +34,8 @@ def build_indexes(conn: Any) -> None:
     cur.execute("set lock_timeout = '5min'")
     for name, definition in INDEXES.items():
         cur.execute(
-            "select i.indisvalid from pg_catalog.pg_index i join pg_catalog.pg_class c on c.oid = i.indexrelid"
+            "select i.indisvalid from pg_catalog.pg_index i"
+            " join pg_catalog.pg_class c on c.oid = i.indexrelid"
             " where c.relnamespace = 'public'::regnamespace and c.relname = %s",
             (name,),
         )

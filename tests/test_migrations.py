@@ -123,14 +123,17 @@ refresh materialized view public.partner_performance_stats;
 # Everything of a table a migrate could change: columns, ACL, RLS switch, policies, indexes, triggers.
 SYSTEM_LOGS_SHAPE = """
 select jsonb_build_object(
-  'columns', (select jsonb_agg(format('%s %s %s', attname, format_type(atttypid, atttypmod), attacl) order by attnum)
+  'columns', (select jsonb_agg(format('%s %s %s', attname, format_type(atttypid, atttypmod), attacl)
+                               order by attnum)
                 from pg_attribute where attrelid = 'public.system_logs'::regclass and attnum > 0),
   'acl', (select relacl::text from pg_class where oid = 'public.system_logs'::regclass),
   'rls', (select relrowsecurity from pg_class where oid = 'public.system_logs'::regclass),
-  'policies', (select jsonb_agg(polname order by polname) from pg_policy where polrelid = 'public.system_logs'::regclass),
+  'policies', (select jsonb_agg(polname order by polname) from pg_policy
+                where polrelid = 'public.system_logs'::regclass),
   'indexes', (select jsonb_agg(indexrelid::regclass::text order by 1) from pg_index
                where indrelid = 'public.system_logs'::regclass),
-  'triggers', (select jsonb_agg(tgname order by tgname) from pg_trigger where tgrelid = 'public.system_logs'::regclass))
+  'triggers', (select jsonb_agg(tgname order by tgname) from pg_trigger
+                where tgrelid = 'public.system_logs'::regclass))
 """
 
 
