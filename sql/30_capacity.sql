@@ -231,6 +231,7 @@ create or replace function public.get_segment_capacity(
   language plpgsql stable set search_path = ''
   as $$
   begin
+    perform lead_flow.api_require_reader('get_segment_capacity');   -- sql/90: partners and admins (403 otherwise)
     perform lead_flow.api_check_segment(get_segment_capacity.segment_id);
     select c.capacity_partners, c.capacity_total_leads, c.current_open_leads, c.available_leads
       into capacity_partners, capacity_total_leads, current_open_leads, available_leads
@@ -238,7 +239,7 @@ create or replace function public.get_segment_capacity(
   end
   $$;
 comment on function public.get_segment_capacity(uuid) is
-  'Capacity of one segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open). 400 for an unknown segment id.';
+  'Capacity of one segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open). Partners and admins; 400 for an unknown segment id, 403 without a partner or admin profile.';
 revoke all on function public.get_segment_capacity(uuid) from public, anon, authenticated;
 grant execute on function public.get_segment_capacity(uuid) to authenticated, service_role;
 

@@ -121,8 +121,9 @@ comment on function public.limit_daily_budget(numeric, numeric, numeric, numeric
   'budget, then floored/capped at min/max budget, a launch budget when the day-start budget is 0 or unknown, '
   'changes under 0.01 are none, cents. Returns the new budget, whether it changed, which limit cut it, and a note.';
 revoke all on function public.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric) from public, anon, authenticated;
+-- The back end's only: pure maths, but no client of the API needs it (and anon gets nothing but regions).
 grant execute on function public.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric)
-  to anon, authenticated, service_role;
+  to service_role;
 
 -- The cost per lead a segment's budget maths uses: its own trailing spend / leads, blended with a
 -- prior (its branch's cost per lead, else the default) counting as p_prior_leads leads of evidence:
@@ -226,5 +227,6 @@ comment on function public.propose_daily_budget(numeric, numeric, numeric, numer
   'is 0 or unknown and more is wanted; NULL only when current is unknown and nothing more is wanted.';
 revoke all on function public.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric)
   from public, anon, authenticated;
+-- The back end's only: pure maths, but no client of the API needs it (and anon gets nothing but regions).
 grant execute on function public.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric)
-  to anon, authenticated, service_role;
+  to service_role;

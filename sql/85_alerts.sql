@@ -12,9 +12,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
     v_yesterday date := lead_flow.local_day(p_now) - 1;
   begin
     -- Admins, the service role, and direct database sessions without JWT claims (psql, pg_cron).
-    if not ((select lead_flow.is_admin())
-            or coalesce((select auth.role()), '') = 'service_role'
-            or (select auth.jwt()) = '{}'::jsonb) then
+    if not (lead_flow.is_admin() or lead_flow.is_back_end()) then
       return;
     end if;
 

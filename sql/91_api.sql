@@ -1,8 +1,10 @@
 -- The API for PostgREST/Supabase clients: the spec's endpoints as views and RPC functions in
 -- `public`. Views are security_invoker (the caller's RLS applies); functions are SECURITY INVOKER and
--- check who calls them; the one thing callers may not do themselves (re-running a night) goes through
--- a SECURITY DEFINER function in lead_flow that checks again. Errors meant for users: 22023 (400),
--- 23505 (409, a conflict with what exists), 42501 (403, not allowed; 401 for anon).
+-- check who calls them (lead_flow.api_require_reader / api_require_admin); what callers may not do or
+-- read themselves (re-running a night; stats and plans, whose tables are admin-only because they hold
+-- money) goes through SECURITY DEFINER functions in lead_flow that check again and blank the money
+-- for partners. Errors meant for users: 22023 (400), 23505 (409, a conflict with what exists), 42501
+-- (403, not allowed; 401 for anon, which may not execute these functions at all).
 
 -- Who counts as an admin of the API: a user whose profile has is_admin, service_role, or a
 -- superuser/owner session (psql, the CLI). Raises 42501 naming the action for anyone else.
@@ -20,7 +22,7 @@ create or replace function lead_flow.api_require_admin(p_action text) returns bo
 comment on function lead_flow.api_require_admin(text) is
   'True for admins, service_role and superusers; raises 42501 "<action> is for admins only" for everyone else.';
 revoke all on function lead_flow.api_require_admin(text) from public, anon, authenticated;
-grant execute on function lead_flow.api_require_admin(text) to anon, authenticated, service_role;
+grant execute on function lead_flow.api_require_admin(text) to authenticated, service_role;
 
 -- The valid region slugs, for error messages.
 create or replace function lead_flow.api_region_list() returns text
@@ -144,25 +146,83 @@ grant execute on function public.create_lead_segment(text, text, text, text) to 
 
 -- GET /api/lead-segments/:id/stats and /plans --------------------------------------------------
 
+-- The readers behind the stats and plans RPCs and the overview. SECURITY DEFINER because the tables are
+-- admin-only (they hold money); they return rows only to partners, admins and the back end, and blank
+-- the money columns for everyone but admins and the back end. Columns are listed one by one, in the
+-- table's order: a column a later migration adds makes this file fail to apply until it is decided
+-- here whether it is money.
+create or replace function lead_flow.api_segment_stats(p_segment_id uuid, p_start date, p_end date)
+  returns setof public.lead_generation_stats
+  language sql stable security definer set search_path = ''
+  as $$
+    with caller as materialized (select lead_flow.reads_lead_flow() as reads, lead_flow.sees_money() as money)
+    select t.id, t.segment_id, t.date, t.leads_generated, t.leads_accepted, t.leads_rejected, t.leads_pending,
+           case when c.money then t.avg_cpl end,
+           case when c.money then t.google_ads_spend end,
+           case when c.money then t.google_ads_clicks end,
+           case when c.money then t.google_ads_impressions end,
+           case when c.money then t.google_ads_conversions end,
+           t.seo_clicks, t.seo_visits, t.microsite_visits, t.microsite_leads, t.capacity_partners,
+           t.capacity_total_leads, t.created_at, t.updated_at
+      from public.lead_generation_stats t
+     cross join caller c
+     where c.reads and t.segment_id = p_segment_id
+       and (p_start is null or t.date >= p_start) and (p_end is null or t.date <= p_end)
+     order by t.date
+  $$;
+comment on function lead_flow.api_segment_stats(uuid, date, date) is
+  'One segment''s stats rows from p_start to p_end (inclusive, NULL: open), oldest first, for partners, admins and '
+  'the back end (others: no rows); avg_cpl and the google_ads_* figures are NULL for everyone but admins and the back end.';
+revoke all on function lead_flow.api_segment_stats(uuid, date, date) from public, anon, authenticated;
+grant execute on function lead_flow.api_segment_stats(uuid, date, date) to authenticated, service_role;
+
+create or replace function lead_flow.api_segment_plans(p_segment_id uuid, p_start date, p_end date)
+  returns setof public.lead_segment_plans
+  language sql stable security definer set search_path = ''
+  as $$
+    with caller as materialized (select lead_flow.reads_lead_flow() as reads, lead_flow.sees_money() as money)
+    select t.id, t.segment_id, t.date, t.target_leads_per_day, t.target_source, t.expected_leads_per_day,
+           t.actual_leads, t.lead_gap, t.lead_gap_percentage,
+           case when c.money then t.target_daily_budget_google_ads end,
+           case when c.money then t.actual_daily_budget_google_ads end,
+           t.orchestration_status,
+           case when c.money then t.orchestration_reason end,   -- names budgets and cost per lead
+           t.created_at, t.updated_at,
+           case when c.money then t.cost_per_lead end,
+           case when c.money then t.cost_per_lead_source end,
+           t.controller
+      from public.lead_segment_plans t
+     cross join caller c
+     where c.reads and t.segment_id = p_segment_id
+       and (p_start is null or t.date >= p_start) and (p_end is null or t.date <= p_end)
+     order by t.date
+  $$;
+comment on function lead_flow.api_segment_plans(uuid, date, date) is
+  'One segment''s plan rows from p_start to p_end (inclusive, NULL: open), oldest first, for partners, admins and '
+  'the back end (others: no rows); budgets, orchestration_reason and cost per lead are NULL for everyone but '
+  'admins and the back end.';
+revoke all on function lead_flow.api_segment_plans(uuid, date, date) from public, anon, authenticated;
+grant execute on function lead_flow.api_segment_plans(uuid, date, date) to authenticated, service_role;
+
 create or replace function public.get_segment_stats(segment_id uuid, start_date date default null,
                                                     end_date date default null)
   returns setof public.lead_generation_stats
   language plpgsql stable set search_path = ''
   as $$
   begin
+    perform lead_flow.api_require_reader('get_segment_stats');
     perform lead_flow.api_check_range(get_segment_stats.start_date, get_segment_stats.end_date);
     perform lead_flow.api_check_segment(get_segment_stats.segment_id);
     return query
-      select t.* from public.lead_generation_stats t
-       where t.segment_id = get_segment_stats.segment_id
-         and (get_segment_stats.start_date is null or t.date >= get_segment_stats.start_date)
-         and (get_segment_stats.end_date is null or t.date <= get_segment_stats.end_date)
-       order by t.date;
+      select t.* from lead_flow.api_segment_stats(get_segment_stats.segment_id, get_segment_stats.start_date,
+                                                  get_segment_stats.end_date) t;
   end
   $$;
 comment on function public.get_segment_stats(uuid, date, date) is
   'Daily stats of one segment from start_date to end_date (both inclusive, either may be omitted), oldest '
-  'first. 400 for an unknown segment or an end_date before start_date.';
+  'first. Partners and admins; money (avg_cpl, google_ads_spend, _clicks, _impressions, _conversions) is NULL '
+  'except for admins. 400 for an unknown segment or an end_date before start_date; 403 without a partner or '
+  'admin profile.';
 revoke all on function public.get_segment_stats(uuid, date, date) from public, anon, authenticated;
 grant execute on function public.get_segment_stats(uuid, date, date) to authenticated, service_role;
 
@@ -172,20 +232,20 @@ create or replace function public.get_segment_plans(segment_id uuid, start_date 
   language plpgsql stable set search_path = ''
   as $$
   begin
+    perform lead_flow.api_require_reader('get_segment_plans');
     perform lead_flow.api_check_range(get_segment_plans.start_date, get_segment_plans.end_date);
     perform lead_flow.api_check_segment(get_segment_plans.segment_id);
     return query
-      select t.* from public.lead_segment_plans t
-       where t.segment_id = get_segment_plans.segment_id
-         and (get_segment_plans.start_date is null or t.date >= get_segment_plans.start_date)
-         and (get_segment_plans.end_date is null or t.date <= get_segment_plans.end_date)
-       order by t.date;
+      select t.* from lead_flow.api_segment_plans(get_segment_plans.segment_id, get_segment_plans.start_date,
+                                                  get_segment_plans.end_date) t;
   end
   $$;
 comment on function public.get_segment_plans(uuid, date, date) is
   'Daily plans (target, actual, gap, budgets, orchestration status) of one segment from start_date to '
-  'end_date (both inclusive, either may be omitted), oldest first. 400 for an unknown segment or an end_date '
-  'before start_date.';
+  'end_date (both inclusive, either may be omitted), oldest first. Partners and admins; money '
+  '(target_/actual_daily_budget_google_ads, orchestration_reason, cost_per_lead, cost_per_lead_source) is NULL '
+  'except for admins. 400 for an unknown segment or an end_date before start_date; 403 without a partner or '
+  'admin profile.';
 revoke all on function public.get_segment_plans(uuid, date, date) from public, anon, authenticated;
 grant execute on function public.get_segment_plans(uuid, date, date) to authenticated, service_role;
 
@@ -344,6 +404,39 @@ grant execute on function public.remove_target_override(uuid) to authenticated, 
 
 -- GET /api/lead-segments and /api/lead-segments/:id ------------------------------------------------
 
+-- The latest plan of every active segment, for the overview: SECURITY DEFINER as api_segment_plans
+-- (the plans table is admin-only), the same rows for partners with the money blanked. One statement:
+-- an index probe on (segment_id, date) per active segment.
+create or replace function lead_flow.api_latest_segment_plans()
+  returns setof public.lead_segment_plans
+  language sql stable security definer set search_path = ''
+  as $$
+    with caller as materialized (select lead_flow.reads_lead_flow() as reads, lead_flow.sees_money() as money)
+    select t.id, t.segment_id, t.date, t.target_leads_per_day, t.target_source, t.expected_leads_per_day,
+           t.actual_leads, t.lead_gap, t.lead_gap_percentage,
+           case when c.money then t.target_daily_budget_google_ads end,
+           case when c.money then t.actual_daily_budget_google_ads end,
+           t.orchestration_status,
+           case when c.money then t.orchestration_reason end,
+           t.created_at, t.updated_at,
+           case when c.money then t.cost_per_lead end,
+           case when c.money then t.cost_per_lead_source end,
+           t.controller
+      from caller c
+     cross join public.lead_segments s
+     cross join lateral (
+       select pl.* from public.lead_segment_plans pl
+        where pl.segment_id = s.id
+        order by pl.date desc
+        limit 1) t
+     where c.reads and s.is_active
+  $$;
+comment on function lead_flow.api_latest_segment_plans() is
+  'The latest plan row of every active segment, for partners, admins and the back end (others: no rows); budgets, '
+  'orchestration_reason and cost per lead are NULL for everyone but admins and the back end.';
+revoke all on function lead_flow.api_latest_segment_plans() from public, anon, authenticated;
+grant execute on function lead_flow.api_latest_segment_plans() to authenticated, service_role;
+
 create or replace view public.lead_segment_overview with (security_invoker = true) as
   select s.id, s.code, s.branch, s.region, s.country, s.description, s.created_at,
          coalesce(c.capacity_partners, 0) as capacity_partners,
@@ -360,18 +453,15 @@ create or replace view public.lead_segment_overview with (security_invoker = tru
          p.actual_daily_budget_google_ads,
          p.orchestration_status,
          p.orchestration_reason
-    from public.lead_segments s
+    from public.lead_segments s   -- under the caller's RLS: partners and admins see the segments
     left join lead_flow.segment_capacities() c on c.segment_id = s.id
-    left join lateral (
-      select pl.* from public.lead_segment_plans pl
-       where pl.segment_id = s.id
-       order by pl.date desc
-       limit 1) p on true
+    left join lead_flow.api_latest_segment_plans() p on p.segment_id = s.id
    where s.is_active;
 comment on view public.lead_segment_overview is
   'Every active segment with its capacity now (partners, sum of max_open_leads, open and available leads) and '
   'its latest plan: plan_date, target, actual, gap and gap % in leads per day, target and actual daily Google '
-  'Ads budget (EUR) and the orchestration status. One segment: ?id=eq.<uuid>. Signed-in users only.';
+  'Ads budget (EUR) and the orchestration status and reason. One segment: ?id=eq.<uuid>. Partners and admins '
+  '(others: no rows); the budgets and orchestration_reason are NULL except for admins.';
 revoke all on public.lead_segment_overview from anon, authenticated;
 grant select on public.lead_segment_overview to authenticated, service_role;
 
@@ -387,9 +477,7 @@ create or replace function lead_flow.rerun_lead_flow(p_date date)
   declare
     v_yesterday date := lead_flow.local_day(now()) - 1;
   begin
-    if not ((select lead_flow.is_admin())
-            or coalesce((select auth.role()), '') = 'service_role'
-            or (select auth.jwt()) = '{}'::jsonb) then
+    if not (lead_flow.is_admin() or lead_flow.is_back_end()) then
       raise exception 'rerun_lead_flow is for admins only' using errcode = '42501';
     end if;
     if p_date is null or not isfinite(p_date) or p_date > v_yesterday then

@@ -179,7 +179,7 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__log_budget(
                                            case when tg_op = 'UPDATE' then old.daily_budget end, new.daily_budget,
                                            case when tg_op = 'UPDATE' then old.monthly_budget end, new.monthly_budget),
                             jsonb_build_object('partner_campaign_id', new.id, 'partner_id', new.partner_id,
-                                               'by', (select auth.uid()), 'op', tg_op));
+                                               'by', lead_flow.jwt_user_id(), 'op', tg_op));
     end if;
     return null;
   end
@@ -698,13 +698,11 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
   declare
     r public.ai_marketing_recommendations;
     c public.partner_marketing_campaigns;
-    v_uid uuid := (select auth.uid());
-    -- Admins, service_role, and a superuser's own session (psql, the CLI) without a user JWT. Not
+    -- jwt_user_id, not auth.uid(): a sub that is not a uuid is nobody, not an error.
+    v_uid uuid := lead_flow.jwt_user_id();
+    -- Admins, service_role, and a back-end session (psql, the CLI) without a user JWT. Not
     -- current_user: in a SECURITY DEFINER function that is the owner.
-    v_trusted boolean := coalesce((select auth.role()) = 'service_role', false) or (select lead_flow.is_admin())
-                         or ((select auth.uid()) is null
-                             and coalesce((select rl.rolsuper from pg_catalog.pg_roles rl where rl.rolname = session_user),
-                                          false));
+    v_trusted boolean := lead_flow.is_admin() or lead_flow.is_back_end();
     v_today date := (now() at time zone 'Europe/Amsterdam')::date;
     v_old numeric;
     v_new numeric;
@@ -716,6 +714,11 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
     v_page_id uuid;
     v_pending integer;
   begin
+    if not (v_trusted or lead_flow.is_partner()) then
+      raise exception '% needs a partner or admin profile',
+        case when p_approve then 'approve_marketing_recommendation' else 'reject_marketing_recommendation' end
+        using errcode = '42501', hint = 'sign in as a partner or an admin of the marketplace';
+    end if;
     if p_id is null then
       raise exception 'a recommendation id is required' using errcode = '22023';
     end if;

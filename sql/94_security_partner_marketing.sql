@@ -1,12 +1,16 @@
--- RLS and grants of partner marketing. A partner reads and writes only its own rows, admins all,
--- anon nothing, service_role everything (it bypasses RLS). Lead gaps and recommendations are
--- written by the nightly job and the decision function only. Write grants list their columns: a
--- partner cannot set totals, counters, ownership of another partner, or (on profiles) is_admin.
+-- RLS and grants of partner marketing. A partner (lead_flow.is_partner(): sql/90) reads and writes
+-- only its own rows -- its campaigns' budgets, spend and cost per lead included, no other partner's --
+-- admins all, a signed-in account without a partner profile nothing, anon nothing, service_role
+-- everything (it bypasses RLS). Lead gaps and recommendations are written by the nightly job and the
+-- decision function only. Write grants list their columns: a partner cannot set totals, counters,
+-- ownership of another partner, or (on profiles) is_admin. The user id comes from
+-- lead_flow.jwt_user_id(), which reads a sub that is not a uuid as nobody instead of raising.
 
 do $$
 declare
   r record;
-  own text := '((select auth.uid()) = partner_id or (select lead_flow.is_admin()))';
+  own text := '(((select lead_flow.jwt_user_id()) = partner_id and (select lead_flow.is_partner())) '
+              'or (select lead_flow.is_admin()))';
 begin
   for r in
     select * from (values

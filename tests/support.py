@@ -37,7 +37,8 @@ def reset_data(conn: psycopg.Connection) -> None:
     )
 
 
-def make_jwt(secret: str, role: str, sub: uuid.UUID | None = None, ttl_s: int = 3600) -> str:
+def make_jwt(secret: str, role: str, sub: uuid.UUID | str | None = None, ttl_s: int = 3600) -> str:
+    """A signed JWT as PostgREST/Supabase take it; sub may be any string (a garbage one included)."""
     claims: dict[str, Any] = {"role": role, "exp": int(time.time()) + ttl_s}
     if sub is not None:
         claims["sub"] = str(sub)
@@ -102,7 +103,9 @@ def create_segment(
 
 @dataclass
 class RestClients:
-    """One postgrest-py client per role, plus the user ids behind the partner and admin tokens."""
+    """One postgrest-py client per role, plus the user ids behind the partner and admin tokens. Besides
+    anon, two partners, an admin and service_role: three signed-in callers that are neither partner
+    nor admin (no sub, a sub without a profile, a sub that is not a uuid)."""
 
     url: str
     secret: str
@@ -124,7 +127,7 @@ class RestClients:
             admin_id=create_user(conn, is_admin=True, is_active_for_routing=False),
         )
 
-    def client(self, role: str, sub: uuid.UUID | None = None) -> SyncPostgrestClient:
+    def client(self, role: str, sub: uuid.UUID | str | None = None) -> SyncPostgrestClient:
         headers = {} if role == "anon" else {"Authorization": f"Bearer {make_jwt(self.secret, role, sub)}"}
         return SyncPostgrestClient(self.url, headers=headers)
 
@@ -147,3 +150,25 @@ class RestClients:
     @property
     def service(self) -> SyncPostgrestClient:
         return self.client("service_role")
+
+    @property
+    def no_sub(self) -> SyncPostgrestClient:
+        """role authenticated, no sub claim at all."""
+        return self.client("authenticated")
+
+    @property
+    def no_profile(self) -> SyncPostgrestClient:
+        """role authenticated, a well-formed sub that no profile has (a consumer's account, say)."""
+        return self.client("authenticated", NO_PROFILE_ID)
+
+    @property
+    def garbage_sub(self) -> SyncPostgrestClient:
+        """role authenticated, sub "alice": not a uuid (auth.uid() would raise on it)."""
+        return self.client("authenticated", "alice")
+
+
+# The user id behind RestClients.no_profile: nothing in the database has it.
+NO_PROFILE_ID = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+
+# Signed-in callers who are neither partner nor admin, by RestClients attribute.
+NOT_PARTNER_OR_ADMIN = ["no_sub", "no_profile", "garbage_sub"]

@@ -1,5 +1,6 @@
 """The API's behaviour through the real PostgREST (postgrest-py): what each resource returns, and a
-4xx with a message saying what is wrong for bad input -- never a 500, never a lost row."""
+4xx with a message saying what is wrong for bad input (over-long input included) -- never a 500,
+never a lost row. Partners read without money (test_api_security has who sees what)."""
 
 from __future__ import annotations
 
@@ -176,6 +177,9 @@ def test_plans_range_shows_target_actual_gap_and_budget(seeded: tuple[RestClient
     )
     assert (plan["target_leads_per_day"], plan["actual_leads"], plan["lead_gap"]) == (8, 5, 3)
     assert float(plan["lead_gap_percentage"]) == 37.5
+    assert plan["target_daily_budget_google_ads"] is None  # money: admins only
+    params = {"segment_id": str(ids.segment), "start_date": str(DAY), "end_date": str(DAY)}
+    [plan] = rest.admin.rpc("get_segment_plans", params).execute().data
     assert float(plan["target_daily_budget_google_ads"]) == 50
 
 
@@ -214,9 +218,11 @@ def test_range_rpcs_refuse_an_unknown_or_malformed_segment(rest: RestClients, rp
 
 @pytest.mark.parametrize("table", ["lead_generation_stats", "lead_segment_plans"])
 def test_tables_filter_by_segment_and_date_range_too(seeded: tuple[RestClients, Seeded], table: str) -> None:
+    """The tables themselves (admins: they hold money; partners get no rows from them)."""
     rest, ids = seeded
+    assert rest.partner.from_(table).select("date").execute().data == []
     rows = (
-        rest.partner.from_(table)
+        rest.admin.from_(table)
         .select("date")
         .eq("segment_id", str(ids.segment))
         .gte("date", "2026-11-18")
@@ -226,7 +232,7 @@ def test_tables_filter_by_segment_and_date_range_too(seeded: tuple[RestClients, 
         .data
     )
     assert rows == [{"date": "2026-11-18"}, {"date": "2026-11-19"}]
-    response = http(rest.partner, "GET", f"/{table}", params={"date": "gte.notadate"})
+    response = http(rest.admin, "GET", f"/{table}", params={"date": "gte.notadate"})
     assert response.status_code == 400
     assert 'invalid input syntax for type date: "notadate"' in response.json()["message"]
 
@@ -422,6 +428,9 @@ def test_overview_shows_active_segments_with_capacity_and_latest_plan(
     assert seg["plan_date"] == str(DAY)  # the latest of five plans
     assert (seg["target_leads_per_day"], seg["actual_leads"], seg["lead_gap"]) == (8, 5, 3)
     assert float(seg["lead_gap_percentage"]) == 37.5
+    # Budgets are money: NULL for a partner, the figures for an admin.
+    assert (seg["target_daily_budget_google_ads"], seg["actual_daily_budget_google_ads"]) == (None, None)
+    [seg] = rest.admin.from_("lead_segment_overview").select("*").eq("id", str(ids.segment)).execute().data
     assert (float(seg["target_daily_budget_google_ads"]), float(seg["actual_daily_budget_google_ads"])) == (
         50.0,
         40.0,
@@ -509,7 +518,7 @@ def test_rerun_of_yesterday_aggregates_plans_and_orchestrates(
         (step, str(yesterday), "success") for step in ("aggregate", "plan", "orchestrate")
     ]
     stats = (
-        rest.partner.from_("lead_generation_stats")
+        rest.admin.from_("lead_generation_stats")
         .select("leads_generated,lead_segments(code)")
         .eq("date", str(yesterday))
         .execute()
@@ -517,7 +526,7 @@ def test_rerun_of_yesterday_aggregates_plans_and_orchestrates(
     )
     assert stats == [{"leads_generated": 1, "lead_segments": {"code": "schilder_noord_brabant"}}]
     assert (
-        len(rest.partner.from_("lead_segment_plans").select("id").eq("date", str(yesterday)).execute().data)
+        len(rest.admin.from_("lead_segment_plans").select("id").eq("date", str(yesterday)).execute().data)
         == 1
     )
 

@@ -197,7 +197,15 @@ def test_safety_limits_hold_for_generated_cases(db: psycopg.Connection) -> None:
         assert any(v is not None and v.is_finite() and abs(v) >= Decimal("1e30") for v in values)
 
 
-@pytest.mark.parametrize("role", ["anon", "authenticated", "service_role"])
-def test_pure_maths_is_callable_by_every_api_role(db: psycopg.Connection, role: str) -> None:
-    db.execute(f"set local role {role}")
+def test_pure_maths_is_the_back_ends_only(db: psycopg.Connection) -> None:
+    """Issue 13: anon gets nothing of Lead Flow but regions, and no API client needs the maths."""
+    db.execute("set local role service_role")
     assert propose(db, 100, 10, 25) == Decimal("120.00")
+    for role in ("anon", "authenticated"):
+        for call in (
+            "select public.propose_daily_budget(100, 10, 25)",
+            "select public.limit_daily_budget(100, 120)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction():
+                db.execute(f"set local role {role}")
+                db.execute(call)

@@ -1,6 +1,7 @@
 """Partner marketing through the real PostgREST: partner A never reads or changes partner B's
-marketing data, admins see everything, anon nothing; bad input gets a 4xx with a message and
-writes nothing."""
+marketing data (its campaigns' money included), admins see everything, signed-in callers without a
+partner or admin profile nothing (403 from the RPCs), anon nothing; bad input, over-long input
+included, gets a 4xx with a message and writes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import psycopg
 import pytest
 from postgrest import SyncPostgrestClient
 
-from tests.support import RestClients, create_segment
+from tests.support import NOT_PARTNER_OR_ADMIN, RestClients, create_segment
 from tests.support_api import http
 from tests.support_partner_marketing import CUSTOMER, DAY, set_marketing
 
@@ -97,6 +98,51 @@ def test_partners_read_only_their_own_rows_admins_all_anon_nothing(mk: Marketing
     assert _partner_ids(mk.rest.admin, table) >= {a, b}
     response = http(mk.rest.anon, "GET", f"/{table}")
     assert response.status_code == 401 or response.json() == []
+
+
+@pytest.mark.parametrize("who", NOT_PARTNER_OR_ADMIN)
+def test_a_signed_in_caller_without_a_partner_profile_gets_nothing(mk: Marketing, who: str) -> None:
+    client = getattr(mk.rest, who)
+    for table in [*OWN_TABLES, "segment_partner_marketing"]:
+        response = http(client, "GET", f"/{table}")
+        assert (response.status_code, response.json()) == (200, []), (table, response.text)
+    own_rec = str(mk.rec[mk.rest.partner_id])
+    for rpc, body in [
+        ("update_marketing_profile", {"partner_id": str(mk.rest.partner_id), "marketing_mode": "hybrid"}),
+        ("publish_landing_page", {"id": str(mk.page[mk.rest.partner_id])}),
+        ("approve_marketing_recommendation", {"id": own_rec}),
+        ("reject_marketing_recommendation", {"id": own_rec}),
+    ]:
+        response = http(client, "POST", f"/rpc/{rpc}", json=body)
+        assert response.status_code == 403, (rpc, response.text)
+        assert response.json()["message"] == f"{rpc} needs a partner or admin profile"
+    # Nor can it write a row of its own.
+    response = http(client, "POST", "/partner_landing_pages", json={"path": "/ik/ook"})
+    assert 400 <= response.status_code < 500 and response.status_code != 201, response.text
+
+
+def test_a_partner_sees_its_own_campaigns_money_and_no_other_partners(mk: Marketing) -> None:
+    a, b = mk.rest.partner_id, mk.rest.other_partner_id
+    fields = "id,daily_budget,monthly_budget,total_spend,avg_cpl"
+    mine = mk.rest.partner.from_("partner_marketing_campaigns").select(fields).execute().data
+    assert [(r["id"], float(r["daily_budget"])) for r in mine] == [(str(mk.campaign[a]), 100.0)]
+    theirs = (
+        mk.rest.partner.from_("partner_marketing_campaigns")
+        .select(fields)
+        .eq("id", str(mk.campaign[b]))
+        .execute()
+        .data
+    )
+    assert theirs == []
+    # Money per segment across partners (segment_partner_marketing) is the admin's only.
+    assert mk.rest.partner.from_("segment_partner_marketing").select("*").execute().data == []
+    rows = (
+        mk.rest.admin.from_("segment_partner_marketing").select("partner_id,campaigns_daily_budget").execute()
+    )
+    assert {(r["partner_id"], float(r["campaigns_daily_budget"])) for r in rows.data} == {
+        (str(a), 100.0),
+        (str(b), 100.0),
+    }
 
 
 def test_a_partner_cannot_change_another_partners_rows(mk: Marketing, committed: psycopg.Connection) -> None:

@@ -1,6 +1,9 @@
-"""The foundation's access rules, through the real PostgREST, for anon, a partner, an admin and
-service_role: authenticated users read the Lead Flow tables, admins write, anon gets nothing, and the
-budget audit trail is for admins only."""
+"""The foundation's access rules, through the real PostgREST, for anon, signed-in callers that are
+neither partner nor admin, a partner, an admin and service_role: partners and admins read the
+segments, admins write; the tables that hold money (stats, plans, settings, the budget audit trail,
+campaigns, metrics) are for admins only (partners read stats and plans through the API's RPCs, money
+blanked: test_api_security); signed-in callers without a partner or admin profile read nothing, and
+anon gets an error."""
 
 from __future__ import annotations
 
@@ -10,10 +13,14 @@ import psycopg
 import pytest
 from postgrest.exceptions import APIError
 
-from tests.support import RestClients, create_segment
+from tests.support import NOT_PARTNER_OR_ADMIN, RestClients, create_segment
 
-READ_BY_AUTHENTICATED = ["lead_segments", "lead_generation_stats", "lead_segment_plans", "lead_flow_settings"]
+READ_BY_PARTNERS = ["lead_segments"]
 READ_BY_ADMIN_ONLY = [
+    "lead_generation_stats",
+    "lead_segment_plans",
+    "lead_flow_settings",
+    "lead_flow_setting_definitions",
     "channel_orchestration_log",
     "lead_segment_campaigns",
     "campaign_daily_metrics",
@@ -68,13 +75,13 @@ def rows(client, table: str) -> list[dict]:
     return client.from_(table).select("*").execute().data
 
 
-@pytest.mark.parametrize("table", READ_BY_AUTHENTICATED)
-def test_authenticated_users_read_lead_flow_tables_and_anon_gets_an_error(
-    seeded: RestClients, table: str
-) -> None:
+@pytest.mark.parametrize("table", READ_BY_PARTNERS)
+def test_partners_and_admins_read_segments_nobody_else(seeded: RestClients, table: str) -> None:
     assert len(rows(seeded.partner, table)) >= 1
     assert len(rows(seeded.admin, table)) >= 1
     assert len(rows(seeded.service, table)) >= 1
+    for who in NOT_PARTNER_OR_ADMIN:
+        assert rows(getattr(seeded, who), table) == [], who
     with pytest.raises(APIError) as denied:
         rows(seeded.anon, table)
     assert denied.value.code == "42501"
@@ -83,6 +90,8 @@ def test_authenticated_users_read_lead_flow_tables_and_anon_gets_an_error(
 @pytest.mark.parametrize("table", READ_BY_ADMIN_ONLY)
 def test_admin_only_tables_show_partners_nothing(seeded: RestClients, table: str) -> None:
     assert rows(seeded.partner, table) == []
+    for who in NOT_PARTNER_OR_ADMIN:
+        assert rows(getattr(seeded, who), table) == [], who
     assert len(rows(seeded.admin, table)) >= 1
     assert len(rows(seeded.service, table)) >= 1
     with pytest.raises(APIError):
@@ -130,7 +139,7 @@ def test_settings_are_validated_and_admin_only(seeded: RestClients) -> None:
     )
     assert changed.data == []
     assert [
-        r["value"] for r in rows(seeded.partner, "lead_flow_settings") if r["key"] == "target_utilization"
+        r["value"] for r in rows(seeded.admin, "lead_flow_settings") if r["key"] == "target_utilization"
     ] == [0.8]
 
     with pytest.raises(APIError) as bad:
@@ -140,7 +149,7 @@ def test_settings_are_validated_and_admin_only(seeded: RestClients) -> None:
     assert "between 0 and 1" in bad.value.message
     seeded.admin.from_("lead_flow_settings").update({"value": 0.7}).eq("key", "target_utilization").execute()
     assert [
-        r["value"] for r in rows(seeded.partner, "lead_flow_settings") if r["key"] == "target_utilization"
+        r["value"] for r in rows(seeded.service, "lead_flow_settings") if r["key"] == "target_utilization"
     ] == [0.7]
 
 
@@ -153,7 +162,7 @@ def test_service_role_writes_what_the_pipeline_writes(seeded: RestClients) -> No
         seeded.admin.from_("lead_generation_stats").insert(
             {"segment_id": seg, "date": "2026-11-22", "leads_generated": 2}
         ).execute()
-    assert {r["date"] for r in rows(seeded.partner, "lead_generation_stats")} == {"2026-11-20", "2026-11-21"}
+    assert {r["date"] for r in rows(seeded.admin, "lead_generation_stats")} == {"2026-11-20", "2026-11-21"}
 
 
 def test_partners_see_only_their_own_profile(seeded: RestClients) -> None:
