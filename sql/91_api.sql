@@ -85,6 +85,10 @@ create or replace function public.create_lead_segment(branch text, region text, 
     if create_lead_segment.region is null or btrim(create_lead_segment.region) = '' then
       raise exception 'region is required; valid regions: %', lead_flow.api_region_list() using errcode = '22023';
     end if;
+    if length(create_lead_segment.region) > 100 then
+      raise exception 'region is % characters long; at most 100 are allowed', length(create_lead_segment.region)
+        using errcode = '22023';
+    end if;
     v_region := public.normalize_region(create_lead_segment.region);
     if v_region is null then
       raise exception 'unknown region "%"; valid regions: %', left(create_lead_segment.region, 100),

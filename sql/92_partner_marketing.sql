@@ -30,6 +30,12 @@ create or replace function lead_flow.tg_profiles__validate_marketing() returns t
     if new.tone_of_voice is not null and length(new.tone_of_voice) > 2000 then
       raise exception 'tone_of_voice must be at most 2000 characters' using errcode = '22023';
     end if;
+    -- Eight channels exist; more entries are repeats (and a million of them would be a cheap way to
+    -- make every later read of the profile expensive).
+    if coalesce(cardinality(new.preferred_channels), 0) > 8 then
+      raise exception 'preferred_channels may hold at most 8 channels; got %', cardinality(new.preferred_channels)
+        using errcode = '22023';
+    end if;
     if new.preferred_channels is not null and not new.preferred_channels <@
          array['google_ads', 'meta', 'microsoft_ads', 'linkedin', 'tiktok', 'seo', 'microsite', 'other'] then
       raise exception 'preferred_channels may hold google_ads, meta, microsoft_ads, linkedin, tiktok, seo, microsite, other; got %',
@@ -39,7 +45,8 @@ create or replace function lead_flow.tg_profiles__validate_marketing() returns t
   end
   $$;
 comment on function lead_flow.tg_profiles__validate_marketing() is
-  'Refuses invalid marketing profile fields (mode, budget, colour, logo URL, tone, channels) with a 22023 message naming the field.';
+  'Refuses invalid marketing profile fields (mode, budget, colour, logo URL and tone of voice of at most 2000 '
+  'characters, at most 8 known channels) with a 22023 message naming the field.';
 -- Its trigger on the platform's profiles (tg_profiles__validate_marketing) is migration 0015's.
 
 -- A new active primary link demotes the partner's previous primary, so "at most one" never bites users.
@@ -86,6 +93,27 @@ create or replace function lead_flow.tg_partner_landing_pages__validate() return
     if new.content_json is null or jsonb_typeof(new.content_json) <> 'object' then
       raise exception 'content_json must be a JSON object' using errcode = '22023';
     end if;
+    -- Bounds a page author never reaches and an attacker gains nothing from (the constraints of
+    -- migrations 0008 and 0019 are the backstop; these say which field and what limit).
+    if octet_length(new.content_json::text) > 262144 then
+      raise exception 'content_json is % bytes as JSON; at most 262144 (256 kB) are allowed',
+        octet_length(new.content_json::text) using errcode = '22023';
+    end if;
+    if length(new.title) > 200 then
+      raise exception 'title is % characters long; at most 200 are allowed', length(new.title) using errcode = '22023';
+    end if;
+    if length(new.subtitle) > 500 then
+      raise exception 'subtitle is % characters long; at most 500 are allowed', length(new.subtitle)
+        using errcode = '22023';
+    end if;
+    if length(new.seo_title) > 200 then
+      raise exception 'seo_title is % characters long; at most 200 are allowed', length(new.seo_title)
+        using errcode = '22023';
+    end if;
+    if length(new.seo_description) > 1000 then
+      raise exception 'seo_description is % characters long; at most 1000 are allowed', length(new.seo_description)
+        using errcode = '22023';
+    end if;
     if new.status = 'published' and coalesce(btrim(new.title), '') = '' then
       raise exception 'a landing page needs a title before it is published' using errcode = '22023';
     end if;
@@ -97,7 +125,9 @@ create or replace function lead_flow.tg_partner_landing_pages__validate() return
   end
   $$;
 comment on function lead_flow.tg_partner_landing_pages__validate() is
-  'Refuses an unsafe path, unknown status or source, non-object content and publishing without a title (22023); stamps published_at.';
+  'Refuses an unsafe path, unknown status or source, non-object content or content over 256 kB, over-long title '
+  '(200), subtitle (500), seo_title (200) or seo_description (1000), and publishing without a title (22023); stamps '
+  'published_at.';
 create or replace trigger tg_partner_landing_pages__validate
   before insert or update on public.partner_landing_pages
   for each row execute function lead_flow.tg_partner_landing_pages__validate();
@@ -131,6 +161,13 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__validate() 
     if new.cpl_target <= 0 then
       raise exception 'cpl_target must be more than 0 EUR; got %', new.cpl_target using errcode = '22023';
     end if;
+    if length(new.name) > 200 then
+      raise exception 'name is % characters long; at most 200 are allowed', length(new.name) using errcode = '22023';
+    end if;
+    if length(new.budget_resource_name) > 100 then
+      raise exception 'budget_resource_name is % characters long; at most 100 are allowed',
+        length(new.budget_resource_name) using errcode = '22023';
+    end if;
     if new.channel = 'google_ads' and new.external_campaign_id is not null
        and (new.external_campaign_id !~ '^[0-9]{1,20}$' or new.customer_id is null or new.customer_id !~ '^[0-9]{10}$'
             or new.budget_resource_name is null
@@ -162,7 +199,8 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__validate() 
   end
   $$;
 comment on function lead_flow.tg_partner_marketing_campaigns__validate() is
-  'Refuses unknown channels and statuses, negative budgets, a non-positive CPL target and incomplete Google Ads ids (22023).';
+  'Refuses unknown channels and statuses, negative budgets, a non-positive CPL target, a name over 200 or a '
+  'budget_resource_name over 100 characters, and incomplete Google Ads ids (22023).';
 create or replace trigger tg_partner_marketing_campaigns__validate
   before insert or update on public.partner_marketing_campaigns
   for each row execute function lead_flow.tg_partner_marketing_campaigns__validate();

@@ -91,7 +91,8 @@ def test_an_inactive_segment_is_reactivated_not_duplicated(
             {"branch": "schilder", "region": "atlantis"},
             'unknown region "atlantis"; valid regions: drenthe, flevoland',
         ),
-        ({"branch": "schilder", "region": "y" * 10_000}, "unknown region"),
+        ({"branch": "schilder", "region": "y" * 10_000}, "region is 10000 characters long; at most 100"),
+        ({"branch": "schilder", "region": "y" * 101}, "region is 101 characters long; at most 100"),
         ({"branch": "schilder", "region": ""}, "region is required; valid regions: drenthe"),
         (
             {"branch": "schilder", "region": "utrecht", "country": "Nederland"},
@@ -121,6 +122,67 @@ def test_create_lead_segment_without_a_region_is_a_4xx(rest: RestClients) -> Non
     response = http(rest.admin, "POST", "/rpc/create_lead_segment", json={"branch": "schilder"})
     assert 400 <= response.status_code < 500
     assert "create_lead_segment" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "constraint"),
+    [
+        (
+            "lead_segments",
+            {"branch": "schilder", "region": "utrecht", "postal_prefixes": ["35"] * 1001},
+            "lead_segments_postal_prefixes_max_1000_items_10kb",
+        ),
+        (
+            "lead_segments",
+            {"branch": "schilder", "region": "utrecht", "postal_prefixes": ["3" * 5000] * 3},
+            "lead_segments_postal_prefixes_max_1000_items_10kb",
+        ),
+        (
+            "lead_segment_campaigns",
+            {
+                "customer_id": "1234567890",
+                "campaign_id": "1" * 21,
+                "budget_resource_name": "customers/1234567890/campaignBudgets/1",
+            },
+            "lead_segment_campaigns_campaign_id_max_20",
+        ),
+        (
+            "lead_segment_campaigns",
+            {
+                "customer_id": "1234567890",
+                "campaign_id": "1",
+                "budget_resource_name": "customers/1234567890/campaignBudgets/" + "1" * 100,
+            },
+            "lead_segment_campaigns_budget_resource_name_max_100",
+        ),
+    ],
+)
+def test_admins_writes_to_tables_are_bounded(
+    rest: RestClients, committed: psycopg.Connection, table: str, row: dict, constraint: str
+) -> None:
+    """Migration 0019's bounds: a 400 naming the constraint (field and limit); nothing written."""
+    if table == "lead_segment_campaigns":
+        row = {
+            **row,
+            "segment_id": rest.admin.rpc("create_lead_segment", {"branch": "schilder", "region": "utrecht"})
+            .execute()
+            .data["id"],
+        }
+    before = committed.execute(f"select count(*) from {table}").fetchone()[0]
+    response = http(rest.admin, "POST", f"/{table}", json=row)
+    assert response.status_code == 400, response.text
+    assert constraint in response.json()["message"]
+    assert committed.execute(f"select count(*) from {table}").fetchone()[0] == before
+    # Within the bounds the same write goes through.
+    if table == "lead_segments":
+        ok = {**row, "postal_prefixes": ["35"] * 1000}
+    else:
+        ok = {
+            **row,
+            "campaign_id": "1" * 20,
+            "budget_resource_name": "customers/1234567890/campaignBudgets/9",
+        }
+    assert http(rest.admin, "POST", f"/{table}", json=ok).status_code == 201
 
 
 # --- stats and plans by segment and date range ----------------------------------------------------------

@@ -331,13 +331,77 @@ def test_approval_through_the_api_queues_one_change(mk: Marketing, committed: ps
             "priority must be between 1 and 100",
         ),
         ("POST", "/rpc/reject_marketing_recommendation", {"id": "not-a-uuid"}, "uuid"),
+        # Bounds: generous for a person, useless to an attacker.
+        (
+            "POST",
+            "/partner_landing_pages",
+            {"path": "/schilder/groot", "content_json": {"blocks": ["x" * 300_000]}},
+            "content_json is 300016 bytes as JSON; at most 262144 (256 kB) are allowed",
+        ),
+        (
+            "PATCH",
+            "/partner_landing_pages?partner_id=eq.{me}",
+            {"content_json": {"blocks": ["x" * 300_000]}},
+            "at most 262144 (256 kB) are allowed",
+        ),
+        (
+            "POST",
+            "/partner_landing_pages",
+            {"path": "/schilder/titel", "title": "t" * 201},
+            "title is 201 characters long; at most 200",
+        ),
+        (
+            "POST",
+            "/partner_landing_pages",
+            {"path": "/schilder/seo", "seo_description": "s" * 1001},
+            "seo_description is 1001 characters long; at most 1000",
+        ),
+        (
+            "POST",
+            "/partner_marketing_campaigns",
+            {"channel": "meta", "name": "n" * 201},
+            "name is 201 characters long; at most 200",
+        ),
+        (
+            "POST",
+            "/partner_marketing_campaigns",
+            {
+                "channel": "google_ads",
+                "external_campaign_id": "42",
+                "customer_id": "1234567890",
+                "budget_resource_name": "customers/1234567890/campaignBudgets/" + "9" * 100,
+            },
+            "budget_resource_name is 137 characters long; at most 100",
+        ),
+        (
+            "POST",
+            "/rpc/update_marketing_profile",
+            {"preferred_channels": ["meta"] * 9},
+            "preferred_channels may hold at most 8 channels; got 9",
+        ),
+        (
+            "POST",
+            "/rpc/update_marketing_profile",
+            {"tone_of_voice": "v" * 2001},
+            "tone_of_voice must be at most 2000 characters",
+        ),
+        (
+            "POST",
+            "/rpc/reject_marketing_recommendation",
+            {"id": "{rec}", "reason": "r" * 2001},
+            "reason must be at most 2000 characters",
+        ),
     ],
 )
 def test_bad_input_is_a_4xx_with_a_message_and_writes_nothing(
     mk: Marketing, committed: psycopg.Connection, method: str, path: str, body: dict, message: str
 ) -> None:
     me = str(mk.rest.partner_id)
-    body = {k: (v.format(seg=mk.other_segment) if isinstance(v, str) else v) for k, v in body.items()}
+    rec = mk.rec[mk.rest.partner_id]
+    body = {
+        k: (v.format(seg=mk.other_segment, rec=rec) if isinstance(v, str) and len(v) < 100 else v)
+        for k, v in body.items()
+    }
     before = committed.execute(
         "select (select to_jsonb(p) - 'updated_at' from profiles p where id = %s), "
         "(select count(*) from partner_landing_pages), (select count(*) from partner_marketing_campaigns), "
@@ -354,6 +418,12 @@ def test_bad_input_is_a_4xx_with_a_message_and_writes_nothing(
         (me,),
     ).fetchone()
     assert after == before
+
+
+def test_content_up_to_256_kb_is_accepted(mk: Marketing) -> None:
+    page = {"path": "/schilder/lang", "content_json": {"blocks": ["x" * 262_000]}}
+    response = http(mk.rest.partner, "POST", "/partner_landing_pages", json=page)
+    assert response.status_code == 201, response.text[:300]
 
 
 def test_approval_after_expiry_is_a_4xx(mk: Marketing, committed: psycopg.Connection) -> None:
