@@ -3,16 +3,26 @@
 One mechanism serves `make up` (a stack under .leadflow/ that outlives the command) and the test
 suite (a stack under a temporary folder that dies with the session). initdb and postgres refuse to
 run as root, so as root only those two commands run as the `postgres` user.
+
+The `postgres` user must be able to enter the cluster's folder and its working directory. A clone
+under /root (mode 0700) is out of its reach, so there the cluster (data, socket, server log) lives in
+a folder of its own under /var/tmp, named after the state folder's path and owned by postgres;
+the state folder keeps stack.json and a symlink `cluster` pointing to it. Commands run as postgres
+start in the cluster's folder, never in the caller's working directory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.request
@@ -24,6 +34,10 @@ from glue.paths import POSTGREST_BIN, STATE_DIR
 PG_BIN = Path(os.environ.get("LEADFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "leadflow"
 READY_TIMEOUT_S = 30.0
+# Where a cluster goes when postgres cannot reach the state folder: /var/tmp outlives a reboot (a
+# `make up` cluster is kept between sessions), unlike /tmp on many machines.
+RELOCATED_ROOT = Path(os.environ.get("LEADFLOW_CLUSTER_ROOT", "/var/tmp"))
+CLUSTER_LINK = "cluster"  # the state folder's pointer to a relocated cluster
 
 
 class StackError(RuntimeError):
@@ -49,9 +63,60 @@ def _give_to_postgres(path: Path) -> None:
         shutil.chown(path, "postgres", "postgres")
 
 
+def _postgres_can_enter(folder: Path) -> bool:
+    """Whether the server's user can reach `folder` (every directory above it searchable). Asked of
+    the kernel as that user, so ACLs and group memberships count as they will for initdb."""
+    if os.geteuid() != 0:
+        return True  # the server runs as we do
+    probe = subprocess.run(_as_postgres(["test", "-x", str(folder)]), cwd="/", capture_output=True)
+    return probe.returncode == 0
+
+
+def relocated_dir(base: Path) -> Path:
+    """The folder under RELOCATED_ROOT for the state folder `base`: one per path, so two clones (or
+    two test sessions) never share a cluster, and the same clone finds its cluster again."""
+    key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
+    return RELOCATED_ROOT / f"leadflow-{base.resolve().parent.name[:24]}-{key}"
+
+
+def cluster_dir(base: Path) -> Path:
+    """Where the cluster of the state folder `base` lives: `base` itself when postgres can reach it
+    (or an existing cluster is already there), else relocated_dir(base)."""
+    if (base / "pgdata" / "PG_VERSION").exists():
+        return base
+    if (base / CLUSTER_LINK).is_symlink() or relocated_dir(base).exists():
+        return relocated_dir(base)
+    base.mkdir(parents=True, exist_ok=True)
+    return base if _postgres_can_enter(base.parent) else relocated_dir(base)
+
+
+def _prepare_relocated(folder: Path) -> None:
+    """Create the relocated folder (mode 0700, owned by the server's user), or check that an existing
+    one is really ours: /var/tmp is writable by everyone, so a planted symlink or another user's
+    folder must not become a cluster that root starts and later removes."""
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    st = folder.lstat()
+    ours = {os.geteuid(), _postgres_uid()} if os.geteuid() == 0 else {os.geteuid()}
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid not in ours:
+        raise StackError(
+            f"{folder} exists but is not a folder of ours (a symlink or another user's): remove it"
+        )
+    _give_to_postgres(folder)
+    folder.chmod(0o700)
+
+
+def _postgres_uid() -> int:
+    try:
+        return pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        raise StackError("no `postgres` user on this machine: install postgresql-15 (make does)") from None
+
+
 @dataclass
 class LocalPostgres:
-    """A PostgreSQL cluster in `base`, listening on 127.0.0.1:`port`, with pg_cron preloaded."""
+    """A PostgreSQL cluster in `base` (a folder the server's user can enter), listening on
+    127.0.0.1:`port`, with pg_cron preloaded."""
 
     base: Path
     port: int
@@ -73,6 +138,7 @@ class LocalPostgres:
         status = subprocess.run(
             _as_postgres([str(PG_BIN / "pg_ctl"), "status", "-D", str(self.data_dir)]),
             capture_output=True,
+            cwd=self.base,
         )
         return status.returncode == 0
 
@@ -153,7 +219,9 @@ class LocalPostgres:
                 conn.execute(f'create database "{DATABASE}"')
 
     def _run(self, cmd: list[str], what: str) -> None:
-        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
+        # In the cluster's folder: initdb and pg_ctl go back to their working directory, and the
+        # caller's (a clone under /root) may be closed to the server's user.
+        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True, cwd=self.base)
         if done.returncode != 0:
             raise StackError(
                 f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
@@ -252,7 +320,8 @@ def _alive(pid: int) -> bool:
 
 @dataclass
 class Stack:
-    """Postgres + PostgREST under one folder; `stack.json` there remembers ports, secret and pid."""
+    """Postgres + PostgREST for one state folder `base`; `stack.json` there remembers ports, secret
+    and pid. The cluster is in `base` or, where postgres cannot reach `base`, relocated (pg.base)."""
 
     base: Path
     pg: LocalPostgres
@@ -280,19 +349,37 @@ class Stack:
         if state.exists():
             state.unlink()
 
+    def remove(self) -> None:
+        """Stop, then delete the state folder and a relocated cluster: for throwaway stacks."""
+        self.stop()
+        if self.pg.base != self.base:
+            shutil.rmtree(self.pg.base, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
 
 def load(base: Path = STATE_DIR) -> Stack:
     """The stack recorded under `base`, or a new one with fresh ports and a fresh JWT secret."""
+    cluster = cluster_dir(base)
     state_file = base / "stack.json"
     if state_file.exists():
         state = json.loads(state_file.read_text())
-        pg = LocalPostgres(base, state.pop("pg_port"))
+        pg = LocalPostgres(cluster, state.pop("pg_port"))
         return Stack(base, pg, Postgrest(base, **state))
     return Stack(
         base,
-        LocalPostgres(base, free_port()),
+        LocalPostgres(cluster, free_port()),
         Postgrest(base, free_port(), free_port(), secrets.token_urlsafe(48)),
     )
+
+
+def _link_cluster(base: Path, cluster: Path) -> None:
+    """base/cluster -> the relocated cluster, so people (and `make clean`) find it from the clone."""
+    link = base / CLUSTER_LINK
+    if link.is_symlink() and Path(os.readlink(link)) == cluster:
+        return
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(cluster, target_is_directory=True)
 
 
 def up(base: Path = STATE_DIR, *, migrate: bool = True) -> Stack:
@@ -300,6 +387,10 @@ def up(base: Path = STATE_DIR, *, migrate: bool = True) -> Stack:
     from glue import db
 
     stack = load(base)
+    base.mkdir(parents=True, exist_ok=True)
+    if stack.pg.base != base:
+        _prepare_relocated(stack.pg.base)
+        _link_cluster(base, stack.pg.base)
     if not stack.pg.is_running():
         stack.pg.start()
     stack.save()
@@ -317,5 +408,7 @@ def down(base: Path = STATE_DIR) -> None:
     """Stop everything `up` started under `base`; leaves no postgres or postgrest process behind."""
     if (base / "stack.json").exists():
         load(base).stop()
-    elif (base / "pgdata" / "PG_VERSION").exists():
-        LocalPostgres(base, 0).stop()
+    else:
+        cluster = cluster_dir(base) if base.exists() else base
+        if (cluster / "pgdata" / "PG_VERSION").exists():
+            LocalPostgres(cluster, 0).stop()

@@ -6,7 +6,6 @@ tests that must commit (PostgREST, workers, cron) use `committed`, which wipes t
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,14 +19,13 @@ from tests.support import RestClients, reset_data
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[glue_stack.Stack]:
-    # Not pytest's tmp_path: its parent is private to root, and postgres must reach the folder.
-    base = Path(tempfile.mkdtemp(prefix="leadflow-test-"))
-    s = glue_stack.up(base)
+    # A folder of our own for the state; the cluster goes where postgres can reach it (the folder
+    # itself, or one under /var/tmp when TMPDIR is private), and remove() deletes both.
+    s = glue_stack.up(Path(tempfile.mkdtemp(prefix="leadflow-test-")))
     try:
         yield s
     finally:
-        s.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        s.remove()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""`make up` prints three evaluable exports for a working stack; `make down` leaves no process behind."""
+"""`make up` prints three evaluable exports for a working stack; `make down` leaves no process behind;
+both work in a clone the `postgres` user cannot enter (every clone under /root)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,20 @@ from pathlib import Path
 
 import httpx
 
+from glue import stack as glue_stack
 from glue.paths import ROOT
 from tests.support import make_jwt
 
 
-def _stack_processes(base: Path) -> list[str]:
+def _stack_processes(base: Path, cluster: Path | None = None) -> list[str]:
+    """Live processes of the stack of state folder `base` (postgres names its cluster folder)."""
+    marks = {str(base), str(cluster or glue_stack.cluster_dir(base))}
     ps = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True, check=True).stdout
-    pids = {line.split()[0] for line in ps.splitlines() if str(base) in line and " Z" not in line}
+    pids = {
+        line.split()[0]
+        for line in ps.splitlines()
+        if any(m in line for m in marks) and " Z" not in line
+    }
     pid_file = base / "stack.json"
     if pid_file.exists():
         import json
@@ -71,3 +79,74 @@ def test_make_up_prints_exports_that_work_and_make_down_stops_everything() -> No
         subprocess.run(["make", "-s", "down"], cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert _stack_processes(base) == []
     shutil.rmtree(base, ignore_errors=True)
+
+
+def _clone_into(dest: Path) -> None:
+    """A fresh `git clone` of this checkout, with the working tree's uncommitted changes laid over it
+    (the code under test), sharing this checkout's virtualenv and node_modules through symlinks."""
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(dest)], check=True)
+    changed = subprocess.run(
+        ["git", "ls-files", "-z", "--modified", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    for name in filter(None, changed):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+        elif (dest / name).exists():
+            (dest / name).unlink()  # deleted in the working tree
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    (dest / "node_modules").symlink_to(ROOT / "node_modules")
+    # Installed already: make must not reinstall into the shared virtualenv or node_modules.
+    for name in ("pyproject.toml", "package.json", "package-lock.json"):
+        os.utime(dest / name, (0, 0))
+
+
+def test_make_up_and_down_work_in_a_clone_that_postgres_cannot_enter() -> None:
+    """As under /root on a fresh machine: the clone's parent is mode 0700 and owned by root."""
+    outer = Path(tempfile.mkdtemp(prefix="leadflow-private-"))
+    outer.chmod(0o700)
+    clone = outer / "clone"
+    _clone_into(clone)
+    # The clone's own glue, not the editable install's (which points at this checkout).
+    env = {k: v for k, v in os.environ.items() if k not in ("LEADFLOW_STATE_DIR", "DATABASE_URL")}
+    env["PYTHONPATH"] = str(clone)
+    state = clone / ".leadflow"
+    cluster = glue_stack.relocated_dir(state)
+    try:
+        if os.geteuid() == 0:
+            refused = subprocess.run(
+                ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", "test", "-x",
+                 str(clone)], cwd="/",
+            )
+            assert refused.returncode != 0, "the postgres user can enter the clone: the test proves nothing"
+        out = subprocess.run(
+            ["make", "-s", "up"], cwd=clone, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr
+        probe = subprocess.run(
+            ["bash", "-c", f'eval "{out.stdout}"; psql "$DATABASE_URL" -Atc "select count(*) > 0 from '
+             'public.regions"; curl -s -o /dev/null -w "%{http_code}" "$POSTGREST_URL/regions?limit=1"'],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        assert probe == ["t", "200"]
+        if os.geteuid() == 0:
+            # The cluster lives outside the clone, owned by postgres and closed to others; the clone
+            # points to it.
+            assert (state / "cluster").resolve() == cluster
+            assert cluster.stat().st_uid != 0 and (cluster.stat().st_mode & 0o077) == 0
+            assert (cluster / "pgdata" / "PG_VERSION").exists()
+        assert _stack_processes(state, cluster), "expected the stack's processes to be running"
+        down = subprocess.run(["make", "-s", "down"], cwd=clone, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert down.returncode == 0, down.stderr
+        assert _stack_processes(state, cluster) == []
+        # `make clean` removes the relocated cluster as well as the clone's own folders.
+        subprocess.run(["make", "-s", "clean"], cwd=clone, env=env, capture_output=True, timeout=120,
+                       check=True)
+        assert not cluster.exists() and not state.exists()
+    finally:
+        subprocess.run(["make", "-s", "down"], cwd=clone, env=env, capture_output=True, timeout=120)
+        shutil.rmtree(cluster, ignore_errors=True)
+        shutil.rmtree(outer, ignore_errors=True)
