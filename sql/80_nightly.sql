@@ -110,8 +110,12 @@ comment on function lead_flow.due_days(text, timestamptz) is
 revoke all on function lead_flow.due_days(text, timestamptz) from public, anon, authenticated;
 
 -- What each pg_cron job calls every hour. Steps are serialized by one advisory lock, so a step
--- always sees its prerequisite's committed outcome. Returns the number of days run.
-create or replace function lead_flow.run_due_steps(p_step text) returns integer
+-- always sees its prerequisite's committed outcome. Returns the number of days run. The clock is an
+-- argument (pg_cron passes none: now()) so that tests can run the real entry point at any instant.
+-- The one-argument version it replaces is dropped, or a call with one argument would be ambiguous.
+drop function if exists lead_flow.run_due_steps(text);
+create or replace function lead_flow.run_due_steps(p_step text, p_now timestamptz default now())
+  returns integer
   language plpgsql volatile security definer set search_path = ''
   as $$
   declare
@@ -121,17 +125,21 @@ create or replace function lead_flow.run_due_steps(p_step text) returns integer
     if lead_flow.step_hour(p_step) is null then
       raise exception 'unknown nightly step %', p_step using errcode = '22023';
     end if;
+    if p_now is null then
+      raise exception 'run_due_steps needs an instant (p_now)' using errcode = '22023';
+    end if;
     perform pg_advisory_xact_lock(hashtextextended('lead_flow.nightly', 0));
-    for v_day in select d from lead_flow.due_days(p_step, now()) d loop
+    for v_day in select d from lead_flow.due_days(p_step, p_now) d loop
       perform lead_flow.run_step(p_step, v_day);
       v_count := v_count + 1;
     end loop;
     return v_count;
   end
   $$;
-comment on function lead_flow.run_due_steps(text) is
-  'Scheduled entry point: runs a nightly step for every day that is due (catch-up included) and returns how many.';
-revoke all on function lead_flow.run_due_steps(text) from public, anon, authenticated;
+comment on function lead_flow.run_due_steps(text, timestamptz) is
+  'Scheduled entry point: runs a nightly step for every day that is due at p_now (default now(); catch-up '
+  'included) and returns how many.';
+revoke all on function lead_flow.run_due_steps(text, timestamptz) from public, anon, authenticated;
 
 create or replace function public.run_lead_flow_nightly(p_date date default null)
   returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)

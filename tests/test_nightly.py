@@ -1,12 +1,16 @@
 """Running the night: DST-correct due times under pg_cron's GMT schedules, catch-up after missed
 nights, a failing step rolling back only itself and logging, the CLI, the schedule really firing,
-and the alerts view."""
+and the alerts view.
+
+Every expectation about "yesterday" or "due" is computed at a pinned instant (the SQL takes its clock
+as an argument), so the file passes at any hour of any day, the first hour after midnight included."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -18,6 +22,23 @@ from tests.support_pipeline import leads_at, segment, set_setting, stats_history
 
 AMS = ZoneInfo("Europe/Amsterdam")
 STEPS = {"aggregate": 1, "plan": 2, "orchestrate": 3}
+PREREQUISITES = {"aggregate": [], "plan": ["aggregate"], "orchestrate": ["aggregate", "plan"]}
+
+
+def amsterdam(day: date, hh_mm: str) -> datetime:
+    """A wall-clock instant in Amsterdam (an aware datetime: psycopg sends it as timestamptz)."""
+    return datetime.combine(day, clock_time.fromisoformat(hh_mm), AMS)
+
+
+def succeeded(db: psycopg.Connection, step: str, days: list[date]) -> None:
+    db.execute("""insert into lead_flow.nightly_runs (step, date, status, started_at, finished_at)
+                  select %s, d, 'success', now(), now() from unnest(%s::date[]) d
+                  on conflict on constraint nightly_runs_pkey do update set status = 'success'""",
+               (step, days))
+
+
+def due_days(db: psycopg.Connection, step: str, at: datetime) -> list[date]:
+    return [r[0] for r in db.execute("select lead_flow.due_days(%s, %s)", (step, at))]
 
 
 def test_jobs_are_installed_by_name_after_migrate(db: psycopg.Connection) -> None:
@@ -54,6 +75,65 @@ def test_due_days_around_the_spring_forward_night(db: psycopg.Connection) -> Non
                   values ('aggregate', %s, 'success', now(), now())""", (day,))
     assert due("plan", "2025-03-30 01:00:00+00") == [day]         # 03:00 CEST (02:00 skipped)
     assert due("orchestrate", "2025-03-30 01:00:00+00") == []     # plan not done yet
+
+
+# The day X, its wall-clock times and their UTC offsets: the last Sunday of March (summer time from
+# 02:00) and of October (winter time from 03:00), and an ordinary summer day.
+PINNED_INSTANTS = [
+    (date(2026, 3, 29), "00:30", 1), (date(2026, 3, 29), "23:30", 2),
+    (date(2026, 10, 25), "00:30", 2), (date(2026, 10, 25), "23:30", 1),
+    (date(2026, 6, 15), "00:30", 2), (date(2026, 6, 15), "23:30", 2),
+]
+
+
+@pytest.mark.parametrize(("day", "hh_mm", "utc_offset"), PINNED_INSTANTS)
+def test_which_days_are_due_at_00_30_and_23_30_amsterdam(db: psycopg.Connection, day: date, hh_mm: str,
+                                                          utc_offset: int) -> None:
+    """Each step done up to X-3 and its prerequisites done for the whole window: at 00:30 on X the
+    night into X has not started (X-1 is not due before 01:00), but X-2 is overdue; at 23:30 both
+    are. Budgets only for yesterday, so at 00:30 orchestrate has nothing to do."""
+    at = amsterdam(day, hh_mm)
+    assert at.utcoffset() == timedelta(hours=utc_offset)  # the instants really straddle the switch
+    window = [day - timedelta(days=n) for n in range(8, 0, -1)]  # X-8 .. X-1
+    x_2, x_1 = day - timedelta(days=2), day - timedelta(days=1)
+    expected = {
+        "00:30": {"aggregate": [x_2], "plan": [x_2], "orchestrate": []},
+        "23:30": {"aggregate": [x_2, x_1], "plan": [x_2, x_1], "orchestrate": [x_1]},
+    }[hh_mm]
+    for step in STEPS:
+        db.execute("delete from lead_flow.nightly_runs")
+        for before in PREREQUISITES[step]:
+            succeeded(db, before, window)
+        succeeded(db, step, window[:-2])
+        assert due_days(db, step, at) == expected[step], step
+
+
+@pytest.mark.parametrize(("night", "ran_at"), [
+    # Into summer time: 02:00 CET does not exist, so plan runs with orchestrate at 03:00 CEST.
+    (date(2026, 3, 28), {"aggregate": "01:00+0100", "plan": "03:00+0200", "orchestrate": "03:00+0200"}),
+    # Into winter time: 02:00 happens twice; PostgreSQL reads the ambiguous wall-clock time as winter
+    # time, so plan runs at the second 02:00 (CET), an hour before orchestrate at 03:00 CET.
+    (date(2026, 10, 24), {"aggregate": "01:00+0200", "plan": "02:00+0100", "orchestrate": "03:00+0100"}),
+])
+def test_the_hourly_jobs_run_each_step_of_a_dst_night_at_its_local_hour(
+        db: psycopg.Connection, night: date, ran_at: dict[str, str]) -> None:
+    """The real entry point, called as pg_cron does at every whole GMT hour, with a pinned clock: from
+    21:00 on the evening of `night` to 07:00 the next morning, each step runs exactly once, for `night`,
+    at its local hour on both sides of the DST switch."""
+    db.execute("delete from lead_flow.nightly_runs")
+    for step in STEPS:
+        succeeded(db, step, [night - timedelta(days=n) for n in range(7, 0, -1)])
+    hour = amsterdam(night, "21:00").astimezone(UTC)  # step in UTC: wall-clock arithmetic skips DST
+    runs: dict[str, list[str]] = {step: [] for step in STEPS}
+    while hour <= amsterdam(night + timedelta(days=1), "07:00"):
+        for step in STEPS:  # one job per step; the advisory lock serializes them in this order
+            if db.execute("select lead_flow.run_due_steps(%s, %s)", (step, hour)).fetchone()[0]:
+                runs[step].append(hour.astimezone(AMS).strftime("%H:%M%z"))
+        hour += timedelta(hours=1)  # whole GMT hours: Amsterdam is a whole number of hours off
+    assert runs == {step: [at] for step, at in ran_at.items()}
+    done = db.execute("select step, date, status from lead_flow.nightly_runs where date > %s order by 1",
+                      (night - timedelta(days=1),)).fetchall()
+    assert done == [(step, night, "success") for step in sorted(STEPS)]
 
 
 def test_missed_nights_are_caught_up_and_budgets_only_for_yesterday(db: psycopg.Connection) -> None:
@@ -138,7 +218,9 @@ def test_only_the_service_role_runs_the_night_through_the_api(rest: RestClients)
 
 def test_alerts_show_gaps_failed_changes_and_missed_steps_to_admins_only(
         rest: RestClients, committed: psycopg.Connection) -> None:
-    yesterday = datetime.now(AMS).date() - timedelta(days=1)
+    # The view reads the server's clock: take yesterday from it too (gaps allow a day's slack, failed
+    # changes six, so a test crossing midnight still passes).
+    yesterday = committed.execute("select lead_flow.local_day(now()) - 1").fetchone()[0]
     hungry = segment(committed, "schilder", "utrecht", budget=100)
     fine = segment(committed, "schilder", "limburg", budget=100)
     stats_history(committed, hungry, yesterday, [0, 0, 0], capacity=20)
@@ -150,33 +232,60 @@ def test_alerts_show_gaps_failed_changes_and_missed_steps_to_admins_only(
                                                          status, error_code, error_message)
            values (%s, %s, 'budget_increase', 100, 120, 'failed', 'BUDGET_ERROR', 'budget too low')""",
         (yesterday, fine))
-    committed.execute("delete from lead_flow.nightly_runs")
-    committed.execute("""insert into lead_flow.nightly_runs (step, date, status, started_at, finished_at,
-                                                             error)
-                         values ('aggregate', %s, 'success', now(), now(), null),
-                                ('plan', %s, 'failed', now(), now(), 'disk full')""", (yesterday, yesterday))
     alerts = rest.admin.from_("lead_flow_alerts").select("*").execute().data
     kinds = sorted((a["kind"], a["segment_id"]) for a in alerts)
     assert ("lead_gap", str(hungry)) in kinds and ("lead_gap", str(fine)) not in kinds
     assert ("budget_change_failed", str(fine)) in kinds
-    plan_due = datetime.combine(yesterday + timedelta(days=1), datetime.min.time(), AMS) + timedelta(hours=3)
-    late = datetime.now(UTC) >= plan_due
-    steps = {a["details"]["step"]: a["message"] for a in alerts if a["kind"] == "step_not_run"}
-    assert "aggregate" not in steps
-    assert steps.get("plan", "").endswith("failed: disk full") or not late
     assert rest.partner.from_("lead_flow_alerts").select("*").execute().data == []
     with pytest.raises(Exception) as err:
         rest.anon.from_("lead_flow_alerts").select("*").execute()
     assert getattr(err.value, "code", None) == "42501"
 
 
+@pytest.mark.parametrize(("hh_mm", "expected"), [
+    ("00:30", {}),                                       # nothing of the night is due yet
+    ("03:30", {}),                                       # plan due at 03:00 CEST: an hour's grace
+    ("04:00", {"plan": "failed: disk full", "orchestrate": "did not run"}),
+    ("23:30", {"plan": "failed: disk full", "orchestrate": "did not run"}),
+])
+def test_a_failed_or_missing_step_alerts_an_hour_after_it_was_due(db: psycopg.Connection, hh_mm: str,
+                                                                   expected: dict[str, str]) -> None:
+    """Last night = the night into summer time (plan and orchestrate due at 03:00 CEST), pinned."""
+    night = date(2026, 3, 28)
+    db.execute("delete from lead_flow.nightly_runs")
+    succeeded(db, "aggregate", [night])
+    db.execute("""insert into lead_flow.nightly_runs (step, date, status, started_at, finished_at, error)
+                  values ('plan', %s, 'failed', now(), now(), 'disk full')""", (night,))
+    rows = db.execute("""select details ->> 'step', message, date from lead_flow.pipeline_alerts(%s)
+                          where kind = 'step_not_run'""",
+                      (amsterdam(night + timedelta(days=1), hh_mm),)).fetchall()
+    assert {step: message.removeprefix(f"nightly step {step} for {night} ") for step, message, _ in rows} \
+        == expected
+    assert {d for *_, d in rows} <= {night}
+
+
+def test_the_scheduled_entry_point_reads_the_clock_it_is_given_and_now_by_default(
+        db: psycopg.Connection) -> None:
+    db.execute("delete from lead_flow.nightly_runs")
+    # now() is the transaction's start, so both calls see the same instant whatever the hour.
+    due_now = [r[0] for r in db.execute("select lead_flow.due_days('aggregate', now())")]
+    assert db.execute("select lead_flow.run_due_steps('aggregate')").fetchone()[0] == len(due_now)
+    ran = [r[0] for r in db.execute("select date from lead_flow.nightly_runs order by date")]
+    assert ran == due_now and len(due_now) in (6, 7)  # the catch-up window; 6 before 01:00
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="needs an instant"):
+        db.execute("select lead_flow.run_due_steps('aggregate', null)")
+
+
 def test_a_scheduled_job_really_fires(committed: psycopg.Connection) -> None:
-    """pg_cron runs the real catch-up step at the next minute boundary (bounded wait)."""
+    """pg_cron runs the real catch-up step at the next minute boundary (bounded wait). The job's
+    clock is pinned to 12:00 on 2 June 2025, so what it must have done does not depend on the hour."""
     committed.execute("delete from lead_flow.nightly_runs")   # whatever the hourly jobs did this session
     s = segment(committed, "schilder", "utrecht")
+    at = amsterdam(date(2025, 6, 2), "12:00")
     name = f"lead-flow-test-{uuid.uuid4().hex[:8]}"
     job_id = committed.execute("select cron.schedule(%s, '* * * * *', %s)",
-                               (name, "select lead_flow.run_due_steps('aggregate')")).fetchone()[0]
+                               (name, f"select lead_flow.run_due_steps('aggregate', '{at.isoformat()}')"),
+                               ).fetchone()[0]
     try:
         deadline = time.monotonic() + 75
         run = None
@@ -190,10 +299,11 @@ def test_a_scheduled_job_really_fires(committed: psycopg.Connection) -> None:
     finally:
         committed.execute("select cron.unschedule(%s)", (job_id,))
         committed.execute("delete from cron.job_run_details where jobid = %s", (job_id,))
-    yesterday = datetime.now(AMS).date() - timedelta(days=1)
-    # The job did the step's work: yesterday's stats (and the other days of the window) exist.
-    assert committed.execute("""select count(*) from public.lead_generation_stats
-                                 where segment_id = %s and date = %s""", (s, yesterday)).fetchone()[0] == 1
-    run = committed.execute("""select status from lead_flow.nightly_runs
-                                where step = 'aggregate' and date = %s""", (yesterday,)).fetchone()
-    assert run == ("success",)
+    # The job did the step's work for the catch-up window at its clock: 26 May .. 1 June (7 days).
+    window = [date(2025, 5, 26) + timedelta(days=n) for n in range(7)]
+    stats = committed.execute("""select date from public.lead_generation_stats where segment_id = %s
+                                  order by date""", (s,)).fetchall()
+    assert [d for (d,) in stats] == window
+    runs = committed.execute("""select date, status from lead_flow.nightly_runs
+                                 where step = 'aggregate' order by date""").fetchall()
+    assert runs == [(d, "success") for d in window]
