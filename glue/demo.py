@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,16 @@ import psycopg
 from glue import report
 from glue.fake_google_ads import start_fake_google_ads, trust_certificate
 from glue.progress import Progress
-from glue.simulate import RunResult, SimConfig, Simulation, comparison_table, prepare, score
+from glue.simulate import (
+    RunResult,
+    SimConfig,
+    Simulation,
+    amsterdam_today,
+    calendar_problem,
+    comparison_table,
+    prepare,
+    score,
+)
 
 DEMO_CONTROLLER = "smart"
 
@@ -84,25 +92,27 @@ def main(args: argparse.Namespace) -> int:
     if cfg.days < 7:
         print("--days must be at least 7 (the report compares whole weeks)")
         return 2
+    problem = calendar_problem(cfg, amsterdam_today())
+    if problem:
+        print(problem)
+        return 2
     from glue import stack as glue_stack
 
     started = time.monotonic()
-    base = Path(tempfile.mkdtemp(prefix="leadflow-demo-"))
     with Progress() as progress:
         progress.note("starting PostgreSQL + PostgREST and the fake Google Ads")
-        st = glue_stack.up(base)
+        st = glue_stack.up(Path(tempfile.mkdtemp(prefix="leadflow-demo-")))
         server = start_fake_google_ads(seed=cfg.seed)
         trust_certificate(server.cert_path)
         try:
-            first_day = datetime.date.today() - datetime.timedelta(days=cfg.days + 1)
-            mp = prepare(st.database_url, server.state, cfg, first_day, progress.note, migrate=False)
+            # The fixed simulated calendar (glue.simulate.FIRST_DAY): same seed, same figures, any day.
+            mp = prepare(st.database_url, server.state, cfg, cfg.first_day, progress.note, migrate=False)
             progress.note(f"running {cfg.days} nights with the {DEMO_CONTROLLER} controller")
             result = Simulation(st.database_url, server, mp, DEMO_CONTROLLER, cfg.days, progress.note).run()
             accuracy = forecast_accuracy(st.database_url, result)
         finally:
             server.stop()
-            st.stop()
-            shutil.rmtree(base, ignore_errors=True)
+            st.remove()
         progress.done(f"simulated {cfg.days} days in {time.monotonic() - started:.0f}s")
 
     scores = score(result)

@@ -5,13 +5,16 @@ capacity steps of D take effect (profiles updated) -> the fake turns every campa
 into spend, clicks and conversions (glue.market) -> D's leads are inserted -> the worker pulls D's
 metrics over gRPC -> run_lead_flow_nightly(D) -> the worker pushes the approved changes over gRPC
 (the budgets for D + 1). The same seed gives the same market and the same noise for every controller.
+
+The simulated calendar is fixed (FIRST_DAY), not counted back from today: the market's noise and
+weekday factors are keyed by calendar date, so the same seed gives the same figures on whatever date
+the command runs (docs/demo.md quotes them).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import shutil
 import sys
 import tempfile
 import time
@@ -20,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -37,6 +41,10 @@ CONTROLLERS = ("spec", "smart")
 WITHIN = 0.15  # +-15% of the 7-day target
 MIN_TARGET = 5  # segments with a target of at least 5 leads a day count
 WARMUP_DAYS = 14
+# The first simulated (controlled) day: a Monday, so the scored weeks run Monday to Sunday, with no
+# DST switch in its 60 days of history or the 28 nights, and long past, so every simulated day is a
+# finished day for the nightly functions (backfill refuses today and later).
+FIRST_DAY = datetime.date(2025, 9, 1)
 
 Progress = Callable[[str], None]
 
@@ -49,6 +57,26 @@ class SimConfig:
     branches: int = 16
     regions: int = 12
     partners: int = 500
+    first_day: datetime.date = FIRST_DAY
+
+    @property
+    def last_day(self) -> datetime.date:
+        return self.first_day + datetime.timedelta(days=self.days - 1)
+
+
+def amsterdam_today() -> datetime.date:
+    return datetime.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+
+
+def calendar_problem(cfg: SimConfig, today: datetime.date) -> str | None:
+    """Why cfg cannot run on a machine whose date is `today` (None when it can): every simulated day
+    must be over, as the nightly steps only process finished days."""
+    if cfg.last_day >= today:
+        return (
+            f"--days {cfg.days} would simulate up to {cfg.last_day}, which is not over yet (today is "
+            f"{today}); the simulated calendar starts on {cfg.first_day}"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -401,29 +429,38 @@ def comparison_table(scores: Sequence[Scores]) -> str:
         ),
         ("spend per lead (EUR)", [f"{s.spend_per_lead:.2f}" for s in scores]),
         ("safety-limit violations", [str(s.violations) for s in scores]),
-        ("run time (s)", [f"{s.seconds:.0f}" for s in scores]),
     ]
+    # Wall-clock time is not a figure of the run: it is printed apart (run_times), so that the table
+    # is the same on every machine and every day for the same seed.
     head = "| measure | " + " | ".join(s.controller for s in scores) + " |"
     rule = "|---|" + "---|" * len(scores)
     return "\n".join([head, rule] + [f"| {name} | " + " | ".join(vals) + " |" for name, vals in lines])
 
 
+def run_times(scores: Sequence[Scores]) -> str:
+    return "run time: " + ", ".join(f"{s.controller} {s.seconds:.0f} s" for s in scores)
+
+
 # -- entry point ---------------------------------------------------------------------------------
 
 
-def run_controllers(controllers: Sequence[str], cfg: SimConfig, progress: Progress) -> list[RunResult]:
-    """Start a throwaway stack, seed once, then run each controller on a copy of the seeded database."""
-    from glue import stack as glue_stack
-
-    base = Path(tempfile.mkdtemp(prefix="leadflow-simulate-"))
-    st = glue_stack.up(base)
+def compare_on(
+    server_url: str,
+    controllers: Sequence[str],
+    cfg: SimConfig,
+    progress: Progress,
+    prefix: str = "simulate",
+    keep: bool = True,
+) -> list[RunResult]:
+    """Seed once into database `<prefix>_seed` of the server of server_url, then run each controller
+    on a copy of it (`<prefix>_<controller>`); keep=False drops the databases afterwards."""
+    names = [f"{prefix}_seed"] + [f"{prefix}_{c}" for c in controllers]
     results = []
     try:
-        first_day = datetime.date.today() - datetime.timedelta(days=cfg.days + 1)
-        seed_url = create_database(st.database_url, "simulate_seed")
-        mp = prepare(seed_url, FakeGoogleAds(seed=cfg.seed), cfg, first_day, progress)
-        for controller in controllers:
-            url = create_database(st.database_url, f"simulate_{controller}", template="simulate_seed")
+        seed_url = create_database(server_url, names[0])
+        mp = prepare(seed_url, FakeGoogleAds(seed=cfg.seed), cfg, cfg.first_day, progress)
+        for controller, name in zip(controllers, names[1:], strict=True):
+            url = create_database(server_url, name, template=names[0])
             server = start_fake_google_ads(seed=cfg.seed)
             trust_certificate(server.cert_path)
             try:
@@ -432,9 +469,22 @@ def run_controllers(controllers: Sequence[str], cfg: SimConfig, progress: Progre
             finally:
                 server.stop()
     finally:
-        st.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        if not keep:
+            with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as conn:
+                for name in names:
+                    conn.execute(f'drop database if exists "{name}" with (force)')
     return results
+
+
+def run_controllers(controllers: Sequence[str], cfg: SimConfig, progress: Progress) -> list[RunResult]:
+    """Start a throwaway stack, seed once, then run each controller on a copy of the seeded database."""
+    from glue import stack as glue_stack
+
+    st = glue_stack.up(Path(tempfile.mkdtemp(prefix="leadflow-simulate-")))
+    try:
+        return compare_on(st.database_url, controllers, cfg, progress)
+    finally:
+        st.remove()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -450,12 +500,18 @@ def main(args: argparse.Namespace) -> int:
         print("--days must be at least 1", file=sys.stderr)
         return 2
     cfg = SimConfig(seed=args.seed, days=args.days)
+    # The calendar is fixed; the machine's date only decides whether all of it is in the past.
+    problem = calendar_problem(cfg, amsterdam_today())
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from glue.progress import Progress as Bar
 
     with Bar() as bar:
         results = run_controllers(controllers, cfg, bar.note)
     scores = [score(r) for r in results]
     print(comparison_table(scores))
+    print(run_times(scores))
     for r in results:
         for v in r.violations[:10]:
             print(f"VIOLATION {r.controller}: {v}", file=sys.stderr)
