@@ -181,7 +181,7 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     v_leads_7d numeric := coalesce((f ->> 'leads_7d')::numeric, 0);
     v_target_7d numeric := (f ->> 'target_7d')::numeric;
     v_last_dir numeric := coalesce((f ->> 'last_direction')::numeric, 0);
-    v_makeup numeric := 0;
+    v_makeup numeric := 0.0;
     v_aim numeric;
     v_prior numeric;
     v_b0 numeric;
@@ -189,8 +189,8 @@ create or replace function lead_flow.smart_budget_decision(p_inputs jsonb)
     v_p0 numeric;
     v_preg numeric;
     v_beta numeric := 0.75;
-    v_organic numeric := 0;
-    v_k numeric := 0;
+    v_organic numeric := 0.0;
+    v_k numeric := 0.0;
     v_sum_pow double precision;
     v_want numeric;
     v_spend_want numeric;

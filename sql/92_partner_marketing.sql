@@ -521,6 +521,10 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
         payload jsonb, reason text
       ) on commit drop;
     end if;
+    -- The same columns for plpgsql_check (tests/test_db_lint.py), which cannot see a table made at
+    -- run time; at run time this only evaluates a constant (one string: a pragma takes no newline).
+    perform 'PRAGMA:TABLE: pg_temp.pm_budget_proposals (campaign_id uuid, partner_id uuid, segment_id uuid, '
+            'type text, old_budget numeric, new_budget numeric, payload jsonb, reason text)';
     truncate pg_temp.pm_budget_proposals;
 
     insert into pg_temp.pm_budget_proposals
@@ -750,7 +754,7 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
     v_remaining integer;
     v_log_id uuid;
     v_page_id uuid;
-    v_pending integer;
+    v_pending bigint;
   begin
     if not (v_trusted or lead_flow.is_partner()) then
       raise exception '% needs a partner or admin profile',

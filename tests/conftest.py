@@ -16,6 +16,19 @@ import pytest
 from glue import stack as glue_stack
 from tests.support import RestClients, reset_data
 
+# Extensions only the tests use, in `extensions` (PostgREST serves `public` alone). The test stack
+# installs them, never a migration: an install onto Supabase must not need them.
+TEST_EXTENSIONS = (
+    "plpgsql_check",  # the PL/pgSQL checker of tests/test_db_lint.py
+    "pgtap",  # the specifications under tests/pgtap/
+)
+
+
+def install_test_extensions(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for name in TEST_EXTENSIONS:
+            conn.execute(f"create extension if not exists {name} with schema extensions")
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[glue_stack.Stack]:
@@ -23,6 +36,7 @@ def stack() -> Iterator[glue_stack.Stack]:
     # itself, or one under /var/tmp when TMPDIR is private), and remove() deletes both.
     s = glue_stack.up(Path(tempfile.mkdtemp(prefix="leadflow-test-")))
     try:
+        install_test_extensions(s.database_url)
         yield s
     finally:
         s.remove()

@@ -141,6 +141,185 @@ CHECKS: dict[str, str] = {
 }
 
 
+# plpgsql_check over every PL/pgSQL function and trigger function of ours (installed by the test
+# stack in `extensions`: tests/conftest.py). Apart from CHECKS, which also run on a Supabase-shaped
+# install that lacks the extension (tests/test_supabase_install.py).
+#
+# Every warning class is on, each for a reason:
+#   other_warnings       assignments between different types, variables that shadow others;
+#   extra_warnings       dead code: variables never read, parameters never used, no RETURN;
+#   performance_warnings hidden casts (an index not used, a conversion per row), wrong volatility;
+#   security_warnings    EXECUTE of text that was not built with format's %I/%L or quote_*();
+#   compatibility_warnings constructs newer PostgreSQL versions drop.
+# fatal_errors off: a function's every error is listed, not only its first. A temporary table made at
+# run time is declared to the checker where it is made, by a pragma that costs nothing at run time
+# and needs no extension: `perform 'PRAGMA:TABLE: pg_temp.name (col type, ...)'`.
+# A trigger function is checked against each table it is attached to, with the transition tables
+# (REFERENCING NEW/OLD TABLE) its triggers there name; one attached to no table is reported, since
+# nothing calls it and it cannot be checked.
+PLPGSQL_CHECK = f"""
+    with targets as (
+      select p.oid as fn, p.prorettype = 'trigger'::regtype as is_trigger,
+             coalesce(t.relid, 0) as relid, t.oldtable, t.newtable
+        from pg_proc p
+        join pg_language l on l.oid = p.prolang and l.lanname = 'plpgsql'
+        left join lateral (select tg.tgrelid as relid, max(tg.tgoldtable::text)::name as oldtable,
+                                  max(tg.tgnewtable::text)::name as newtable
+                             from pg_trigger tg where tg.tgfoid = p.oid
+                            group by tg.tgrelid) t on p.prorettype = 'trigger'::regtype
+       where p.pronamespace in ('public'::regnamespace, 'lead_flow'::regnamespace)
+         and p.prokind in ('f', 'p') and {_NOT_EXTENSION_MEMBER}
+    )
+    select format('%s%s line %s: %s %s: %s%s', x.fn::regprocedure,
+                  case when x.relid <> 0 then ' on ' || x.relid::regclass::text else '' end,
+                  coalesce(r.lineno::text, '-'), r.level, r.sqlstate, r.message,
+                  coalesce(' (' || r.detail || ')', '') || coalesce(' [' || left(r.query, 80) || ']', ''))
+      from targets x
+     cross join lateral extensions.plpgsql_check_function_tb(
+             x.fn, x.relid, fatal_errors => false, other_warnings => true, extra_warnings => true,
+             performance_warnings => true, security_warnings => true, compatibility_warnings => true,
+             oldtable => x.oldtable, newtable => x.newtable) r
+     where not (x.is_trigger and x.relid = 0)
+    union all
+    select format('trigger function %s is attached to no table: nothing calls it, and it cannot be checked',
+                  x.fn::regprocedure)
+      from targets x
+     where x.is_trigger and x.relid = 0"""
+
+
+def plpgsql_check(conn: psycopg.Connection) -> list[str]:
+    """PLPGSQL_CHECK's findings, and the checker's own warnings (a pragma it could not read: its table
+    or option silently does not apply)."""
+    warnings: list[str] = []
+
+    def on_notice(diag: psycopg.errors.Diagnostic) -> None:
+        if diag.severity_nonlocalized == "WARNING":
+            warnings.append(
+                f"plpgsql_check warns: {diag.message_primary} {diag.message_detail or ''}".strip()
+            )
+
+    conn.add_notice_handler(on_notice)
+    try:
+        return [row[0] for row in conn.execute(PLPGSQL_CHECK).fetchall()] + warnings
+    finally:
+        conn.remove_notice_handler(on_notice)
+
+
+def test_plpgsql_check_finds_nothing(db: psycopg.Connection) -> None:
+    findings = plpgsql_check(db)
+    for finding in findings:
+        print(f"plpgsql_check: {finding}")
+    assert findings == [], f"plpgsql_check: {len(findings)} finding(s):\n" + "\n".join(findings)
+
+
+def test_plpgsql_check_detects_what_it_claims_to(db: psycopg.Connection) -> None:
+    """Dead code, a missing column, an unchecked temporary table, a pragma the checker cannot read (a
+    newline in it), a wrong column in a trigger and in its transition table, unsanitized dynamic SQL
+    and an unattached trigger function are findings; the same code written right, or with its
+    temporary table declared by a pragma, is not."""
+    db.execute("create table lead_flow.zz_lint_t (id int primary key, amount numeric)")
+    db.execute(
+        """create function lead_flow.zz_lint_dead(p_unused int) returns int
+             language plpgsql set search_path = '' as $$
+             declare v_never_read int := 1;
+             begin return (select count(*)::int from lead_flow.zz_lint_t t where t.no_such_column); end $$"""
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_temp() returns int
+             language plpgsql set search_path = '' as $$
+             begin
+               create temp table zz_lint_scratch (id int) on commit drop;
+               return (select count(*)::int from pg_temp.zz_lint_scratch);
+             end $$"""
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_temp_declared() returns int
+             language plpgsql set search_path = '' as $$
+             begin
+               create temp table zz_lint_scratch2 (id int) on commit drop;
+               perform 'PRAGMA:TABLE: pg_temp.zz_lint_scratch2 (id int)';
+               return (select count(*)::int from pg_temp.zz_lint_scratch2);
+             end $$"""
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_bad_pragma() returns int
+             language plpgsql set search_path = '' as $$
+             begin
+               perform 'PRAGMA:TABLE: pg_temp.zz_lint_scratch3 (id int,
+                        note text)';
+               return 1;
+             end $$"""
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_dynamic(p_table text) returns bigint
+             language plpgsql set search_path = '' as $$
+             declare v_n bigint;
+             begin execute 'select count(*) from ' || p_table into v_n; return v_n; end $$"""
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_dynamic_safe(p_table text) returns bigint
+             language plpgsql stable set search_path = '' as $$
+             declare v_n bigint;
+             begin
+               execute format('select count(*) from lead_flow.%I', p_table) into v_n;
+               return v_n;
+             end $$"""
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_tg_row() returns trigger
+             language plpgsql set search_path = '' as $$
+             begin new.no_such_column := 1; return new; end $$"""
+    )
+    db.execute(
+        "create trigger zz_lint_tg_row before insert on lead_flow.zz_lint_t "
+        "for each row execute function lead_flow.zz_lint_tg_row()"
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_tg_transition() returns trigger
+             language plpgsql set search_path = '' as $$
+             begin perform sum(n.no_such_column) from zz_lint_new n; return null; end $$"""
+    )
+    db.execute(
+        "create trigger zz_lint_tg_transition after insert on lead_flow.zz_lint_t "
+        "referencing new table as zz_lint_new for each statement "
+        "execute function lead_flow.zz_lint_tg_transition()"
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_tg_fine() returns trigger
+             language plpgsql set search_path = '' as $$
+             begin perform sum(n.amount) from zz_lint_new2 n; return null; end $$"""
+    )
+    db.execute(
+        "create trigger zz_lint_tg_fine after insert on lead_flow.zz_lint_t "
+        "referencing new table as zz_lint_new2 for each statement "
+        "execute function lead_flow.zz_lint_tg_fine()"
+    )
+    db.execute(
+        """create function lead_flow.zz_lint_tg_orphan() returns trigger
+             language plpgsql set search_path = '' as $$ begin return new; end $$"""
+    )
+    findings = plpgsql_check(db)
+    assert any('Pragma "table"' in f and "not processed" in f for f in findings), findings
+    findings = [f for f in findings if "zz_lint" in f]
+    expected = {
+        "zz_lint_dead": [
+            'unused parameter "p_unused"',
+            'never read variable "v_never_read"',
+            "no_such_column",
+        ],
+        "zz_lint_temp()": ['"pg_temp.zz_lint_scratch" does not exist'],
+        "zz_lint_dynamic(": ["not sanitized"],
+        "zz_lint_tg_row()": ["no_such_column"],
+        "zz_lint_tg_transition()": ["no_such_column"],
+        "zz_lint_tg_orphan()": ["attached to no table"],
+    }
+    for name, messages in expected.items():
+        for message in messages:
+            assert any(name in f and message in f for f in findings), f"{name}: {message} missed: {findings}"
+    for fine in ("zz_lint_temp_declared", "zz_lint_dynamic_safe", "zz_lint_tg_fine"):
+        assert not any(fine in f for f in findings), [f for f in findings if fine in f]
+
+
 @pytest.mark.parametrize("check", sorted(CHECKS))
 def test_database_lint_finds_nothing(db: psycopg.Connection, check: str) -> None:
     findings = [row[0] for row in db.execute(CHECKS[check]).fetchall()]
