@@ -1,7 +1,8 @@
 """`leadflow nightly`: run the nightly pipeline for one day, or backfill stats and plans for a range.
 
-All the work is SQL (`run_lead_flow_nightly`, `backfill_lead_flow`); this prints what each step did
-and exits non-zero when a step failed.
+All the work is SQL (`lead_flow.run_lead_flow_nightly`, `lead_flow.backfill_lead_flow`: every step
+registered in `lead_flow.pipeline_steps`, partner marketing included); this prints what each step
+did and exits non-zero when a step failed.
 """
 
 from __future__ import annotations
@@ -18,21 +19,22 @@ Row = tuple[str, date, str, int, float, str | None]
 
 
 def run_day(url: str | None, day: date | None) -> list[Row]:
-    """Aggregate, plan and orchestrate one Amsterdam day (None: yesterday)."""
+    """Every registered nightly step for one Amsterdam day (None: yesterday), in order."""
     with db.connect(url, autocommit=True) as conn:
-        return conn.execute("select * from public.run_lead_flow_nightly(%s)", (day,)).fetchall()
+        return conn.execute("select * from lead_flow.run_lead_flow_nightly(%s)", (day,)).fetchall()
 
 
 def backfill(url: str | None, date_from: date, date_to: date) -> list[Row]:
-    """Stats and plans (no budget changes) for every day date_from..date_to, oldest first."""
+    """The steps that are not yesterday-only (stats, plans, partner lead gaps; no budget changes or
+    recommendations) for every day date_from..date_to, oldest first."""
     with db.connect(url, autocommit=True) as conn:
-        query = "select * from public.backfill_lead_flow(%s, %s)"
+        query = "select * from lead_flow.backfill_lead_flow(%s, %s)"
         return conn.execute(query, (date_from, date_to)).fetchall()
 
 
 def _print(rows: list[Row]) -> None:
     for step, day, status, count, duration_ms, error in rows:
-        line = f"{day} {step:<11} {status:<8} {count:>7} rows {float(duration_ms):>9.1f} ms"
+        line = f"{day} {step:<23} {status:<8} {count:>7} rows {float(duration_ms):>9.1f} ms"
         print(line + (f"  {error}" if error else ""))
 
 

@@ -153,7 +153,7 @@ def prepare(
         )
         started = time.monotonic()
         conn.execute(
-            "select count(*) from public.backfill_lead_flow(%s, %s)",
+            "select count(*) from lead_flow.backfill_lead_flow(%s, %s)",
             (first_day - datetime.timedelta(days=cfg.history_days), first_day - datetime.timedelta(days=1)),
         )
         progress(f"history stats and plans backfilled in {time.monotonic() - started:.1f}s")
@@ -270,7 +270,7 @@ class Simulation:
         failed = [
             r
             for r in conn.execute(
-                "select step, status, error from public.run_lead_flow_nightly(%s)", (day,)
+                "select step, status, error from lead_flow.run_lead_flow_nightly(%s)", (day,)
             ).fetchall()
             if r[1] != "success"
         ]

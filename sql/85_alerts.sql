@@ -58,7 +58,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
      where l.status in ('failed', 'conflict') and coalesce(l.error_code, '') <> 'superseded'
        and l.date >= v_yesterday - 6;
 
-    -- Steps that did not succeed for last night although they were due.
+    -- Registered steps (lead_flow.pipeline_steps) that did not succeed for last night, an hour after due.
     return query
     select 'step_not_run'::text, null::uuid, v_yesterday,
            'error'::text,
@@ -66,7 +66,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
                   case when n.status = 'failed' then 'failed: ' || coalesce(n.error, 'no detail') else 'did not run' end),
            jsonb_build_object('step', s.step, 'due_at', lead_flow.step_due_at(s.step, v_yesterday),
                               'status', n.status, 'error', n.error)
-      from unnest(array['aggregate', 'plan', 'orchestrate']) s (step)
+      from lead_flow.pipeline_steps s
       left join lead_flow.nightly_runs n on n.step = s.step and n.date = v_yesterday
      where p_now >= lead_flow.step_due_at(s.step, v_yesterday) + interval '1 hour'
        and (n.status is null or n.status <> 'success');

@@ -471,7 +471,7 @@ grant select on public.lead_segment_overview to authenticated, service_role;
 
 -- Re-running a night ---------------------------------------------------------------------------------
 
--- SECURITY DEFINER because run_lead_flow_nightly / backfill_lead_flow are for service_role only.
+-- SECURITY DEFINER because lead_flow.run_lead_flow_nightly / run_steps_of_day are for service_role only.
 -- Checks the caller itself (admins, service_role, direct sessions without JWT claims).
 create or replace function lead_flow.rerun_lead_flow(p_date date)
   returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)
@@ -489,20 +489,23 @@ create or replace function lead_flow.rerun_lead_flow(p_date date)
         coalesce(p_date::text, 'nothing') using errcode = '22023';
     end if;
     if p_date = v_yesterday then
-      return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
-                     from public.run_lead_flow_nightly(p_date) r;
+      return query select * from lead_flow.run_lead_flow_nightly(p_date);
     else
-      -- The budget a night sets is for the next day; for older days that day is over: stats and plans only.
-      return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
-                     from public.backfill_lead_flow(p_date, p_date) r;
-      return query select 'orchestrate'::text, p_date, 'skipped'::text, 0, 0::numeric,
-                          format('no budget changes for a day before yesterday (%s)', v_yesterday);
+      -- What a yesterday-only step decides (budgets, recommendations) is for the next day; for older
+      -- days that day is over: the other steps only.
+      return query select * from lead_flow.run_steps_of_day(p_date, false);
+      return query select s.step, p_date, 'skipped'::text, 0, 0::numeric,
+                          format('%s: no budget changes or recommendations for a day before yesterday (%s)', s.step, v_yesterday)
+                     from lead_flow.pipeline_steps s
+                    where s.yesterday_only
+                    order by s.sort_order;
     end if;
   end
   $$;
 comment on function lead_flow.rerun_lead_flow(date) is
-  'Re-runs the nightly steps for a finished Amsterdam day as the owner: all three for yesterday, aggregate and '
-  'plan only (no budget changes) for older days. Refuses callers who are not admins or back-end roles (42501).';
+  'Re-runs the registered nightly steps (lead_flow.pipeline_steps) for a finished Amsterdam day as the owner: all '
+  'of them for yesterday, all but the yesterday-only ones (budget changes, partner recommendations) for older '
+  'days. Refuses callers who are not admins or back-end roles (42501).';
 revoke all on function lead_flow.rerun_lead_flow(date) from public, anon, authenticated;
 grant execute on function lead_flow.rerun_lead_flow(date) to authenticated, service_role;
 
@@ -536,8 +539,9 @@ create or replace function public.rerun_lead_flow(p_date date default null)
   end
   $$;
 comment on function public.rerun_lead_flow(date) is
-  'Admins only. Re-runs the night after Amsterdam day p_date (default: yesterday): aggregate, plan and, for '
-  'yesterday only, orchestrate (budget changes); older days get stats and plans but no budget change. Steps are '
+  'Admins only. Re-runs the night after Amsterdam day p_date (default: yesterday): aggregate, plan, partner lead '
+  'gaps and, for yesterday only, orchestrate (budget changes) and partner recommendations; older days get stats, '
+  'plans and partner lead gaps but no budget change or recommendation. Steps are '
   'idempotent. 400 for today, a future day or one more than 366 days ago. Returns one row per step (status success, failed or skipped).';
 revoke all on function public.rerun_lead_flow(date) from public, anon, authenticated;
 grant execute on function public.rerun_lead_flow(date) to authenticated, service_role;

@@ -61,7 +61,3 @@ grant update (marketing_mode, auto_marketing_enabled, monthly_marketing_budget, 
 -- API views: authenticated callers (their rows filtered by RLS and the views' own checks).
 revoke all on public.partner_marketing_profiles, public.segment_partner_marketing from anon, authenticated;
 grant select on public.partner_marketing_profiles, public.segment_partner_marketing to authenticated, service_role;
-
--- The nightly job and its bookkeeping are internal: pg_cron (the owner) and service_role run them.
-revoke all on lead_flow.partner_marketing_runs from anon, authenticated;
-grant select on lead_flow.partner_marketing_runs to service_role;

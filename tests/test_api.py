@@ -577,7 +577,8 @@ def test_rerun_of_yesterday_aggregates_plans_and_orchestrates(
     )
     steps = rest.admin.rpc("rerun_lead_flow", {"p_date": str(yesterday)}).execute().data
     assert [(s["step"], s["date"], s["status"]) for s in steps] == [
-        (step, str(yesterday), "success") for step in ("aggregate", "plan", "orchestrate")
+        (step, str(yesterday), "success")
+        for step in ("aggregate", "plan", "orchestrate", "partner_lead_gaps", "partner_recommendations")
     ]
     stats = (
         rest.admin.from_("lead_generation_stats")
@@ -599,9 +600,11 @@ def test_rerun_of_an_older_day_changes_no_budget(rest: RestClients, committed: p
     assert [(s["step"], s["status"]) for s in steps] == [
         ("aggregate", "success"),
         ("plan", "success"),
+        ("partner_lead_gaps", "success"),
         ("orchestrate", "skipped"),
+        ("partner_recommendations", "skipped"),
     ]
-    assert "no budget changes" in steps[2]["error"]
+    assert "no budget changes" in steps[3]["error"]
     assert committed.execute("select count(*) from channel_orchestration_log").fetchone()[0] == 0
 
 

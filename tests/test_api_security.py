@@ -390,8 +390,10 @@ def test_only_admins_and_service_role_rerun_a_night(
             ("aggregate", "success"),
             ("plan", "success"),
             ("orchestrate", "success"),
+            ("partner_lead_gaps", "success"),
+            ("partner_recommendations", "success"),
         ]
-    assert committed.execute(runs, (yesterday,)).fetchone()[0] == 3
+    assert committed.execute(runs, (yesterday,)).fetchone()[0] == 5
 
 
 def test_the_definer_behind_rerun_checks_the_caller_too(

@@ -1,6 +1,7 @@
-"""Running the night: DST-correct due times under pg_cron's GMT schedules, catch-up after missed
-nights, a failing step rolling back only itself and logging, the CLI, the schedule really firing,
-and the alerts view.
+"""Running the night: one pipeline whose steps are rows of lead_flow.pipeline_steps (partner marketing
+among them), DST-correct due times under pg_cron's GMT schedules, catch-up after missed nights, a
+failing step rolling back only itself and logging, the CLI, the schedule really firing, and the
+alerts view.
 
 Every expectation about "yesterday" or "due" is computed at a pinned instant (the SQL takes its clock
 as an argument), so the file passes at any hour of any day, the first hour after midnight included."""
@@ -18,6 +19,8 @@ import pytest
 
 from glue import cli
 from tests.support import RestClients
+from tests.support_partner_marketing import DAY as PARTNER_DAY
+from tests.support_partner_marketing import add_leads, create_campaign, marketing_partner
 from tests.support_pipeline import leads_at, segment, set_setting, stats_history
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -41,14 +44,68 @@ def due_days(db: psycopg.Connection, step: str, at: datetime) -> list[date]:
     return [r[0] for r in db.execute("select lead_flow.due_days(%s, %s)", (step, at))]
 
 
+ALL_STEPS = ["aggregate", "plan", "orchestrate", "partner_lead_gaps", "partner_recommendations"]
+
+
+def test_the_pipeline_is_one_registry_of_steps(db: psycopg.Connection) -> None:
+    steps = db.execute("""select step, local_hour, prerequisite, yesterday_only from lead_flow.pipeline_steps
+                           order by sort_order""").fetchall()
+    assert steps == [("aggregate", 1, None, False), ("plan", 2, "aggregate", False),
+                     ("orchestrate", 3, "plan", True), ("partner_lead_gaps", 4, "aggregate", False),
+                     ("partner_recommendations", 5, "partner_lead_gaps", True)]
+    # Every registered function exists as (date) returning integer; a prerequisite runs earlier, in
+    # the day's order and by the clock.
+    broken = db.execute("""select s.step from lead_flow.pipeline_steps s
+                            left join pg_proc p on p.oid = to_regprocedure(s.run_function || '(date)')
+                           where p.prorettype is distinct from 'integer'::regtype""").fetchall()
+    assert broken == []
+    misordered = db.execute("""select s.step from lead_flow.pipeline_steps s
+                                 join lead_flow.pipeline_steps p on p.step = s.prerequisite
+                                where p.sort_order >= s.sort_order
+                                   or p.local_hour >= s.local_hour""").fetchall()
+    assert misordered == []
+    # One run table: partner marketing's own scheduler and bookkeeping are gone.
+    gone = db.execute("""select to_regclass('lead_flow.partner_marketing_runs'),
+                                to_regprocedure('lead_flow.run_due_partner_marketing()'),
+                                to_regprocedure('lead_flow.partner_marketing_due_days(timestamptz)'),
+                                to_regprocedure('lead_flow.step_hour(text)')""").fetchone()
+    assert gone == (None, None, None, None)
+    with pytest.raises(psycopg.errors.InvalidParameterValue,
+                       match="expected one of aggregate, plan, orchestrate, partner_lead_gaps"):
+        db.execute("select lead_flow.run_step('partner_marketing', '2025-06-01')")
+
+
 def test_jobs_are_installed_by_name_after_migrate(db: psycopg.Connection) -> None:
     jobs = db.execute("""select jobname, schedule, command, active from cron.job
                           where jobname like 'lead-flow-%' order by jobname""").fetchall()
     assert jobs == [
         ("lead-flow-aggregate", "0 * * * *", "select lead_flow.run_due_steps('aggregate')", True),
         ("lead-flow-orchestrate", "0 * * * *", "select lead_flow.run_due_steps('orchestrate')", True),
+        ("lead-flow-partner-lead-gaps", "0 * * * *", "select lead_flow.run_due_steps('partner_lead_gaps')",
+         True),
+        ("lead-flow-partner-recommendations", "0 * * * *",
+         "select lead_flow.run_due_steps('partner_recommendations')", True),
         ("lead-flow-plan", "0 * * * *", "select lead_flow.run_due_steps('plan')", True),
     ]
+    legacy = "select count(*) from cron.job where jobname = 'partner-marketing-nightly'"
+    assert db.execute(legacy).fetchone() == (0,)
+
+
+def test_the_registry_drives_the_pg_cron_jobs(db: psycopg.Connection) -> None:
+    """A step added to the registry gets its hourly job from the one installer; a step taken out of
+    it loses its job. Nothing else is edited."""
+    def jobs() -> dict[str, str]:
+        query = "select jobname, command from cron.job where jobname like 'lead-flow-%'"
+        return dict(db.execute(query).fetchall())
+
+    db.execute("""insert into lead_flow.pipeline_steps (step, local_hour, prerequisite, run_function,
+                                                        sort_order, description)
+                  values ('zz_extra', 6, 'plan', 'lead_flow.expire_marketing_recommendations', 99, 'test')""")
+    assert db.execute("select lead_flow.install_schedules()").fetchone() == (None,)
+    assert jobs()["lead-flow-zz-extra"] == "select lead_flow.run_due_steps('zz_extra')"
+    db.execute("delete from lead_flow.pipeline_steps where step = 'zz_extra'")
+    assert db.execute("select lead_flow.install_schedules()").fetchone() == (None,)
+    assert "lead-flow-zz-extra" not in jobs() and len(jobs()) == 5
 
 
 @pytest.mark.parametrize("day", [date(2025, 3, 29) + timedelta(days=i) for i in range(3)]
@@ -169,8 +226,10 @@ def test_a_failing_step_rolls_back_its_own_writes_and_logs(db: psycopg.Connectio
                   $$ begin raise exception 'stats table on fire'; end $$""")
     db.execute("""create trigger boom before insert on public.lead_generation_stats
                   for each row execute function pg_temp.boom()""")
-    rows = db.execute("select step, status, error from public.run_lead_flow_nightly('2025-06-02')").fetchall()
-    assert [r[:2] for r in rows] == [("aggregate", "failed"), ("plan", "skipped"), ("orchestrate", "skipped")]
+    night = "select step, status, error from lead_flow.run_lead_flow_nightly('2025-06-02')"
+    rows = db.execute(night).fetchall()
+    # Every step waits for aggregate, directly or through its prerequisite.
+    assert [r[:2] for r in rows] == [("aggregate", "failed")] + [(step, "skipped") for step in ALL_STEPS[1:]]
     assert "stats table on fire" in rows[0][2]
     # The step had assigned the lead to its segment before failing: that write is undone too.
     assert db.execute("select segment_id from public.leads where id = %s", (lead,)).fetchone()[0] is None
@@ -196,7 +255,8 @@ def test_cli_runs_a_day_and_backfills_without_budget_changes(committed: psycopg.
     leads_at(committed, s, "2025-06-01 12:00", 2)
     assert cli.main(["nightly", "--from", "2025-05-30", "--to", "2025-06-01"]) == 0
     out = capsys.readouterr().out
-    assert out.count("success") == 6 and "orchestrate" not in out
+    # aggregate, plan and partner_lead_gaps for each day; no budgets, no recommendations.
+    assert out.count("success") == 9 and "orchestrate" not in out and "partner_recommendations" not in out
     counted = committed.execute("select count(*), sum(leads_generated) from public.lead_generation_stats")
     assert counted.fetchone() == (3, 2)
     assert committed.execute("select count(*) from public.lead_segment_plans").fetchone()[0] == 3
@@ -207,12 +267,35 @@ def test_cli_runs_a_day_and_backfills_without_budget_changes(committed: psycopg.
     assert "from <= to" in capsys.readouterr().err
 
 
-def test_only_the_service_role_runs_the_night_through_the_api(rest: RestClients) -> None:
-    rows = rest.service.rpc("run_lead_flow_nightly", {"p_date": "2025-06-01"}).execute().data
-    assert [(r["step"], r["status"]) for r in rows] == [("aggregate", "success"), ("plan", "success"),
-                                                      ("orchestrate", "success")]
+def test_cli_night_makes_partner_recommendations_to_approve(committed: psycopg.Connection, db_url: str,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`leadflow nightly --date D` runs partner marketing too: a partner short of leads gets a budget
+    increase and a landing page to approve (before, only pg_cron after 04:00 made them)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    partner, seg, industry = marketing_partner(committed, max_open_leads=10)
+    create_campaign(committed, partner, seg, daily=100, cpl_target=20)
+    add_leads(committed, industry, PARTNER_DAY, 2, user_id=partner)
+    assert cli.main(["nightly", "--date", str(PARTNER_DAY)]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[1:3] for line in out.splitlines()] == [[step, "success"] for step in ALL_STEPS]
+    recs = committed.execute("""select type, status from public.ai_marketing_recommendations
+                                 where partner_id = %s and for_date = %s order by type""",
+                             (partner, PARTNER_DAY)).fetchall()
+    assert recs == [("create_landing_page", "pending"), ("increase_budget", "pending")]
+    runs = committed.execute("select step, status from lead_flow.nightly_runs where date = %s order by step",
+                             (PARTNER_DAY,)).fetchall()
+    assert runs == [(step, "success") for step in sorted(ALL_STEPS)]
+
+
+def test_the_night_runs_through_the_api_only_as_rerun_lead_flow(rest: RestClients) -> None:
+    """run_lead_flow_nightly is internal now (lead_flow): not even service_role reaches it over
+    PostgREST; admins and the back end re-run a night with rerun_lead_flow."""
     with pytest.raises(Exception) as err:
-        rest.admin.rpc("run_lead_flow_nightly", {"p_date": "2025-06-01"}).execute()
+        rest.service.rpc("run_lead_flow_nightly", {"p_date": "2025-06-01"}).execute()
+    assert getattr(err.value, "code", None) == "PGRST202"  # no such function in the exposed schema
+    with pytest.raises(Exception) as err:
+        rest.partner.rpc("rerun_lead_flow", {"p_date": "2025-06-01"}).execute()
     assert getattr(err.value, "code", None) == "42501"
 
 
@@ -246,7 +329,10 @@ def test_alerts_show_gaps_failed_changes_and_missed_steps_to_admins_only(
     ("00:30", {}),                                       # nothing of the night is due yet
     ("03:30", {}),                                       # plan due at 03:00 CEST: an hour's grace
     ("04:00", {"plan": "failed: disk full", "orchestrate": "did not run"}),
-    ("23:30", {"plan": "failed: disk full", "orchestrate": "did not run"}),
+    ("05:00", {"plan": "failed: disk full", "orchestrate": "did not run",
+               "partner_lead_gaps": "did not run"}),
+    ("23:30", {"plan": "failed: disk full", "orchestrate": "did not run", "partner_lead_gaps": "did not run",
+               "partner_recommendations": "did not run"}),
 ])
 def test_a_failed_or_missing_step_alerts_an_hour_after_it_was_due(db: psycopg.Connection, hh_mm: str,
                                                                    expected: dict[str, str]) -> None:

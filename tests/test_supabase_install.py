@@ -30,7 +30,9 @@ from tests.test_db_lint import CHECKS
 PARTNER = "00000000-0000-0000-0000-000000000001"
 CUSTOMER = "00000000-0000-0000-0000-000000000003"
 TEMPLATE = "platform_template"
-SCHEDULES = {"lead-flow-aggregate", "lead-flow-plan", "lead-flow-orchestrate", "partner-marketing-nightly"}
+# One job per step registered in lead_flow.pipeline_steps (partner marketing's steps among them).
+SCHEDULES = {"lead-flow-aggregate", "lead-flow-plan", "lead-flow-orchestrate", "lead-flow-partner-lead-gaps",
+             "lead-flow-partner-recommendations"}
 
 # What the install adds to objects that existed before it, as the README lists it: nothing else of a
 # pre-existing object may appear or change.

@@ -1,0 +1,75 @@
+-- Partner marketing: partner_lead_gaps, the nightly pipeline's step partner_lead_gaps
+-- (lead_flow.pipeline_steps, migration 0025: 04:00 Europe/Amsterdam of D + 1, after aggregate).
+-- Set-based: one statement plans every partner and segment for day D.
+
+create or replace trigger tg_partner_lead_gaps__touch_updated_at
+  before update on public.partner_lead_gaps
+  for each row execute function lead_flow.tg_touch_updated_at();
+
+-- Partner lead stats and demand planning: per partner and matched segment, the target (the
+-- partner's max_open_leads spread over its segments by priority weight), the platform leads
+-- (assigned to it, not from its own campaigns), its own-campaign leads, and gap = target - actual.
+create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_rows integer;
+    v_t0 timestamptz := p_date::timestamp at time zone 'Europe/Amsterdam';
+    v_t1 timestamptz := (p_date + 1)::timestamp at time zone 'Europe/Amsterdam';
+  begin
+    if p_date is null then
+      raise exception 'a date is required' using errcode = '22023';
+    end if;
+    with matched as (
+      select m.partner_id, m.segment_id, coalesce(ps.priority, 1) as weight
+        from lead_flow.partner_segment_matches m
+        left join public.partner_segments ps
+          on ps.partner_id = m.partner_id and ps.segment_id = m.segment_id and ps.is_active
+    ), targets as (
+      select x.partner_id, x.segment_id,
+             round(p.max_open_leads * x.weight::numeric / sum(x.weight) over (partition by x.partner_id), 2) as target
+        from matched x
+        join public.profiles p on p.id = x.partner_id
+    ), day_leads as (
+      select l.id, l.user_id, l.segment_id, l.source_campaign_id
+        from public.leads l
+       where l.created_at >= v_t0 and l.created_at < v_t1
+    ), own as (
+      select c.partner_id, coalesce(d.segment_id, c.segment_id) as segment_id, count(distinct d.id) as n
+        from day_leads d
+        join public.partner_marketing_campaigns c on c.external_campaign_id = d.source_campaign_id
+       group by 1, 2
+    ), platform as (
+      select d.user_id as partner_id, d.segment_id, count(*) as n
+        from day_leads d
+       where d.user_id is not null and d.segment_id is not null
+         and not exists (select from public.partner_marketing_campaigns c
+                          where c.partner_id = d.user_id and c.external_campaign_id = d.source_campaign_id)
+       group by 1, 2
+    )
+    insert into public.partner_lead_gaps as g
+      (partner_id, segment_id, date, target_leads, platform_leads, own_campaign_leads, lead_gap)
+    select t.partner_id, t.segment_id, p_date, t.target, coalesce(pl.n, 0), coalesce(o.n, 0),
+           t.target - coalesce(pl.n, 0) - coalesce(o.n, 0)
+      from targets t
+      left join platform pl on pl.partner_id = t.partner_id and pl.segment_id = t.segment_id
+      left join own o on o.partner_id = t.partner_id and o.segment_id = t.segment_id
+    on conflict (partner_id, segment_id, date) do update
+       set target_leads = excluded.target_leads, platform_leads = excluded.platform_leads,
+           own_campaign_leads = excluded.own_campaign_leads, lead_gap = excluded.lead_gap
+     where (g.target_leads, g.platform_leads, g.own_campaign_leads, g.lead_gap)
+           is distinct from (excluded.target_leads, excluded.platform_leads, excluded.own_campaign_leads,
+                             excluded.lead_gap);
+    get diagnostics v_rows = row_count;
+
+    -- A partner that no longer serves a segment has no gap there that day.
+    delete from public.partner_lead_gaps g
+     where g.date = p_date
+       and not exists (select from lead_flow.partner_segment_matches m
+                        where m.partner_id = g.partner_id and m.segment_id = g.segment_id);
+    return v_rows;
+  end
+  $$;
+comment on function lead_flow.plan_partner_lead_gaps(date) is
+  'Upserts partner_lead_gaps for Amsterdam day p_date for every partner x matched segment in one statement (target by priority weight, platform vs own-campaign leads, gap); drops rows of pairs no longer matched. Idempotent.';
+revoke all on function lead_flow.plan_partner_lead_gaps(date) from public, anon, authenticated;
