@@ -475,7 +475,7 @@ def record_metrics(
         return
     cols = list(zip(*rows, strict=True))
     conn.execute(
-        """select public.record_campaign_metrics(c, k, d, m, cl, i, cv)
+        """select lead_flow.record_campaign_metrics(c, k, d, m, cl, i, cv)
              from unnest(%s::text[], %s::text[], %s::date[], %s::bigint[], %s::bigint[], %s::bigint[],
                          %s::numeric[]) as x(c, k, d, m, cl, i, cv)""",
         [list(c) for c in cols],

@@ -1,11 +1,10 @@
 """`leadflow worker pull-metrics`: daily cost, clicks, impressions, conversions per mapped campaign.
 
-Which campaigns: every Google Ads campaign mapped to a segment (lead_segment_campaigns), plus
-partners' own google_ads campaigns when partner marketing is installed (partner_marketing_campaigns,
-checked with to_regclass at run time). One GAQL search_stream per customer gives a row per campaign
-per segments.date; days without a row had no activity and are recorded as zeros, so a re-pull
-(conversions keep arriving for days) corrects every day of the window. Recorded through
-record_campaign_metrics, in one transaction per customer.
+Which campaigns: what the contract function lead_flow.campaigns_to_pull() returns (the campaigns
+mapped to segments and partners' own Google Ads campaigns). One GAQL search_stream per customer gives
+a row per campaign per segments.date; days without a row had no activity and are recorded as zeros,
+so a re-pull (conversions keep arriving for days) corrects every day of the window. Recorded through
+lead_flow.record_campaign_metrics, in one transaction per customer.
 """
 
 from __future__ import annotations
@@ -24,15 +23,8 @@ log = logging.getLogger("leadflow.worker")
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
-_MAPPED_CAMPAIGNS = """
-select customer_id, campaign_id from public.lead_segment_campaigns
-"""
-_PARTNER_CAMPAIGNS = """
-select customer_id, external_campaign_id from public.partner_marketing_campaigns
- where channel = 'google_ads' and customer_id is not null and external_campaign_id ~ '^[0-9]+$'
-"""
 _RECORD_SQL = (
-    "select public.record_campaign_metrics(p_customer_id => %s::text, p_campaign_id => %s::text, "
+    "select lead_flow.record_campaign_metrics(p_customer_id => %s::text, p_campaign_id => %s::text, "
     "p_date => %s::date, p_cost_micros => %s::bigint, p_clicks => %s::bigint, p_impressions => %s::bigint, "
     "p_conversions => %s::numeric)"
 )
@@ -67,14 +59,10 @@ def metrics_window(day: date | None, days: int, today: date | None = None) -> tu
 
 
 def campaigns_to_pull(conn: psycopg.Connection) -> dict[str, set[str]]:
-    """Campaign ids per customer id."""
+    """Campaign ids per customer id (lead_flow.campaigns_to_pull, the worker contract)."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    queries = [_MAPPED_CAMPAIGNS]
-    if conn.execute("select to_regclass('public.partner_marketing_campaigns')").fetchone()[0] is not None:
-        queries.append(_PARTNER_CAMPAIGNS)
-    for query in queries:
-        for customer_id, campaign_id in conn.execute(query).fetchall():
-            wanted[customer_id].add(campaign_id)
+    for customer_id, campaign_id in conn.execute("select * from lead_flow.campaigns_to_pull()").fetchall():
+        wanted[customer_id].add(campaign_id)
     return dict(wanted)
 
 

@@ -136,7 +136,7 @@ def push(
 def claim(conn: psycopg.Connection, worker: str, max_rows: int, dry_run: bool) -> list[Change]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            "select * from public.claim_budget_changes(p_worker => %s, p_max_rows => %s, p_dry_run => %s)",
+            "select * from lead_flow.claim_budget_changes(p_worker => %s, p_max_rows => %s, p_dry_run => %s)",
             (worker, max_rows, dry_run),
         )
         return [Change.from_row(row) for row in cur.fetchall()]
@@ -169,7 +169,7 @@ def record(conn: psycopg.Connection, completions: Sequence[Completion], dry_run:
 
 
 _COMPLETE_SQL = (
-    "select public.complete_budget_change(p_log_id => %s::uuid, p_status => %s::text, "
+    "select lead_flow.complete_budget_change(p_log_id => %s::uuid, p_status => %s::text, "
     "p_applied_amount => %s::numeric, p_request_id => %s::text, p_error_message => %s::text, "
     "p_error_code => %s::text, p_live_value => %s::numeric, p_dry_run => %s::boolean)"
 )

@@ -1,7 +1,9 @@
 -- The worker's contract (docs/architecture.md): the Google Ads worker calls these functions and
 -- touches nothing else. Claiming is FOR UPDATE SKIP LOCKED, so two workers never get the same row.
+-- They live in lead_flow (PostgREST does not expose it: clients never call them), granted to
+-- service_role, the role the worker uses.
 
-create or replace function public.claim_budget_changes(p_worker text, p_max_rows integer default 500,
+create or replace function lead_flow.claim_budget_changes(p_worker text, p_max_rows integer default 500,
                                             p_dry_run boolean default false)
   returns setof public.channel_orchestration_log
   language plpgsql volatile set search_path = ''
@@ -39,15 +41,15 @@ create or replace function public.claim_budget_changes(p_worker text, p_max_rows
       returning l.*;
   end
   $$;
-comment on function public.claim_budget_changes(text, integer, boolean) is
+comment on function lead_flow.claim_budget_changes(text, integer, boolean) is
   'Worker contract: takes up to p_max_rows pending google_ads budget changes (and in_progress ones whose claim '
   'is older than claim_lease_minutes), oldest first, FOR UPDATE SKIP LOCKED so concurrent workers never share '
   'a row; marks them in_progress for p_worker (attempts + 1 unless dry run) and returns them. Paused segments '
   '(and everything under a global pause) stay in the queue.';
-revoke all on function public.claim_budget_changes(text, integer, boolean) from public, anon, authenticated;
-grant execute on function public.claim_budget_changes(text, integer, boolean) to service_role;
+revoke all on function lead_flow.claim_budget_changes(text, integer, boolean) from public, anon, authenticated;
+grant execute on function lead_flow.claim_budget_changes(text, integer, boolean) to service_role;
 
-create or replace function public.complete_budget_change(
+create or replace function lead_flow.complete_budget_change(
     p_log_id uuid, p_status text, p_applied_amount numeric default null, p_request_id text default null,
     p_error_message text default null, p_error_code text default null, p_live_value numeric default null,
     p_dry_run boolean default false)
@@ -137,17 +139,17 @@ create or replace function public.complete_budget_change(
     return v_row;
   end
   $$;
-comment on function public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean) is
+comment on function lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean) is
   'Worker contract: finishes an in_progress budget change. success (needs p_applied_amount) updates the campaign '
   'mapping''s daily_budget and the plan''s actual budget and status; failed records the error; conflict records '
   'the live value (and makes it the known budget); pending returns the row to the queue. A dry run records '
   'validated_at or the error and returns the row to pending. Any other state or status is a 400 error.';
-revoke all on function public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
+revoke all on function lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
   from public, anon, authenticated;
-grant execute on function public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
+grant execute on function lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
   to service_role;
 
-create or replace function public.record_campaign_metrics(
+create or replace function lead_flow.record_campaign_metrics(
     p_customer_id text, p_campaign_id text, p_date date, p_cost_micros bigint, p_clicks bigint,
     p_impressions bigint, p_conversions numeric)
   returns public.campaign_daily_metrics
@@ -181,15 +183,35 @@ create or replace function public.record_campaign_metrics(
     return v_row;
   end
   $$;
-comment on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric) is
+comment on function lead_flow.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric) is
   'Worker contract: upserts one campaign''s Google Ads metrics for one day (cost from micros to EUR cents, '
   'clicks, impressions, conversions); the nightly aggregate reads them. Returns the stored row.';
-revoke all on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
+revoke all on function lead_flow.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
   from public, anon, authenticated;
-grant execute on function public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
+grant execute on function lead_flow.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)
   to service_role;
 
--- The functions above are SECURITY INVOKER: the queue is what the worker's own role can see. A role
+-- The campaigns whose metrics the worker pulls (leadflow worker pull-metrics): every Google Ads campaign
+-- mapped to a segment, and partners' own Google Ads campaigns with a numeric id (they are
+-- partner_marketing_campaigns rows: their totals and recommendations read the same metrics). SECURITY
+-- DEFINER: the worker needs these ids, not read access to the campaign tables.
+create or replace function lead_flow.campaigns_to_pull()
+  returns table (customer_id text, campaign_id text)
+  language sql stable security definer set search_path = ''
+  as $$
+    select c.customer_id, c.campaign_id from public.lead_segment_campaigns c
+    union
+    select c.customer_id, c.external_campaign_id from public.partner_marketing_campaigns c
+     where c.channel = 'google_ads' and c.customer_id is not null and c.external_campaign_id ~ '^[0-9]+$'
+    order by 1, 2
+  $$;
+comment on function lead_flow.campaigns_to_pull() is
+  'Worker contract: the Google Ads campaigns (customer_id, campaign_id) whose daily metrics the worker pulls and '
+  'records: the segments'' mapped campaigns and partners'' own Google Ads campaigns, each once.';
+revoke all on function lead_flow.campaigns_to_pull() from public, anon, authenticated;
+grant execute on function lead_flow.campaigns_to_pull() to service_role;
+
+-- The functions above but campaigns_to_pull are SECURITY INVOKER: the queue is what the worker's own role can see. A role
 -- under row level security (any role without BYPASSRLS: membership of service_role does not pass the
 -- attribute on) sees no rows of channel_orchestration_log, so it would claim nothing and report
 -- nothing. The worker asks this at start and refuses to run instead.
@@ -198,9 +220,10 @@ create or replace function lead_flow.worker_role_check()
   language sql stable set search_path = ''
   as $$
     with functions (signature) as (
-      values ('public.claim_budget_changes(text, integer, boolean)'),
-             ('public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)'),
-             ('public.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)')
+      values ('lead_flow.claim_budget_changes(text, integer, boolean)'),
+             ('lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)'),
+             ('lead_flow.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)'),
+             ('lead_flow.campaigns_to_pull()')
     ), tables (name, privilege) as (
       -- What the contract's functions and pull-metrics read and write, as the caller.
       values ('public.channel_orchestration_log', 'select'), ('public.channel_orchestration_log', 'update'),

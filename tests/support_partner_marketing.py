@@ -102,10 +102,16 @@ def add_spend(conn: psycopg.Connection, ext: str, first: dt.date, last: dt.date,
 
 
 def run_night(conn: psycopg.Connection, day: dt.date = DAY, recommend: bool = True) -> dict[str, Any]:
-    result = conn.execute(
-        "select lead_flow.run_partner_marketing_nightly(%s, %s)", (day, recommend)
-    ).fetchone()[0]
-    assert result["status"] == "success", result
+    """Partner marketing's registered nightly steps for `day`, as the pipeline runs them (run_step):
+    lead gaps, then (recommend) campaign totals and recommendations. Returns rows per step."""
+    steps = ["partner_lead_gaps"] + (["partner_recommendations"] if recommend else [])
+    result: dict[str, Any] = {}
+    for step in steps:
+        status, rows, error = conn.execute(
+            "select status, rows, error from lead_flow.run_step(%s, %s)", (step, day)
+        ).fetchone()
+        assert status == "success", (step, error)
+        result[step] = rows
     return result
 
 

@@ -23,7 +23,8 @@ def override(db: psycopg.Connection, segment_id: object, target: int, day: date 
 
 
 def night(db: psycopg.Connection, day: date = D) -> list[tuple]:
-    rows = db.execute("select step, status, error from public.run_lead_flow_nightly(%s)", (day,)).fetchall()
+    query = "select step, status, error from lead_flow.run_lead_flow_nightly(%s)"
+    rows = db.execute(query, (day,)).fetchall()
     assert all(status == "success" for _, status, _ in rows), rows
     return rows
 
@@ -96,7 +97,7 @@ def test_rerun_uses_the_day_start_budget_and_never_compounds(db: psycopg.Connect
     # A different gap replaces the pending row (same base), it does not add one.
     override(db, s, 0)
     leads_at(db, s, "2025-10-26 10:00", 5)
-    assert [r[0] for r in night(db)] == ["aggregate", "plan", "orchestrate"]
+    assert [r[0] for r in night(db)][:3] == ["aggregate", "plan", "orchestrate"]
     old, new, action, status, reason = changes(db)[s]
     assert (old, new, action, status) == (Decimal("100.00"), Decimal("80.00"), "budget_decrease", "pending")
     assert reason.endswith("capped at -20% of 100.00 -> 80.00")
@@ -152,8 +153,8 @@ def test_pushed_change_is_never_replaced(db: psycopg.Connection) -> None:
     s = segment(db, "schilder", "utrecht", budget=100)
     override(db, s, 10)
     night(db)
-    (log_id,) = db.execute("select id from public.claim_budget_changes('w1', 10)").fetchone()
-    db.execute("select public.complete_budget_change(%s, 'success', 120, 'req-1')", (log_id,))
+    (log_id,) = db.execute("select id from lead_flow.claim_budget_changes('w1', 10)").fetchone()
+    db.execute("select lead_flow.complete_budget_change(%s, 'success', 120, 'req-1')", (log_id,))
     override(db, s, 0)                                   # the wish flips, but the change is done
     night(db)
     old, new, _, status, _ = changes(db)[s]
@@ -196,6 +197,6 @@ def test_orchestrate_notifies_the_worker_with_the_pending_count(committed: psyco
     override(committed, s, 10)
     with psycopg.connect(db_url, autocommit=True) as listener:
         listener.execute("listen lead_flow_budget_changes")
-        committed.execute("select * from public.run_lead_flow_nightly(%s)", (D,))
+        committed.execute("select * from lead_flow.run_lead_flow_nightly(%s)", (D,))
         notes = list(listener.notifies(timeout=5, stop_after=1))
     assert [n.payload for n in notes] == ["1"]

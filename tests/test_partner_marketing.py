@@ -261,10 +261,10 @@ def test_approval_queues_exactly_one_budget_change_and_the_worker_applies_it(db:
 
     # The worker takes it like any other change and reports success.
     (log_id,) = db.execute(
-        "select id from public.claim_budget_changes('test-worker', 10) where partner_campaign_id = %s",
+        "select id from lead_flow.claim_budget_changes('test-worker', 10) where partner_campaign_id = %s",
         (camp,),
     ).fetchone()
-    db.execute("select public.complete_budget_change(%s, 'success', 120, 'req-1')", (log_id,))
+    db.execute("select lead_flow.complete_budget_change(%s, 'success', 120, 'req-1')", (log_id,))
     budget, adjusted = db.execute(
         "select daily_budget, ai_last_adjusted_at from partner_marketing_campaigns where id = %s", (camp,)
     ).fetchone()
@@ -281,9 +281,9 @@ def test_approval_queues_exactly_one_budget_change_and_the_worker_applies_it(db:
 def test_a_failed_push_leaves_the_budget_and_the_recommendation_approved(db: psycopg.Connection) -> None:
     partner, camp, rec = _budget_rec(db)
     db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))  # superuser session: trusted
-    (log_id,) = db.execute("select id from public.claim_budget_changes('w', 10)").fetchone()
+    (log_id,) = db.execute("select id from lead_flow.claim_budget_changes('w', 10)").fetchone()
     db.execute(
-        "select public.complete_budget_change(%s, 'failed', null, null, 'budget removed', 'NOT_FOUND')",
+        "select lead_flow.complete_budget_change(%s, 'failed', null, null, 'budget removed', 'NOT_FOUND')",
         (log_id,),
     )
     assert db.execute(
@@ -377,7 +377,7 @@ def test_campaign_totals_follow_the_pulled_metrics(db: psycopg.Connection) -> No
     partner, seg, industry = marketing_partner(db)
     camp = create_campaign(db, partner, seg, ext="555")
     other = create_campaign(db, partner, seg, ext="556")
-    record = "select public.record_campaign_metrics('1234567890', %s, %s, %s, %s, 100, 1)"
+    record = "select lead_flow.record_campaign_metrics('1234567890', %s, %s, %s, %s, 100, 1)"
     totals = "select total_spend, total_clicks, total_leads, avg_cpl from partner_marketing_campaigns "
     totals += "where id = %s"
     # The worker's pull updates the totals as it records (insert, then a re-pull that corrects a day).
@@ -389,7 +389,7 @@ def test_campaign_totals_follow_the_pulled_metrics(db: psycopg.Connection) -> No
     assert db.execute(totals, (other,)).fetchone() == (Decimal("0.00"), 0, 0, None)
     # Attributed leads arrive with the nightly refresh.
     add_leads(db, industry, DAY, 4, source_campaign_id="555")
-    run_night(db, recommend=False)
+    run_night(db)  # the recommendation step refreshes the totals before it reads them
     assert db.execute(totals, (camp,)).fetchone() == (Decimal("20.00"), 50, 4, Decimal("5.00"))
     assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (0,)
 
@@ -428,23 +428,41 @@ def test_one_primary_segment_per_partner(db: psycopg.Connection) -> None:
         db.execute("insert into partner_segments (partner_id, segment_id) values (%s, %s)", (partner, other))
 
 
-def test_the_night_is_scheduled_after_the_segment_pipeline(db: psycopg.Connection) -> None:
-    job = db.execute(
-        "select schedule, command from cron.job where jobname = 'partner-marketing-nightly'"
-    ).fetchone()
-    assert job == ("0 * * * *", "select lead_flow.run_due_partner_marketing()")
+def test_the_night_is_two_steps_of_the_pipeline_after_the_segment_steps(db: psycopg.Connection) -> None:
+    """Partner marketing is registered in the one pipeline (lead_flow.pipeline_steps): lead gaps at
+    04:00 once aggregate is done, recommendations at 05:00 once the gaps are, for yesterday only."""
+    jobs = dict(db.execute("select jobname, command from cron.job where jobname like 'lead-flow-partner-%'"))
+    assert jobs == {
+        "lead-flow-partner-lead-gaps": "select lead_flow.run_due_steps('partner_lead_gaps')",
+        "lead-flow-partner-recommendations": "select lead_flow.run_due_steps('partner_recommendations')",
+    }
     day = dt.date(2026, 3, 28)  # the night into summer time: 29 March 04:00 CEST = 02:00 UTC
-    due = "select %s::date in (select lead_flow.partner_marketing_due_days(%s::timestamptz))"
-    db.execute(
-        "insert into lead_flow.nightly_runs (step, date, status, started_at, finished_at) "
-        "values ('orchestrate', %s, 'success', now(), now())",
-        (day,),
-    )
-    assert db.execute(due, (day, "2026-03-29 01:59:00+00")).fetchone() == (False,)
-    assert db.execute(due, (day, "2026-03-29 02:00:00+00")).fetchone() == (True,)
-    winter = dt.date(2026, 10, 25)  # 26 October 04:00 CET = 03:00 UTC; no orchestrate: waits for 06:00
-    assert db.execute(due, (winter, "2026-10-26 03:30:00+00")).fetchone() == (False,)
-    assert db.execute(due, (winter, "2026-10-26 05:00:00+00")).fetchone() == (True,)
+
+    def due(step: str, utc: str, on: dt.date = day) -> bool:
+        query = "select %s::date in (select lead_flow.due_days(%s, %s::timestamptz))"
+        return db.execute(query, (on, step, utc)).fetchone()[0]
+
+    def succeeded(step: str, on: dt.date = day) -> None:
+        db.execute(
+            "insert into lead_flow.nightly_runs (step, date, status, started_at, finished_at) "
+            "values (%s, %s, 'success', now(), now())",
+            (step, on),
+        )
+
+    assert not due("partner_lead_gaps", "2026-03-29 02:00:00+00")  # aggregate not done yet
+    succeeded("aggregate")
+    assert not due("partner_lead_gaps", "2026-03-29 01:59:00+00")
+    assert due("partner_lead_gaps", "2026-03-29 02:00:00+00")
+    assert not due("partner_recommendations", "2026-03-29 03:00:00+00")  # gaps not done yet
+    succeeded("partner_lead_gaps")
+    assert not due("partner_recommendations", "2026-03-29 02:59:00+00")
+    assert due("partner_recommendations", "2026-03-29 03:00:00+00")  # 05:00 CEST
+    # The catch-up plans an older day's gaps but makes no recommendation for it.
+    older = day - dt.timedelta(days=1)
+    succeeded("aggregate", older)
+    assert due("partner_lead_gaps", "2026-03-29 03:00:00+00", older)
+    succeeded("partner_lead_gaps", older)
+    assert not due("partner_recommendations", "2026-03-29 03:00:00+00", older)
 
 
 @pytest.mark.parametrize(

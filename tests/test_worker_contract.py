@@ -35,7 +35,7 @@ def queue(conn: psycopg.Connection, n: int, budget: float = 100) -> list[uuid.UU
 
 
 def claim(conn: psycopg.Connection, worker: str, n: int, dry_run: bool = False) -> list[tuple]:
-    query = "select id, status, claimed_by, attempts from public.claim_budget_changes(%s, %s, %s)"
+    query = "select id, status, claimed_by, attempts from lead_flow.claim_budget_changes(%s, %s, %s)"
     return conn.execute(query, (worker, n, dry_run)).fetchall()
 
 
@@ -45,7 +45,7 @@ def complete(conn: psycopg.Connection, log_id: uuid.UUID, status: str, **kw: obj
     return conn.execute(
         """select status, applied_value, live_value, error_code, attempts, validated_at is not null,
                   claimed_by
-             from public.complete_budget_change(%s, %s, %s::numeric, %s, %s, %s, %s::numeric, %s)""",
+             from lead_flow.complete_budget_change(%s, %s, %s::numeric, %s, %s, %s, %s::numeric, %s)""",
         (log_id, status, *args.values())).fetchone()
 
 
@@ -180,7 +180,7 @@ def test_record_campaign_metrics_upserts_one_day(db: psycopg.Connection) -> None
     def record(cost_micros: int, clicks: int) -> tuple:
         return db.execute(
             """select cost, clicks, impressions, conversions
-                 from public.record_campaign_metrics('1234567890', '42', %s, %s, %s, 1000, 2.5)""",
+                 from lead_flow.record_campaign_metrics('1234567890', '42', %s, %s, %s, 1000, 2.5)""",
             (D, cost_micros, clicks)).fetchone()
 
     assert record(12_345_678, 10) == (Decimal("12.35"), 10, 1000, Decimal("2.50"))
@@ -190,16 +190,29 @@ def test_record_campaign_metrics_upserts_one_day(db: psycopg.Connection) -> None
         record(-1, 0)
 
 
-def test_only_the_service_role_may_call_the_contract(rest: RestClients) -> None:
-    params = {"p_customer_id": "1234567890", "p_campaign_id": "7", "p_date": "2025-03-30",
-              "p_cost_micros": 1_000_000, "p_clicks": 1, "p_impressions": 2, "p_conversions": 0}
-    assert rest.service.rpc("record_campaign_metrics", params).execute().data["cost"] == 1.0
-    assert rest.service.rpc("claim_budget_changes", {"p_worker": "w", "p_max_rows": 5}).execute().data == []
-    for client in (rest.anon, rest.partner, rest.admin):
+CONTRACT = ["lead_flow.claim_budget_changes(text, integer, boolean)",
+            "lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)",
+            "lead_flow.record_campaign_metrics(text, text, date, bigint, bigint, bigint, numeric)",
+            "lead_flow.campaigns_to_pull()"]
+
+
+def test_only_the_service_role_may_call_the_contract(rest: RestClients, db: psycopg.Connection) -> None:
+    """The contract is internal (lead_flow, which PostgREST does not expose): no client reaches it over
+    the API, not even service_role; in the database only service_role (the worker's role) executes it."""
+    for client in (rest.anon, rest.partner, rest.admin, rest.service):
         with pytest.raises(Exception) as err:
             client.rpc("claim_budget_changes", {"p_worker": "w"}).execute()
         assert getattr(err.value, "code", None) in ("42501", "PGRST202")
-    with pytest.raises(Exception) as err:
-        rest.service.rpc("complete_budget_change",
-                         {"p_log_id": str(uuid.uuid4()), "p_status": "nope"}).execute()
-    assert getattr(err.value, "code", None) == "22023" and "must be one of" in str(err.value)
+    roles = ("anon", "authenticated", "service_role")
+    may = "select %s, has_function_privilege(%s, %s, 'execute')"
+    assert [db.execute(may, (role, role, f)).fetchone() for f in CONTRACT for role in roles] == \
+        [(role, role == "service_role") for _ in CONTRACT for role in roles]
+    assert db.execute("select to_regprocedure('public.claim_budget_changes(text, integer, boolean)')"
+                      ).fetchone() == (None,)
+    db.execute("set local role service_role")
+    record = ("select cost from lead_flow.record_campaign_metrics('1234567890', '7', '2025-03-30', "
+              "1000000, 1, 2, 0)")
+    assert db.execute(record).fetchone() == (Decimal("1.00"),)
+    assert db.execute("select * from lead_flow.claim_budget_changes('w', 5)").fetchall() == []
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="must be one of"):
+        db.execute("select lead_flow.complete_budget_change(%s, 'nope')", (uuid.uuid4(),))

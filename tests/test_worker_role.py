@@ -52,9 +52,10 @@ def test_the_check_names_what_each_kind_of_role_lacks(db: psycopg.Connection) ->
     db.execute("grant usage on schema lead_flow to zz_noinherit")
     db.execute("grant execute on function lead_flow.worker_role_check() to zz_noinherit")
     problems, usable = role_check(db, "zz_noinherit")
-    assert problems[:3] == ["may not execute public.claim_budget_changes",
-                            "may not execute public.complete_budget_change",
-                            "may not execute public.record_campaign_metrics"]
+    assert problems[:4] == ["may not execute lead_flow.campaigns_to_pull",
+                            "may not execute lead_flow.claim_budget_changes",
+                            "may not execute lead_flow.complete_budget_change",
+                            "may not execute lead_flow.record_campaign_metrics"]
     assert "lacks select, update on public.channel_orchestration_log" in problems
     assert usable == ["service_role"]
 
