@@ -56,10 +56,7 @@ def _schedules_install(args: argparse.Namespace) -> int:
     if problem:
         print(f"leadflow schedules install: {problem}", file=sys.stderr)
         return 1
-    print(
-        "schedules installed (pg_cron, hourly): lead-flow-aggregate, lead-flow-plan, "
-        "lead-flow-orchestrate, partner-marketing-nightly"
-    )
+    print("schedules installed (pg_cron, hourly): a job lead-flow-<step> per lead_flow.pipeline_steps row")
     return 0
 
 
