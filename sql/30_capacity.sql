@@ -31,26 +31,23 @@ create or replace function lead_flow.profile_segment_codes(p_partner_ids uuid[] 
         from partners e
        cross join lateral unnest(e.regions || e.lead_locations) as r (name)
        where r.name is not null
-    ), branch_spellings as materialized (   -- normalize each distinct spelling once
-      select d.name, lead_flow.code_part(lead_flow.normalize_branch(d.name)) as branch_code
-        from (select distinct n.name from branch_names n) d
-    ), region_spellings as materialized (
-      select d.name, lead_flow.code_part(lead_flow.region_for(d.name, null)) as region_code  -- normalize_region
+    ), region_spellings as materialized (   -- each distinct spelling to its region once
+      select d.name, lead_flow.region_for(d.name, null) as region  -- normalize_region
         from (select distinct n.name from region_names n) d
-    ), partner_branch_codes as (
-      select distinct bn.partner_id, bs.branch_code
+    ), pairs as (
+      select distinct bn.partner_id, bn.name as branch_name, rs.region
         from branch_names bn
-        join branch_spellings bs on bs.name = bn.name
-       where bs.branch_code is not null
-    ), partner_region_codes as (
-      select distinct rn.partner_id, rs.region_code
-        from region_names rn
+        join region_names rn on rn.partner_id = bn.partner_id
         join region_spellings rs on rs.name = rn.name
-       where rs.region_code is not null
+       where rs.region is not null
+    ), pair_codes as materialized (        -- each distinct branch spelling x region coded once
+      select d.branch_name, d.region, lead_flow.segment_code(d.branch_name, d.region) as code
+        from (select distinct p.branch_name, p.region from pairs p) d
     )
-    select distinct pb.partner_id, pb.branch_code || '_' || pr.region_code   -- = lead_flow.segment_code
-      from partner_branch_codes pb
-      join partner_region_codes pr on pr.partner_id = pb.partner_id
+    select distinct p.partner_id, c.code
+      from pairs p
+      join pair_codes c on c.branch_name = p.branch_name and c.region = p.region
+     where c.code is not null
   $$;
 comment on function lead_flow.profile_segment_codes(uuid[]) is
   'The segment codes (normalized branch x region) the given profiles (NULL: all) name in primary_branch, '
@@ -80,7 +77,7 @@ create or replace function lead_flow.refresh_partner_segment_codes(p_partner_ids
       on conflict do nothing
       returning 1
     )
-    select (select count(*) from gone) + (select count(*) from added) into v_rows;
+    select ((select count(*) from gone) + (select count(*) from added))::integer into v_rows;
     return v_rows;
   end
   $$;
@@ -121,9 +118,8 @@ revoke all on function lead_flow.tg_profiles__segment_codes() from public, anon,
 -- Its triggers on the platform's profiles (tg_profiles__segment_codes_insert/_update) are migration 0015's.
 
 -- The region aliases decide what a region spelling means: when they change, every profile's codes
--- again. (This fires after tg_region_aliases__compile of sql/10_regions.sql, which regenerates
--- region_for first: triggers on one event fire in name order.) The PC4 reference does not matter
--- here: profiles name regions, not postcodes (region_for(name, null)).
+-- again. The PC4 reference does not matter here: profiles name regions, not postcodes
+-- (region_for(name, null)).
 create or replace function lead_flow.tg_region_reference__segment_codes() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
@@ -243,6 +239,6 @@ comment on function public.get_segment_capacity(uuid) is
 revoke all on function public.get_segment_capacity(uuid) from public, anon, authenticated;
 grant execute on function public.get_segment_capacity(uuid) to authenticated, service_role;
 
--- The cache follows the rules as they are now (a re-applied normalize_branch, code_part or region
--- rule changes what a spelling means).
+-- The cache follows the rules as they are now (a re-applied segment_code or region rule changes what
+-- a spelling means).
 select lead_flow.refresh_partner_segment_codes(null);

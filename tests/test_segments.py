@@ -10,6 +10,8 @@ import uuid
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support import RestClients, create_industry, create_segment
 
@@ -240,12 +242,10 @@ def test_the_backfill_assigns_existing_leads(db: psycopg.Connection) -> None:
     assert db.execute("select public.assign_segments_to_leads()").fetchone() == (2,)
     assert code_of(db, old) == "schilder_zeeland" and code_of(db, recent[1]) == "schilder_utrecht"
     assert segment_of(db, garbage) is None
-    # Idempotent, and with no segment missing it creates none, so segment_for_lead is not regenerated
-    # (which would invalidate every session's cached plans).
-    map_version = "select ctid from pg_proc where oid = 'lead_flow.segment_for_lead'::regproc"
-    before = db.execute(map_version).fetchone()
+    # Idempotent: nothing left to assign, no segment created.
+    segments = segment_count(db)
     assert db.execute("select public.assign_segments_to_leads()").fetchone() == (0,)
-    assert db.execute(map_version).fetchone() == before
+    assert segment_count(db) == segments
 
 
 def test_through_the_api_a_lead_is_never_refused_by_assignment(
@@ -269,9 +269,8 @@ def test_through_the_api_a_lead_is_never_refused_by_assignment(
 
 
 def test_the_assignment_follows_renames_deactivation_and_new_segments(db: psycopg.Connection) -> None:
-    """The assignment's map (industry x region -> active segment, a constant in the generated
-    lead_flow.segment_for_lead) is derived data: it must follow every change, whichever statement
-    makes it."""
+    """The assignment reads industries and lead_segments as they are: every change applies to the
+    next lead, whichever statement makes it."""
     set_auto_create(db, False)
     industry = create_industry(db, "Schilder")
     utrecht = create_segment(db, "schilder", "utrecht")
@@ -290,21 +289,63 @@ def test_the_assignment_follows_renames_deactivation_and_new_segments(db: psycop
     assert segment_of(db, insert_lead(db, industry, "Utrecht")) is None
     assert segment_of(db, insert_lead(db, industry, "Zeeland")) == roofer
 
-    # The generated function holds exactly the active matches, the same as a generation from scratch.
-    source = "select pg_get_function_sqlbody('lead_flow.segment_for_lead'::regproc)"
-    kept = db.execute(source).fetchone()[0]
-    assert str(roofer) in kept and str(utrecht) not in kept
-    db.execute("select lead_flow.compile_segment_for_lead()")
-    assert db.execute(source).fetchone()[0] == kept
-
     db.execute("delete from public.lead_segments where id = %s", (roofer,))
     assert segment_of(db, insert_lead(db, industry, "Zeeland")) is None
-    assert str(roofer) not in db.execute(source).fetchone()[0]
+
+
+def test_assignment_is_lookups_no_code_is_written_at_run_time(db: psycopg.Connection) -> None:
+    """Changes to the reference tables and to segments reach the next lead without any function being
+    created or replaced: the functions' catalog rows stay as they were."""
+    set_auto_create(db, True)
+    functions = """select array_agg(p.oid::regprocedure::text || '@' || p.xmin::text order by p.oid)
+                     from pg_proc p where p.pronamespace = 'lead_flow'::regnamespace"""
+    before = db.execute(functions).fetchone()[0]
+    industry = create_industry(db, "Schilder")
+    brabant = create_segment(db, "schilder", "noord-brabant")
+    db.execute("insert into lead_flow.region_aliases (alias, region) values ('brabantia', 'noord-brabant')")
+    assert segment_of(db, insert_lead(db, industry, "Brabantia")) == brabant
+    db.execute("delete from lead_flow.postcode_regions where pc4 @> 5611")
+    db.execute("insert into lead_flow.postcode_regions (pc4, region) values ('[5611,5612)', 'limburg')")
+    assert code_of(db, insert_lead(db, industry, None, "5611 AB")) == "schilder_limburg"  # auto-created
+    db.execute("update public.lead_segments set is_active = false where id = %s", (brabant,))
+    assert segment_of(db, insert_lead(db, industry, "NB")) is None
+    assert db.execute(functions).fetchone()[0] == before
+    assert db.execute(
+        "select count(*) from pg_trigger where tgname like '%%compile%%' and not tgisinternal"
+    ).fetchone() == (0,)
+
+
+_BRANCH = st.text(alphabet=st.sampled_from("abcxyz019 -_.&'éÉ/\t"), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(branch=_BRANCH, region=st.sampled_from(["utrecht", "noord-brabant", "zuid-holland"]))
+def test_one_segment_code_rule_the_lookup_and_the_stored_code_agree(
+    db: psycopg.Connection, branch: str, region: str
+) -> None:
+    """lead_flow.segment_code, which the lookups use, gives what lead_segments.code stores for any
+    segment that can exist, and the industry name spelled otherwise finds that segment."""
+    normalized = db.execute("select lead_flow.normalize_branch(%s)", (branch,)).fetchone()[0]
+    valid = db.execute("select lead_flow.is_valid_branch(%s)", (normalized,)).fetchone()[0]
+    computed = db.execute("select lead_flow.segment_code(%s, %s)", (normalized, region)).fetchone()[0]
+    with db.transaction(force_rollback=True):
+        if not valid:
+            assert computed is None
+            return
+        stored = db.execute(
+            "insert into public.lead_segments (branch, region) values (%s, %s) returning code",
+            (normalized, region),
+        ).fetchone()[0]
+        assert computed == stored
+        assert (
+            db.execute("select lead_flow.segment_code(%s, %s)", (branch.upper(), region)).fetchone()[0]
+            == stored
+        )
 
 
 def test_an_auto_created_segment_takes_the_next_leads_of_the_same_statement(db: psycopg.Connection) -> None:
-    """A segment created on the fly by one lead regenerates the trigger within the statement: the
-    leads after it in the same COPY are assigned to it, none creates a duplicate."""
+    """A segment created on the fly by one lead is found by the leads after it in the same COPY: none
+    creates a duplicate."""
     set_auto_create(db, True)
     industry = create_industry(db, "Glazenwasser")
     with db.cursor() as cur, cur.copy("copy public.leads (industry_id, province, postcode) from stdin") as cp:
@@ -319,9 +360,9 @@ def test_an_auto_created_segment_takes_the_next_leads_of_the_same_statement(db: 
 
 
 def test_the_lead_trigger_ignores_the_callers_search_path(committed: psycopg.Connection, db_url: str) -> None:
-    """The trigger function is SECURITY DEFINER without a SET search_path (sql/20_segments.sql): a
+    """The trigger function is SECURITY DEFINER with a fixed search_path (sql/20_segments.sql): a
     session whose search_path puts look-alike functions and operators before pg_catalog must neither
-    run them nor get another segment. The trigger is planned in that session, under that path."""
+    run them nor get another segment."""
     industry = create_industry(committed, "Schilder")
     segment = create_segment(committed, "schilder", "noord-brabant")
     committed.execute("create schema zz_hostile")
@@ -335,6 +376,9 @@ def test_the_lead_trigger_ignores_the_callers_search_path(committed: psycopg.Con
             " function = zz_hostile.jsonb_object_field_text)",
             "create function zz_hostile.segment_for_lead(uuid, uuid, text, text) returns uuid language sql"
             " return null::uuid",
+            "create function zz_hostile.segment_code(text, text) returns text language sql return 'x_y'",
+            "create function zz_hostile.regexp_replace(text, text, text, text) returns text language sql"
+            " return 'limburg'",
         ]:
             committed.execute(sql)
         with psycopg.connect(db_url, autocommit=True) as hostile:

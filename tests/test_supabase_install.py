@@ -48,7 +48,6 @@ ADDED_TO_PLATFORM = {
     "index public.leads.leads_source_campaign_id_idx",
     "trigger public.leads.tg_leads__assign_segment",
     "trigger public.leads.tg_leads__reassign_segment",
-    "trigger public.industries.tg_industries__compile_assignment",
     # profiles: the partner fields Lead Flow reads, where the platform lacks them ...
     "column public.profiles.lead_industries",
     "column public.profiles.lead_locations",
