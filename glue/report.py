@@ -136,11 +136,13 @@ def line_chart(
     hi = max(values + [1.0]) * 1.1
     n = max(len(days) - 1, 1)
 
+    # Rounded to 1/100 px: sums of floats in another order (set iteration) differ in the last bits,
+    # and the same seed should give the same page, byte for byte.
     def px(i: int) -> float:
-        return left + (width - left - right) * i / n
+        return round(left + (width - left - right) * i / n, 2)
 
     def py(v: float) -> float:
-        return top + (height - top - bottom) * (1 - v / hi)
+        return round(top + (height - top - bottom) * (1 - v / hi), 2)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
