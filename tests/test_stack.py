@@ -85,11 +85,14 @@ def _clone_into(dest: Path) -> None:
     """A fresh `git clone` of this checkout, with the working tree's uncommitted changes laid over it
     (the code under test), sharing this checkout's virtualenv and node_modules through symlinks."""
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(dest)], check=True)
-    changed = subprocess.run(
-        ["git", "ls-files", "-z", "--modified", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split("\0")
-    for name in filter(None, changed):
+    def listed(*args: str) -> list[str]:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return [name for name in out.split("\0") if name]
+
+    # Against HEAD (what the clone has): changed, added or deleted, staged or not; and untracked files.
+    changed = listed("diff", "--name-only", "-z", "HEAD") + listed("ls-files", "-z", "--others",
+                                                                    "--exclude-standard")
+    for name in changed:
         src = ROOT / name
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
