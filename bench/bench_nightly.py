@@ -229,7 +229,7 @@ class Loop:
         c = self.conn
         started = time.perf_counter()
         c.execute("select public.refresh_partner_performance_stats()")
-        c.execute("select public.assign_segments_to_leads(lead_flow.day_start(%s))", (D,))
+        c.execute("select lead_flow.assign_segments_to_leads(lead_flow.day_start(%s))", (D,))
         self._active_segments()
         bounds = c.execute(
             "select lead_flow.day_start(%s), lead_flow.day_start(%s)", (D, D + timedelta(days=1))
@@ -311,7 +311,8 @@ class Loop:
         # number passes through a Python float.
         settings = dict(
             c.execute(
-                "select segment_id, settings::text from lead_flow.effective_segment_settings()"
+                "select segment_id, settings::text from lead_flow.segment_settings"
+                " where segment_id is not null"
             ).fetchall()
         )
         controllers = c.execute("select lead_flow.available_controllers()").fetchone()[0]
@@ -640,7 +641,7 @@ class HttpLoop:
     def plan(self, segments: list) -> float:
         started = time.perf_counter()
         for seg in segments:
-            self.post("/rpc/update_lead_gap", {"p_segment_id": str(seg), "p_date": str(D)})
+            self.post("/rpc/update_lead_gap", {"segment_id": str(seg), "date": str(D)})
         return time.perf_counter() - started
 
 

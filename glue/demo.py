@@ -77,7 +77,7 @@ def forecast_accuracy(database_url: str, result: RunResult) -> str:
     last = result.first_day + datetime.timedelta(days=result.days - 2)
     with psycopg.connect(database_url) as conn:
         acc = conn.execute(
-            "select * from public.lead_forecast_accuracy(%s, %s)", (result.first_day, last)
+            "select * from lead_flow.lead_forecast_accuracy(%s, %s)", (result.first_day, last)
         ).fetchone()
     days, segments, pairs, mae, wape, naive = acc
     return (

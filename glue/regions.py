@@ -93,7 +93,7 @@ def load_pc4_file(database_url: str, path: Path) -> LoadResult:
                 ranges, postcodes = conn.execute(
                     "select * from lead_flow.replace_postcode_regions()"
                 ).fetchone()
-                assigned = conn.execute("select public.assign_segments_to_leads()").fetchone()[0]
+                assigned = conn.execute("select lead_flow.assign_segments_to_leads()").fetchone()[0]
         except psycopg.errors.InvalidParameterValue as exc:  # 22023: the SQL checks refused a row
             raise PC4FileError(f"{path}: {exc.diag.message_primary}") from None
     return LoadResult(ranges, postcodes, assigned)

@@ -1,7 +1,7 @@
 -- The nightly pipeline's own schema history: the settings it reads (controller choice, catch-up
 -- window, worker lease), the columns the planner and orchestrator record, and pg_cron where this
 -- database can have it. Functions, views and schedules are in sql/40..85.
--- depends: 0004_postcode_regions
+-- depends: 0003_lead_flow_tables
 
 insert into public.lead_flow_setting_definitions
   (key, value_type, default_value, min_value, max_value, allowed_values, per_segment, description) values

@@ -2,7 +2,7 @@
 -- profile, explicit partner <-> segment links, partner landing pages and campaigns, the nightly lead
 -- gaps per partner and segment, and rule-based recommendations a partner or admin approves.
 -- Policies, grants, functions and triggers are re-creatable objects: sql/92-94_*partner_marketing*.sql.
--- depends: 0004_postcode_regions
+-- depends: 0001_supabase_shim 0002_platform_baseline 0003_lead_flow_tables
 
 -- 2.2 Which segments a partner serves, explicitly. Capacity uses these links where a partner has any.
 create table public.partner_segments (

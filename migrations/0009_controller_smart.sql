@@ -1,6 +1,6 @@
 -- The smart budget controller's tunables (the controller itself is sql/65_controller_smart.sql).
 -- The `controller` setting (migration 0006) already allows 'smart'; 'spec' stays the default.
--- depends: 0004_postcode_regions
+-- depends: 0003_lead_flow_tables 0006_pipeline
 
 insert into public.lead_flow_setting_definitions
   (key, value_type, default_value, min_value, max_value, allowed_values, per_segment, description) values

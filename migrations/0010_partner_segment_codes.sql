@@ -2,7 +2,7 @@
 -- codes each partner's profile names (its branches x its regions, any spelling), kept current by
 -- triggers on profiles and the region reference (sql/30_capacity.sql), recomputed whole after every
 -- migrate. lead_flow.partner_segment_matches reads it; one segment's capacity becomes an index probe.
--- depends: 0009_controller_smart
+-- depends: 0002_platform_baseline
 
 create table lead_flow.partner_segment_codes (
   partner_id uuid not null references public.profiles (id) on delete cascade on update cascade,

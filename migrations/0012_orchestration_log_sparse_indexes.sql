@@ -3,7 +3,7 @@
 -- channel_orchestration_log_partner_campaign_day_key, which leads with partner_campaign_id and covers
 -- exactly the rows that have one; the recommendation's by a partial index. Each segment change now
 -- writes five index entries instead of seven.
--- depends: 0011_stats_date_segment_index
+-- depends: 0008_partner_marketing
 
 drop index public.channel_orchestration_log_partner_campaign_id_idx;
 drop index public.channel_orchestration_log_recommendation_id_idx;

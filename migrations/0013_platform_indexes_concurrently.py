@@ -14,7 +14,7 @@ from typing import Any
 
 from yoyo import step
 
-__depends__ = {"0012_orchestration_log_sparse_indexes"}
+__depends__ = {"0002_platform_baseline", "0003_lead_flow_tables"}
 __transactional__ = False
 
 # name -> what it indexes; every one on a table the platform owns.

@@ -1,7 +1,7 @@
 -- The leads -> lead_segments foreign key was added NOT VALID (migration 0003), so adding it scanned
 -- nothing under a lock. Validating it here, in a transaction of its own, scans the existing leads
 -- under SHARE UPDATE EXCLUSIVE, which lets lead inserts and updates go on meanwhile.
--- depends: 0013_platform_indexes_concurrently
+-- depends: 0003_lead_flow_tables
 
 do $$
 begin

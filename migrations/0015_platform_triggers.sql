@@ -7,7 +7,7 @@
 -- here as a stub that changes nothing; sql/20, 30 and 92 replace it with the real body in the same
 -- migrate. Until then a lead is inserted as if the trigger were not there (segment_id NULL, which
 -- the nightly aggregate's assignment backfill picks up).
--- depends: 0014_validate_leads_segment_fk
+-- depends: 0002_platform_baseline 0003_lead_flow_tables 0008_partner_marketing
 
 do $$
 declare

@@ -1,7 +1,6 @@
 -- What `sql/` was last applied: a digest of its files. A migrate that applied no migration and finds
 -- the same digest skips re-applying sql/, so running `leadflow migrate` again on a live database takes
 -- no lock at all (re-creating policies and triggers locks their tables until sql/ commits).
--- depends: 0015_platform_triggers
 
 create table lead_flow.applied_sql (
   singleton boolean primary key default true check (singleton),

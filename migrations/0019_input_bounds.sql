@@ -9,7 +9,7 @@
 -- a lock_timeout, so the install waits briefly or fails cleanly instead of queueing clients behind it.
 -- Every step is idempotent: a run that stopped part way resumes.
 -- transactional: false
--- depends: 0008_partner_marketing
+-- depends: 0003_lead_flow_tables 0008_partner_marketing
 
 do $$
 declare

@@ -11,7 +11,7 @@
 -- migration and that apply of sql/ (a second or two, once) the old bodies that called code_part fail
 -- where they run: the slow path of assignment (caught: the lead is stored, segment NULL, a log line)
 -- and a partner's edit of branches or regions in its profile (the old segment-code refresh).
--- depends: 0015_platform_triggers
+-- depends: 0002_platform_baseline 0003_lead_flow_tables 0004_postcode_regions 0015_platform_triggers
 
 -- The generators and their triggers. Dropping tg_industries__compile_assignment locks the platform's
 -- industries for a moment (ACCESS EXCLUSIVE; the migrate's lock_timeout bounds the wait), once.

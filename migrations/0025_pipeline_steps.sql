@@ -5,7 +5,7 @@
 -- and nowhere else. Partner marketing, which kept a second scheduler beside the first (its own run
 -- table, due-days function, hourly job and hour literals), becomes two registered steps: its run
 -- history moves into lead_flow.nightly_runs, and its table, functions and pg_cron job go.
--- depends: 0003_lead_flow_tables 0008_partner_marketing 0016_applied_sql_digest
+-- depends: 0003_lead_flow_tables 0008_partner_marketing
 
 create table lead_flow.pipeline_steps (
   step text primary key check (step ~ '^[a-z][a-z0-9_]{0,39}$'),

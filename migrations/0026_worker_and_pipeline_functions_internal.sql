@@ -7,7 +7,6 @@
 -- sql/80_nightly.sql and the partner marketing file carried.
 -- Between this migration and the apply of sql/ (seconds, once) a worker or CLI of the previous version
 -- finds the public functions gone and reports the error; the new version calls lead_flow's.
--- depends: 0025_pipeline_steps
 
 drop function if exists public.claim_budget_changes(text, integer, boolean);
 drop function if exists public.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean);

@@ -1,33 +1,49 @@
 -- Internal helpers every other file uses: settings lookup, the system log, the segment id check.
 -- lead_flow.is_admin() lives in migration 0002, because the baseline policies need it there.
 
--- A setting's effective value: the segment's override, else the global value, else the default.
+-- THE definition of the settings in effect: one row per segment, and one row with segment_id NULL
+-- for no segment in particular (the global values, which a segment without overrides of its own also
+-- gets). settings = {key: value} of every setting: its default, overlaid with the global value,
+-- overlaid with the segment's own value (only for keys defined per_segment). Built as "globals ||
+-- this segment's overrides", so 10,000 segments cost one pass over the (few) override rows, not
+-- segments x keys; a filter on segment_id reaches the lead_segments primary key and the grouped
+-- overrides, so one segment costs an index probe. security_invoker: the caller's rights and RLS apply.
+create or replace view lead_flow.segment_settings with (security_invoker = true) as
+  with globals as (
+    select jsonb_object_agg(d.key, coalesce(g.value, d.default_value)) as settings
+      from public.lead_flow_setting_definitions d
+      left join public.lead_flow_settings g on g.key = d.key and g.segment_id is null
+  ), own as (
+    select o.segment_id, jsonb_object_agg(o.key, o.value) as settings
+      from public.lead_flow_settings o
+      join public.lead_flow_setting_definitions d on d.key = o.key and d.per_segment
+     where o.segment_id is not null
+     group by o.segment_id
+  )
+  select s.id as segment_id, g.settings || coalesce(own.settings, '{}'::jsonb) as settings
+    from public.lead_segments s
+   cross join globals g
+    left join own on own.segment_id = s.id
+  union all
+  select null::uuid, g.settings from globals g;
+comment on view lead_flow.segment_settings is
+  'The settings in effect, as {key: value} of every setting: one row per segment (default < global value < '
+  'the segment''s own value), and one row with segment_id NULL holding the global values. The one definition: '
+  'lead_flow.setting(key, segment_id) reads it for one value; set-based steps join it on segment_id.';
+
+-- One setting's value, from lead_flow.segment_settings: the segment's (NULL, or an id that names no
+-- segment: the global value). NULL for an unknown key.
 create or replace function lead_flow.setting(p_key text, p_segment_id uuid default null) returns jsonb
   language sql stable set search_path = ''
   as $$
-    select coalesce(
-             (select s.value from public.lead_flow_settings s
-               where s.key = p_key and s.segment_id = p_segment_id and d.per_segment),
-             (select s.value from public.lead_flow_settings s where s.key = p_key and s.segment_id is null),
-             d.default_value)
-      from public.lead_flow_setting_definitions d
-     where d.key = p_key
+    select coalesce((select ss.settings from lead_flow.segment_settings ss where ss.segment_id = p_segment_id),
+                    (select ss.settings from lead_flow.segment_settings ss where ss.segment_id is null)) -> p_key
   $$;
 comment on function lead_flow.setting(text, uuid) is
-  'Effective value of a Lead Flow setting for a segment (override > global > default); NULL for an unknown key.';
-
--- Every segment's effective settings as one jsonb object, for set-based steps.
-create or replace view lead_flow.segment_settings as
-  select s.id as segment_id,
-         jsonb_object_agg(d.key, coalesce(seg.value, glob.value, d.default_value)) as settings
-    from public.lead_segments s
-   cross join public.lead_flow_setting_definitions d
-    left join public.lead_flow_settings glob on glob.key = d.key and glob.segment_id is null
-    left join public.lead_flow_settings seg
-      on d.per_segment and seg.key = d.key and seg.segment_id = s.id
-   group by s.id;
-comment on view lead_flow.segment_settings is
-  'One row per segment: {key: effective value} of every setting, for set-based pipeline steps.';
+  'Effective value of a Lead Flow setting for a segment (its own > global > default; no segment or an unknown '
+  'one: global > default), read from lead_flow.segment_settings; NULL for an unknown key.';
+revoke all on function lead_flow.setting(text, uuid) from public, anon, authenticated;
+grant execute on function lead_flow.setting(text, uuid) to service_role;
 
 -- Settings are checked against their definition, so a bad value is refused with a clear message.
 create or replace function lead_flow.tg_lead_flow_settings__validate() returns trigger

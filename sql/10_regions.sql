@@ -4,7 +4,7 @@
 -- The one definition is lead_flow.region_for(province, postcode): two indexed lookups in the
 -- reference tables (lead_flow.region_aliases by its primary key, lead_flow.postcode_regions by its
 -- range index), no state besides those tables, so a change to them applies to the next call.
--- public.extract_region and public.normalize_region are its API faces; the lead trigger
+-- public.extract_region and public.normalize_region (sql/91_api.sql) are its API faces; the lead trigger
 -- (sql/20_segments.sql) and the partner segment codes (sql/30_capacity.sql) use it.
 
 -- THE region rule: a province name in any usual spelling wins, otherwise the postcode through the PC4
@@ -56,20 +56,6 @@ create or replace function lead_flow.region_for(p_province text, p_postcode text
   $$;
 comment on function lead_flow.region_for(text, text) is
   'Region slug from a province name (any usual spelling, through lead_flow.region_aliases) or else a Dutch postcode (through the PC4 ranges in lead_flow.postcode_regions); NULL when neither gives one. Never raises.';
-
--- The region slug for a spelling of a province (or a slug itself); NULL when unknown.
-create or replace function public.normalize_region(p_name text) returns text
-  language sql stable parallel safe set search_path = ''
-  as $$ select lead_flow.region_for(p_name, null) $$;
-comment on function public.normalize_region(text) is
-  'The region slug (e.g. noord-brabant) for a province name in any usual spelling (''Noord-Brabant'', ''N-Brabant'', ''NB''); NULL when unknown.';
-
--- A lead's region: the province when it names one, otherwise the postcode. Never raises.
-create or replace function public.extract_region(p_province text, p_postcode text) returns text
-  language sql stable parallel safe set search_path = ''
-  as $$ select lead_flow.region_for(p_province, p_postcode) $$;
-comment on function public.extract_region(text, text) is
-  'Region slug from a province name (any usual spelling) or else a Dutch postcode (''5611 AB'', ''5611ab'', ''5611'') through the PC4 reference; NULL when neither gives one. Never raises.';
 
 -- Replace the PC4 reference with the rows in temp table pc4_staging(line, pc4_from, pc4_to, province),
 -- atomically. Refuses an empty file, malformed rows, unknown provinces and overlapping PC4s with a
@@ -130,7 +116,6 @@ comment on function lead_flow.replace_postcode_regions() is
   'Atomically replaces lead_flow.postcode_regions from pg_temp.pc4_staging (line, pc4_from, pc4_to, province); refuses bad rows naming the line; returns ranges and PC4s covered.';
 
 revoke all on function lead_flow.replace_postcode_regions() from public, anon, authenticated;
-revoke all on function public.extract_region(text, text), public.normalize_region(text),
-  lead_flow.region_for(text, text) from public, anon, authenticated;
-grant execute on function public.extract_region(text, text), public.normalize_region(text),
-  lead_flow.region_for(text, text) to anon, authenticated, service_role;
+-- Everyone's: the API's normalize_region and extract_region (sql/91_api.sql) call it as the caller.
+revoke all on function lead_flow.region_for(text, text) from public, anon, authenticated;
+grant execute on function lead_flow.region_for(text, text) to anon, authenticated, service_role;

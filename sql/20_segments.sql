@@ -175,7 +175,7 @@ revoke all on function lead_flow.tg_leads__assign_segment() from public, anon, a
 -- segment, creating the missing segments first when auto_create_segments is on (one statement: the
 -- update takes the new segments from the insert, which its snapshot cannot see in the table).
 -- Returns leads assigned.
-create or replace function public.assign_segments_to_leads(p_since timestamptz default null) returns integer
+create or replace function lead_flow.assign_segments_to_leads(p_since timestamptz default null) returns integer
   language plpgsql volatile security definer set search_path = ''
   as $$
   declare
@@ -213,7 +213,7 @@ create or replace function public.assign_segments_to_leads(p_since timestamptz d
     return v_assigned;
   end
   $$;
-comment on function public.assign_segments_to_leads(timestamptz) is
+comment on function lead_flow.assign_segments_to_leads(timestamptz) is
   'Assigns unassigned leads (optionally only those created since a moment) to their branch x region segment, creating missing segments when auto_create_segments is on; returns how many leads were assigned.';
-revoke all on function public.assign_segments_to_leads(timestamptz) from public, anon, authenticated;
-grant execute on function public.assign_segments_to_leads(timestamptz) to service_role;
+revoke all on function lead_flow.assign_segments_to_leads(timestamptz) from public, anon, authenticated;
+grant execute on function lead_flow.assign_segments_to_leads(timestamptz) to service_role;

@@ -1,10 +1,11 @@
 -- Capacity: which partner serves which segment, and per segment how many leads its partners can take.
 --
 -- lead_flow.partner_segment_matches is THE one definition of "partner serves segment". Every
--- capacity figure (segment_capacity, get_segment_capacity, lead_flow.segment_capacities()) and the
--- nightly steps aggregate it. What a partner's profile arrays name is derived once per profile
--- change, not per read: lead_flow.profile_segment_codes() normalizes the spellings (each distinct
--- spelling once), lead_flow.partner_segment_codes (migration 0010) keeps the result, triggers keep
+-- capacity figure (lead_flow.segment_capacities(), lead_flow.segment_capacity(segment_id), the API's
+-- segment_capacity and get_segment_capacity in sql/91_api.sql) and the nightly steps aggregate it.
+-- What a partner's profile arrays name is derived once per profile change, not per read:
+-- lead_flow.profile_segment_codes() normalizes the spellings (each distinct spelling once),
+-- lead_flow.partner_segment_codes (migration 0010) keeps the result, triggers keep
 -- it current, and every apply of this file recomputes it whole (so a changed normalization rule
 -- takes effect at once). Reads join it to segments by code: all segments in one hash join, one
 -- segment by an index probe.
@@ -207,37 +208,6 @@ comment on function lead_flow.segment_capacity(uuid) is
   'The capacity figures of one segment (no row for an unknown id); reads only that segment''s partners.';
 revoke all on function lead_flow.segment_capacity(uuid) from public, anon, authenticated;
 grant execute on function lead_flow.segment_capacity(uuid) to authenticated, service_role;
-
--- The API: every active segment's capacity, readable by signed-in users (partners and admins see
--- the true aggregate, never another partner's profile). Segments are read under the caller's RLS.
-create or replace view public.segment_capacity with (security_invoker = true) as
-select c.segment_id, s.code, s.branch, s.region, c.capacity_partners, c.capacity_total_leads,
-       c.current_open_leads, c.available_leads
-  from lead_flow.segment_capacities() c
-  join public.lead_segments s on s.id = c.segment_id;
-comment on view public.segment_capacity is
-  'Capacity of every active segment: partners serving it (active, not admin, branch and region in their profile), the sum of their max_open_leads, their current open leads and available = total - open. Aggregates only.';
-revoke all on public.segment_capacity from anon, authenticated;
-grant select on public.segment_capacity to authenticated, service_role;
-
-create or replace function public.get_segment_capacity(
-  segment_id uuid,
-  out capacity_partners integer, out capacity_total_leads integer,
-  out current_open_leads integer, out available_leads integer)
-  language plpgsql stable set search_path = ''
-  as $$
-  begin
-    perform lead_flow.api_require_reader('get_segment_capacity');   -- sql/90: partners and admins (403 otherwise)
-    perform lead_flow.api_check_segment(get_segment_capacity.segment_id);
-    select c.capacity_partners, c.capacity_total_leads, c.current_open_leads, c.available_leads
-      into capacity_partners, capacity_total_leads, current_open_leads, available_leads
-      from lead_flow.segment_capacity(get_segment_capacity.segment_id) c;
-  end
-  $$;
-comment on function public.get_segment_capacity(uuid) is
-  'Capacity of one segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open). Partners and admins; 400 for an unknown segment id, 403 without a partner or admin profile.';
-revoke all on function public.get_segment_capacity(uuid) from public, anon, authenticated;
-grant execute on function public.get_segment_capacity(uuid) to authenticated, service_role;
 
 -- The cache follows the rules as they are now (a re-applied segment_code or region rule changes what
 -- a spelling means).

@@ -17,7 +17,7 @@ comment on function lead_flow.local_day(timestamptz) is
 
 -- jit off and work_mem: as orchestrate_budgets (70_orchestration.sql) -- no compile for a statement that
 -- runs in a fraction of a second, and 10,000 segments' aggregates without spilling to disk.
-create or replace function public.aggregate_lead_stats(p_date date) returns integer
+create or replace function lead_flow.aggregate_lead_stats(p_date date) returns integer
   language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
   declare
@@ -31,7 +31,7 @@ create or replace function public.aggregate_lead_stats(p_date date) returns inte
     -- Capacity reads open leads from the router's view: bring it up to date first.
     perform public.refresh_partner_performance_stats();
     -- Leads that arrived before their segment existed (or failed assignment) are counted too.
-    perform public.assign_segments_to_leads(v_from);
+    perform lead_flow.assign_segments_to_leads(v_from);
 
     with day_leads as (
       select l.segment_id,
@@ -91,10 +91,10 @@ create or replace function public.aggregate_lead_stats(p_date date) returns inte
     return v_rows;
   end
   $$;
-comment on function public.aggregate_lead_stats(date) is
+comment on function lead_flow.aggregate_lead_stats(date) is
   'Nightly step 1: upserts one lead_generation_stats row per active segment for Amsterdam day p_date '
   '(lead counts by status, Google Ads spend/clicks/impressions/conversions, capacity as of now, '
   'avg_cpl = spend / leads or NULL), zeros where nothing happened. Refreshes partner_performance_stats '
   'and assigns unassigned leads first. Idempotent; returns the number of rows inserted or changed.';
-revoke all on function public.aggregate_lead_stats(date) from public, anon, authenticated;
-grant execute on function public.aggregate_lead_stats(date) to service_role;
+revoke all on function lead_flow.aggregate_lead_stats(date) from public, anon, authenticated;
+grant execute on function lead_flow.aggregate_lead_stats(date) to service_role;

@@ -1,43 +1,6 @@
 -- Step 2 of the night after day D: D's target, actual and gap per segment, into lead_segment_plans.
--- One definition (lead_flow.lead_gaps) serves the single-segment functions and the set-based step.
-
--- Every segment's effective settings (segment override > global > default) as one jsonb object;
--- the same values as lead_flow.segment_settings, computed as "globals || this segment's overrides"
--- so that 10,000 segments cost one pass over the (few) override rows, not segments x keys.
--- PL/pgSQL keeps the plan for the session, and the two-branch segment list lets that one plan probe
--- the primary key when one segment is asked for (a nightly loop over segments pays no scan per call).
-create or replace function lead_flow.effective_segment_settings(p_segment_id uuid default null)
-  returns table (segment_id uuid, settings jsonb)
-  language plpgsql stable set search_path = ''
-  as $$
-  begin
-    return query
-    with segs as (
-      select s.id from public.lead_segments s where p_segment_id is null
-      union all
-      select s.id from public.lead_segments s where s.id = p_segment_id
-    ), glob as (
-      select jsonb_object_agg(d.key, coalesce(g.value, d.default_value)) as settings
-        from public.lead_flow_setting_definitions d
-        left join public.lead_flow_settings g on g.key = d.key and g.segment_id is null
-    ), own as (
-      select o.segment_id, jsonb_object_agg(o.key, o.value) as settings
-        from segs s
-        join public.lead_flow_settings o on o.segment_id = s.id
-        join public.lead_flow_setting_definitions d on d.key = o.key and d.per_segment
-       group by o.segment_id
-    )
-    select s.id, glob.settings || coalesce(own.settings, '{}'::jsonb)
-      from segs s
-     cross join glob
-      left join own on own.segment_id = s.id;
-  end
-  $$;
-comment on function lead_flow.effective_segment_settings(uuid) is
-  'Effective settings per segment (all segments, or one) as jsonb: globals and defaults overlaid with the '
-  'segment''s own overrides. Same values as lead_flow.segment_settings, fast for set-based steps.';
-revoke all on function lead_flow.effective_segment_settings(uuid) from public, anon, authenticated;
-grant execute on function lead_flow.effective_segment_settings(uuid) to authenticated, service_role;
+-- One definition (lead_flow.lead_gaps) serves the set-based step and the spec's single-segment
+-- helpers calculate_lead_gap and update_lead_gap (sql/91_api.sql).
 
 -- Target, actual, gap and forecast for every active segment (or one given segment) on day p_date.
 --   target   = the newest manual override covering p_date, else 0 without capacity, else
@@ -73,7 +36,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
     with segs as (
       select s.id, ss.settings
         from public.lead_segments s
-        join lead_flow.effective_segment_settings(p_segment_id) ss on ss.segment_id = s.id
+        join lead_flow.segment_settings ss on ss.segment_id = s.id
        where (p_segment_id is null and s.is_active) or s.id = p_segment_id
     ), cap as (   -- all active segments' capacity in one pass, or just the one segment asked for
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacities() c
@@ -138,30 +101,6 @@ comment on function lead_flow.lead_gaps(date, uuid) is
 revoke all on function lead_flow.lead_gaps(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.lead_gaps(date, uuid) to authenticated, service_role;
 
-create or replace function public.calculate_lead_gap(p_segment_id uuid, p_date date)
-  returns table (target integer, actual integer, gap integer, gap_percentage numeric, target_source text,
-                 expected_leads_per_day numeric)
-  language plpgsql stable set search_path = ''
-  as $$
-  begin
-    if p_segment_id is null or p_date is null then
-      raise exception 'calculate_lead_gap needs a segment id and a date' using errcode = '22023';
-    end if;
-    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
-      raise exception 'no segment with id %', p_segment_id using errcode = '22023';
-    end if;
-    return query
-      select g.target_leads_per_day, g.actual_leads, g.lead_gap, g.lead_gap_percentage, g.target_source,
-             g.expected_leads_per_day
-        from lead_flow.lead_gaps(p_date, p_segment_id) g;
-  end
-  $$;
-comment on function public.calculate_lead_gap(uuid, date) is
-  'One segment''s lead target, actual leads, gap (target - actual), gap % (NULL when the target is 0), '
-  'where the target came from, and the forecast for the next day, for Amsterdam day p_date. Writes nothing.';
-revoke all on function public.calculate_lead_gap(uuid, date) from public, anon, authenticated;
-grant execute on function public.calculate_lead_gap(uuid, date) to authenticated, service_role;
-
 -- Shared upsert of plans from lead_gaps rows; keeps orchestration columns, skips unchanged rows.
 create or replace function lead_flow.write_plans(p_date date, p_segment_id uuid default null) returns integer
   language plpgsql volatile set search_path = ''
@@ -194,33 +133,9 @@ comment on function lead_flow.write_plans(date, uuid) is
 revoke all on function lead_flow.write_plans(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.write_plans(date, uuid) to service_role;
 
-create or replace function public.update_lead_gap(p_segment_id uuid, p_date date)
-  returns public.lead_segment_plans
-  language plpgsql volatile set search_path = ''
-  as $$
-  declare
-    v_plan public.lead_segment_plans;
-  begin
-    if p_segment_id is null or p_date is null then
-      raise exception 'update_lead_gap needs a segment id and a date' using errcode = '22023';
-    end if;
-    if not exists (select from public.lead_segments s where s.id = p_segment_id) then
-      raise exception 'no segment with id %', p_segment_id using errcode = '22023';
-    end if;
-    perform lead_flow.write_plans(p_date, p_segment_id);
-    select * into v_plan from public.lead_segment_plans p where p.segment_id = p_segment_id and p.date = p_date;
-    return v_plan;
-  end
-  $$;
-comment on function public.update_lead_gap(uuid, date) is
-  'Writes one segment''s target, actual, gap and forecast for Amsterdam day p_date into lead_segment_plans '
-  '(as calculate_lead_gap computes them) and returns the plan row. Idempotent.';
-revoke all on function public.update_lead_gap(uuid, date) from public, anon, authenticated;
-grant execute on function public.update_lead_gap(uuid, date) to service_role;
-
 -- jit off and work_mem: as orchestrate_budgets (70_orchestration.sql) -- no compile for a statement that
 -- runs in a fraction of a second, and 10,000 segments' aggregates without spilling to disk.
-create or replace function public.plan_lead_segments(p_date date) returns integer
+create or replace function lead_flow.plan_lead_segments(p_date date) returns integer
   language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
   begin
@@ -230,14 +145,14 @@ create or replace function public.plan_lead_segments(p_date date) returns intege
     return lead_flow.write_plans(p_date, null);
   end
   $$;
-comment on function public.plan_lead_segments(date) is
+comment on function lead_flow.plan_lead_segments(date) is
   'Nightly step 2: plans every active segment for Amsterdam day p_date in one statement (target, actual, '
   'gap, gap %, forecast for the next day). Idempotent; returns the number of plan rows inserted or changed.';
-revoke all on function public.plan_lead_segments(date) from public, anon, authenticated;
-grant execute on function public.plan_lead_segments(date) to service_role;
+revoke all on function lead_flow.plan_lead_segments(date) from public, anon, authenticated;
+grant execute on function lead_flow.plan_lead_segments(date) to service_role;
 
 -- How good the forecast is: plan D's expected_leads_per_day against the leads of D + 1.
-create or replace function public.lead_forecast_accuracy(p_from date, p_to date)
+create or replace function lead_flow.lead_forecast_accuracy(p_from date, p_to date)
   returns table (days integer, segments integer, pairs integer, mean_absolute_error numeric,
                  weighted_absolute_percentage_error numeric, naive_weighted_absolute_percentage_error numeric)
   language sql stable set search_path = ''
@@ -253,8 +168,8 @@ create or replace function public.lead_forecast_accuracy(p_from date, p_to date)
       join public.lead_generation_stats cur on cur.segment_id = p.segment_id and cur.date = p.date
      where p.date between p_from and p_to and p.expected_leads_per_day is not null
   $$;
-comment on function public.lead_forecast_accuracy(date, date) is
+comment on function lead_flow.lead_forecast_accuracy(date, date) is
   'Accuracy of expected_leads_per_day for plans dated p_from..p_to against the next day''s actual leads: '
   'mean absolute error and weighted absolute percentage error, beside a naive "tomorrow = today" forecast.';
-revoke all on function public.lead_forecast_accuracy(date, date) from public, anon, authenticated;
-grant execute on function public.lead_forecast_accuracy(date, date) to authenticated, service_role;
+revoke all on function lead_flow.lead_forecast_accuracy(date, date) from public, anon, authenticated;
+grant execute on function lead_flow.lead_forecast_accuracy(date, date) to service_role;

@@ -1,8 +1,9 @@
--- The budget safety maths: pure functions, no table access, IMMUTABLE, callable by everyone.
+-- The budget safety maths: pure functions, no table access, IMMUTABLE; internal (lead_flow), for the
+-- orchestration, the partner recommendations and the back end.
 -- Two stages, so that controllers can differ while the hard limits never do:
 --   1. a controller proposes a desired budget: lead_flow.desired_budget_<controller>(inputs jsonb)
 --      returning (desired numeric, explanation text); 'spec' is here, 'smart' in 65_controller_smart;
---   2. public.limit_daily_budget() always applies the same hard limits to whatever was desired.
+--   2. lead_flow.limit_daily_budget() always applies the same hard limits to whatever was desired.
 --
 -- Every function here has a fixed search_path, like every other (Supabase's linter allows no
 -- exemption). That stops the planner from inlining the cores into orchestrate_budgets' statement, so
@@ -100,12 +101,12 @@ begin atomic
      offset 0) c;
 end;
 comment on function lead_flow.hard_budget_limits(numeric, numeric, numeric, numeric, numeric, numeric) is
-  'The hard budget limits as one inlinable row (the body of public.limit_daily_budget, which documents them); '
+  'The hard budget limits as one inlinable row (the body of lead_flow.limit_daily_budget, which documents them); '
   'orchestrate_budgets applies them to all segments in one statement.';
 grant execute on function lead_flow.hard_budget_limits(numeric, numeric, numeric, numeric, numeric, numeric)
   to anon, authenticated, service_role;
 
-create or replace function public.limit_daily_budget(
+create or replace function lead_flow.limit_daily_budget(
     p_day_start numeric, p_desired numeric,
     p_max_change numeric default 0.20, p_min_budget numeric default 5.00,
     p_max_budget numeric default 1000.00, p_launch_budget numeric default 10.00,
@@ -116,13 +117,13 @@ create or replace function public.limit_daily_budget(
       from lead_flow.hard_budget_limits(p_day_start, p_desired, p_max_change, p_min_budget, p_max_budget,
                                         p_launch_budget) l
   $$;
-comment on function public.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric) is
+comment on function lead_flow.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric) is
   'The hard budget limits every controller''s proposal goes through: within +-max_change of the day-start '
   'budget, then floored/capped at min/max budget, a launch budget when the day-start budget is 0 or unknown, '
   'changes under 0.01 are none, cents. Returns the new budget, whether it changed, which limit cut it, and a note.';
-revoke all on function public.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric) from public, anon, authenticated;
--- The back end's only: pure maths, but no client of the API needs it (and anon gets nothing but regions).
-grant execute on function public.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric)
+revoke all on function lead_flow.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric) from public, anon, authenticated;
+-- The back end's only: pure maths that no client of the API calls.
+grant execute on function lead_flow.limit_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric)
   to service_role;
 
 -- The cost per lead a segment's budget maths uses: its own trailing spend / leads, blended with a
@@ -205,7 +206,7 @@ comment on function lead_flow.desired_budget_spec(jsonb) is
   'Its result still goes through limit_daily_budget.';
 grant execute on function lead_flow.desired_budget_spec(jsonb) to anon, authenticated, service_role;
 
-create or replace function public.propose_daily_budget(
+create or replace function lead_flow.propose_daily_budget(
     p_current numeric, p_gap numeric, p_cost_per_lead numeric,
     p_max_change numeric default 0.20, p_min_budget numeric default 5.00, p_max_budget numeric default 1000.00,
     p_launch_budget numeric default 10.00, p_default_cost_per_lead numeric default 25.00)
@@ -221,12 +222,12 @@ create or replace function public.propose_daily_budget(
      cross join lateral lead_flow.hard_budget_limits(p_current, d.desired, p_max_change, p_min_budget,
                                                      p_max_budget, p_launch_budget) l
   $$;
-comment on function public.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) is
+comment on function lead_flow.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) is
   'The spec controller through the hard limits: current (day-start) budget + gap x cost per lead (the default '
   'when missing or <= 0), kept within +-max_change of current, then [min, max]; the launch budget when current '
   'is 0 or unknown and more is wanted; NULL only when current is unknown and nothing more is wanted.';
-revoke all on function public.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric)
+revoke all on function lead_flow.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric)
   from public, anon, authenticated;
--- The back end's only: pure maths, but no client of the API needs it (and anon gets nothing but regions).
-grant execute on function public.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric)
+-- The back end's only: pure maths that no client of the API calls.
+grant execute on function lead_flow.propose_daily_budget(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric)
   to service_role;

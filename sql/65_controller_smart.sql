@@ -1,5 +1,5 @@
 -- Controller 'smart': closes the gap between a segment's lead flow and its target without chasing
--- Poisson noise. Like every controller it only proposes a desired budget; public.limit_daily_budget
+-- Poisson noise. Like every controller it only proposes a desired budget; lead_flow.limit_daily_budget
 -- (60_budget_maths) applies the hard limits afterwards (+-20% of the day-start budget, min, max).
 --
 -- What it does differently from 'spec' (desired = budget + one day's gap x average cost per lead):
@@ -20,8 +20,6 @@
 --     aim when raising (damps overshoot) but smart_gain_down (1.0) when cutting a surplus;
 --   * no increase for a campaign that is not budget-limited (spent < smart_spend_ratio of its budget
 --     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it.
-
-drop function if exists lead_flow.smart_controller_features(date, uuid);
 
 -- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, over
 -- its learning window (smart_window_days) the mean leads, spend and conversions, each day's spend

@@ -20,7 +20,7 @@ comment on function lead_flow.available_controllers() is
 -- jit off: the planner cannot estimate the function scans and joins here and would spend more than a
 -- second compiling a statement that runs in a fraction of that; work_mem: the 28-day aggregates of
 -- 10,000 segments stay in memory instead of spilling to disk.
-create or replace function public.orchestrate_budgets(p_date date) returns integer
+create or replace function lead_flow.orchestrate_budgets(p_date date) returns integer
   language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
   declare
@@ -74,7 +74,7 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
                p.expected_leads_per_day, s.branch, ss.settings
           from public.lead_segment_plans p
           join public.lead_segments s on s.id = p.segment_id and s.is_active
-          join lead_flow.effective_segment_settings() ss on ss.segment_id = p.segment_id
+          join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
          where p.date = $1
       ), recent as (   -- the cost per lead's window, for every segment
         select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
@@ -146,7 +146,7 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
              concat_ws('; ', i.controller_note, d.explanation, lim.note)
         from inputs i
        cross join lateral (%s) d
-       cross join lateral lead_flow.hard_budget_limits(   -- = public.limit_daily_budget
+       cross join lateral lead_flow.hard_budget_limits(   -- = lead_flow.limit_daily_budget
                i.day_start_budget, d.desired,
                (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
                (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim
@@ -230,11 +230,11 @@ create or replace function public.orchestrate_budgets(p_date date) returns integ
     return v_rows;
   end
   $$;
-comment on function public.orchestrate_budgets(date) is
+comment on function lead_flow.orchestrate_budgets(date) is
   'Nightly step 3: for every active planned segment of Amsterdam day p_date, the configured controller''s '
   'desired budget through the hard limits (+-max change of the day-start budget, min/max, launch budget, cents) '
   'becomes one pending google_ads change (the budget for p_date + 1) with a readable reason; re-runs replace '
   'that pending row, never add one or compound; pushed rows are left alone. Paused and unmapped segments get '
   'a plan status, no change. Notifies lead_flow_budget_changes with the pending count. Returns change rows written.';
-revoke all on function public.orchestrate_budgets(date) from public, anon, authenticated;
-grant execute on function public.orchestrate_budgets(date) to service_role;
+revoke all on function lead_flow.orchestrate_budgets(date) from public, anon, authenticated;
+grant execute on function lead_flow.orchestrate_budgets(date) to service_role;

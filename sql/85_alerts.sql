@@ -1,5 +1,6 @@
 -- Monitoring: what an admin should look at this morning. Columns (kind, segment_id, date, severity,
--- message, details) are the shape other areas union their alert kinds into.
+-- message, details) are the shape other areas union their alert kinds into; the API's view
+-- lead_flow_alerts (sql/91_api.sql) shows them.
 
 -- Computed by a definer function because it reads internals (nightly_runs, effective settings);
 -- it returns rows only to admins and back-end roles, so the view is safe to grant to authenticated.
@@ -26,7 +27,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
              max(p.date) over (partition by p.segment_id) as last_date
         from public.lead_segment_plans p
         join public.lead_segments s on s.id = p.segment_id and s.is_active
-        join lead_flow.effective_segment_settings() ss on ss.segment_id = p.segment_id
+        join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
        where p.date between v_yesterday - 400 and v_yesterday
     )
     select 'lead_gap'::text, r.segment_id, max(r.date), 'warning'::text,
@@ -77,17 +78,3 @@ comment on function lead_flow.pipeline_alerts(timestamptz) is
   'of last night) as of p_now; no rows for callers who are not admins or back-end roles.';
 revoke all on function lead_flow.pipeline_alerts(timestamptz) from public, anon, authenticated;
 grant execute on function lead_flow.pipeline_alerts(timestamptz) to authenticated, service_role;
-
-create or replace view public.lead_flow_alerts with (security_invoker = true) as
-  select a.kind, a.segment_id, a.date, a.severity, a.message, a.details
-    from lead_flow.pipeline_alerts(now()) a
-  union all
-  select c.kind, c.segment_id, c.date, c.severity, c.message, c.details
-    from lead_flow.controller_alerts(now()) c;
-comment on view public.lead_flow_alerts is
-  'What needs attention (admins only; others see no rows): segments whose |gap %| exceeded alert_gap_percentage '
-  'for alert_gap_nights nights in a row, failed or conflicted budget changes of the last 7 days, and nightly '
-  'steps that did not succeed last night, and (smart controller) campaigns that do not spend their budget, '
-  'where more budget buys nothing. Columns: kind, segment_id, date, severity, message, details.';
-revoke all on public.lead_flow_alerts from anon, authenticated;
-grant select on public.lead_flow_alerts to authenticated, service_role;

@@ -185,3 +185,6 @@ grant usage on schema lead_flow to anon, authenticated, service_role;
 -- every API role, and used by create_lead_segment) read as the caller: province spellings and PC4
 -- ranges are public knowledge. Without this the blanket revoke above turns those RPCs into 401/403.
 grant select on lead_flow.region_aliases, lead_flow.postcode_regions to anon, authenticated, service_role;
+-- The settings in effect (lead_flow.segment_settings, security_invoker) for the back end; the nightly
+-- steps and the definer functions read them as their owner.
+grant select on lead_flow.segment_settings to service_role;

@@ -51,6 +51,59 @@ comment on function lead_flow.api_check_range(date, date, text, text) is
 revoke all on function lead_flow.api_check_range(date, date, text, text) from public, anon, authenticated;
 grant execute on function lead_flow.api_check_range(date, date, text, text) to authenticated, service_role;
 
+-- The region reference: everyone's, anon included ------------------------------------------------
+
+-- The region slug for a spelling of a province (or a slug itself); NULL when unknown.
+create or replace function public.normalize_region(name text) returns text
+  language sql stable parallel safe set search_path = ''
+  as $$ select lead_flow.region_for(normalize_region.name, null) $$;
+comment on function public.normalize_region(text) is
+  'The region slug (e.g. noord-brabant) for a province name in any usual spelling (''Noord-Brabant'', ''N-Brabant'', ''NB''); NULL when unknown.';
+revoke all on function public.normalize_region(text) from public, anon, authenticated;
+grant execute on function public.normalize_region(text) to anon, authenticated, service_role;
+
+-- A lead's region: the province when it names one, otherwise the postcode. Never raises.
+create or replace function public.extract_region(province text, postcode text) returns text
+  language sql stable parallel safe set search_path = ''
+  as $$ select lead_flow.region_for(extract_region.province, extract_region.postcode) $$;
+comment on function public.extract_region(text, text) is
+  'Region slug from a province name (any usual spelling) or else a Dutch postcode (''5611 AB'', ''5611ab'', ''5611'') through the PC4 reference; NULL when neither gives one. Never raises.';
+revoke all on function public.extract_region(text, text) from public, anon, authenticated;
+grant execute on function public.extract_region(text, text) to anon, authenticated, service_role;
+
+-- GET /api/lead-segments/:id capacity (the spec's getSegmentCapacity) ------------------------------
+
+-- Every active segment's capacity (sql/30_capacity.sql computes it), for partners and admins: the true
+-- aggregate, never another partner's profile. Segments are read under the caller's RLS.
+create or replace view public.segment_capacity with (security_invoker = true) as
+select c.segment_id, s.code, s.branch, s.region, c.capacity_partners, c.capacity_total_leads,
+       c.current_open_leads, c.available_leads
+  from lead_flow.segment_capacities() c
+  join public.lead_segments s on s.id = c.segment_id;
+comment on view public.segment_capacity is
+  'Capacity of every active segment: partners serving it (active, not admin, branch and region in their profile), the sum of their max_open_leads, their current open leads and available = total - open. Aggregates only.';
+revoke all on public.segment_capacity from anon, authenticated;
+grant select on public.segment_capacity to authenticated, service_role;
+
+create or replace function public.get_segment_capacity(
+  segment_id uuid,
+  out capacity_partners integer, out capacity_total_leads integer,
+  out current_open_leads integer, out available_leads integer)
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    perform lead_flow.api_require_reader('get_segment_capacity');   -- sql/90: partners and admins (403 otherwise)
+    perform lead_flow.api_check_segment(get_segment_capacity.segment_id);
+    select c.capacity_partners, c.capacity_total_leads, c.current_open_leads, c.available_leads
+      into capacity_partners, capacity_total_leads, current_open_leads, available_leads
+      from lead_flow.segment_capacity(get_segment_capacity.segment_id) c;
+  end
+  $$;
+comment on function public.get_segment_capacity(uuid) is
+  'Capacity of one segment: capacity_partners, capacity_total_leads (sum of max_open_leads), current_open_leads, available_leads (total - open). Partners and admins; 400 for an unknown segment id, 403 without a partner or admin profile.';
+revoke all on function public.get_segment_capacity(uuid) from public, anon, authenticated;
+grant execute on function public.get_segment_capacity(uuid) to authenticated, service_role;
+
 -- POST /api/lead-segments ---------------------------------------------------------------------
 
 create or replace function public.create_lead_segment(branch text, region text, country text default 'NL',
@@ -252,6 +305,58 @@ comment on function public.get_segment_plans(uuid, date, date) is
   'admin profile.';
 revoke all on function public.get_segment_plans(uuid, date, date) from public, anon, authenticated;
 grant execute on function public.get_segment_plans(uuid, date, date) to authenticated, service_role;
+
+-- The spec's helpers calculateLeadGap / updateLeadGap --------------------------------------------
+
+-- One segment's gap for a day, read (calculate_lead_gap) or written (update_lead_gap), from the one
+-- definition of target, actual and gap: lead_flow.lead_gaps (sql/50_planning.sql).
+create or replace function public.calculate_lead_gap(segment_id uuid, date date)
+  returns table (target integer, actual integer, gap integer, gap_percentage numeric, target_source text,
+                 expected_leads_per_day numeric)
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    perform lead_flow.api_require_reader('calculate_lead_gap');
+    perform lead_flow.api_check_segment(calculate_lead_gap.segment_id);
+    if calculate_lead_gap.date is null then
+      raise exception 'date is required' using errcode = '22023';
+    end if;
+    return query
+      select g.target_leads_per_day, g.actual_leads, g.lead_gap, g.lead_gap_percentage, g.target_source,
+             g.expected_leads_per_day
+        from lead_flow.lead_gaps(calculate_lead_gap.date, calculate_lead_gap.segment_id) g;
+  end
+  $$;
+comment on function public.calculate_lead_gap(uuid, date) is
+  'One segment''s lead target, actual leads, gap (target - actual), gap % (NULL when the target is 0), '
+  'where the target came from, and the forecast for the next day, for Amsterdam day date. Writes nothing. '
+  'Partners and admins; 400 for an unknown segment or no date, 403 without a partner or admin profile.';
+revoke all on function public.calculate_lead_gap(uuid, date) from public, anon, authenticated;
+grant execute on function public.calculate_lead_gap(uuid, date) to authenticated, service_role;
+
+create or replace function public.update_lead_gap(segment_id uuid, date date)
+  returns public.lead_segment_plans
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_plan public.lead_segment_plans;
+  begin
+    perform lead_flow.api_check_segment(update_lead_gap.segment_id);
+    if update_lead_gap.date is null then
+      raise exception 'date is required' using errcode = '22023';
+    end if;
+    perform lead_flow.write_plans(update_lead_gap.date, update_lead_gap.segment_id);
+    select * into v_plan from public.lead_segment_plans p
+     where p.segment_id = update_lead_gap.segment_id and p.date = update_lead_gap.date;
+    return v_plan;
+  end
+  $$;
+comment on function public.update_lead_gap(uuid, date) is
+  'The back end''s only. Writes one segment''s target, actual, gap and forecast for Amsterdam day date into '
+  'lead_segment_plans (as calculate_lead_gap computes them) and returns the plan row. Idempotent; 400 for an '
+  'unknown segment or no date.';
+revoke all on function public.update_lead_gap(uuid, date) from public, anon, authenticated;
+grant execute on function public.update_lead_gap(uuid, date) to service_role;
 
 -- GET /api/orchestration/status?date= ----------------------------------------------------------
 
@@ -469,6 +574,22 @@ comment on view public.lead_segment_overview is
 revoke all on public.lead_segment_overview from anon, authenticated;
 grant select on public.lead_segment_overview to authenticated, service_role;
 
+-- Alerts (admins): the pipeline's (sql/85_alerts.sql) and the smart controller's ------------------
+
+create or replace view public.lead_flow_alerts with (security_invoker = true) as
+  select a.kind, a.segment_id, a.date, a.severity, a.message, a.details
+    from lead_flow.pipeline_alerts(now()) a
+  union all
+  select c.kind, c.segment_id, c.date, c.severity, c.message, c.details
+    from lead_flow.controller_alerts(now()) c;
+comment on view public.lead_flow_alerts is
+  'What needs attention (admins only; others see no rows): segments whose |gap %| exceeded alert_gap_percentage '
+  'for alert_gap_nights nights in a row, failed or conflicted budget changes of the last 7 days, and nightly '
+  'steps that did not succeed last night, and (smart controller) campaigns that do not spend their budget, '
+  'where more budget buys nothing. Columns: kind, segment_id, date, severity, message, details.';
+revoke all on public.lead_flow_alerts from anon, authenticated;
+grant select on public.lead_flow_alerts to authenticated, service_role;
+
 -- Re-running a night ---------------------------------------------------------------------------------
 
 -- SECURITY DEFINER because lead_flow.run_lead_flow_nightly / run_steps_of_day are for service_role only.
@@ -509,29 +630,29 @@ comment on function lead_flow.rerun_lead_flow(date) is
 revoke all on function lead_flow.rerun_lead_flow(date) from public, anon, authenticated;
 grant execute on function lead_flow.rerun_lead_flow(date) to authenticated, service_role;
 
-create or replace function public.rerun_lead_flow(p_date date default null)
+create or replace function public.rerun_lead_flow(day date default null)
   returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)
   language plpgsql volatile set search_path = ''
   as $$
   #variable_conflict use_column
   declare
     v_today date := lead_flow.local_day(now());
-    v_date date := coalesce(p_date, v_today - 1);
+    v_date date := coalesce(rerun_lead_flow.day, v_today - 1);
   begin
     perform lead_flow.api_require_admin('rerun_lead_flow');
     if not isfinite(v_date) then
-      raise exception 'p_date must be a calendar day, got %', v_date using errcode = '22023';
+      raise exception 'day must be a calendar day, got %', v_date using errcode = '22023';
     end if;
     if v_date > v_today then
-      raise exception 'p_date % lies in the future (today is % in Europe/Amsterdam); re-run a past day',
+      raise exception 'day % lies in the future (today is % in Europe/Amsterdam); re-run a past day',
         v_date, v_today using errcode = '22023';
     end if;
     if v_date = v_today then
-      raise exception 'p_date % is today, which is not over yet in Europe/Amsterdam; re-run a past day', v_date
+      raise exception 'day % is today, which is not over yet in Europe/Amsterdam; re-run a past day', v_date
         using errcode = '22023';
     end if;
     if v_date < v_today - 366 then
-      raise exception 'p_date % is more than a year ago; re-run at most 366 days back', v_date
+      raise exception 'day % is more than a year ago; re-run at most 366 days back', v_date
         using errcode = '22023', hint = 'for older history use backfill (leadflow nightly --from D1 --to D2)';
     end if;
     return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
@@ -539,7 +660,7 @@ create or replace function public.rerun_lead_flow(p_date date default null)
   end
   $$;
 comment on function public.rerun_lead_flow(date) is
-  'Admins only. Re-runs the night after Amsterdam day p_date (default: yesterday): aggregate, plan, partner lead '
+  'Admins only. Re-runs the night after Amsterdam day `day` (default: yesterday): aggregate, plan, partner lead '
   'gaps and, for yesterday only, orchestrate (budget changes) and partner recommendations; older days get stats, '
   'plans and partner lead gaps but no budget change or recommendation. Steps are '
   'idempotent. 400 for today, a future day or one more than 366 days ago. Returns one row per step (status success, failed or skipped).';

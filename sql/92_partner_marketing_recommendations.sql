@@ -109,7 +109,7 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
              nullif(h.limited_by, 'none') as limited_by, h.note
         from candidates x
         -- The segment pipeline's hard limits (sql/60_budget_maths.sql), with the segment's settings.
-        cross join lateral public.limit_daily_budget(
+        cross join lateral lead_flow.limit_daily_budget(
                 x.current_budget, x.current_budget + x.lead_gap * x.cpl,
                 (x.settings ->> 'max_daily_budget_change')::numeric, (x.settings ->> 'min_budget')::numeric,
                 (x.settings ->> 'max_budget')::numeric, (x.settings ->> 'launch_budget')::numeric) h

@@ -575,7 +575,7 @@ def test_rerun_of_yesterday_aggregates_plans_and_orchestrates(
         "values (%s, 'Noord-Brabant', (%s::date + time '12:00') at time zone 'Europe/Amsterdam')",
         (industry, yesterday),
     )
-    steps = rest.admin.rpc("rerun_lead_flow", {"p_date": str(yesterday)}).execute().data
+    steps = rest.admin.rpc("rerun_lead_flow", {"day": str(yesterday)}).execute().data
     assert [(s["step"], s["date"], s["status"]) for s in steps] == [
         (step, str(yesterday), "success")
         for step in ("aggregate", "plan", "orchestrate", "partner_lead_gaps", "partner_recommendations")
@@ -596,7 +596,7 @@ def test_rerun_of_yesterday_aggregates_plans_and_orchestrates(
 
 def test_rerun_of_an_older_day_changes_no_budget(rest: RestClients, committed: psycopg.Connection) -> None:
     day = committed.execute("select lead_flow.local_day(now()) - 3").fetchone()[0]
-    steps = rest.admin.rpc("rerun_lead_flow", {"p_date": str(day)}).execute().data
+    steps = rest.admin.rpc("rerun_lead_flow", {"day": str(day)}).execute().data
     assert [(s["step"], s["status"]) for s in steps] == [
         ("aggregate", "success"),
         ("plan", "success"),
@@ -621,7 +621,7 @@ def test_rerun_refuses_days_that_are_not_finished_or_too_old(
     rest: RestClients, committed: psycopg.Connection, days_ahead: int, message: str
 ) -> None:
     day = committed.execute("select lead_flow.local_day(now()) + %s", (days_ahead,)).fetchone()[0]
-    response = http(rest.admin, "POST", "/rpc/rerun_lead_flow", json={"p_date": str(day)})
+    response = http(rest.admin, "POST", "/rpc/rerun_lead_flow", json={"day": str(day)})
     assert response.status_code == 400, response.text
     assert message in response.json()["message"]
     assert committed.execute("select count(*) from lead_flow.nightly_runs").fetchone()[0] == 0
@@ -632,10 +632,10 @@ def test_rerun_refuses_days_that_are_not_finished_or_too_old(
     [
         ("yesterday-ish", 'invalid input syntax for type date: "yesterday-ish"'),
         ("2026-02-29", 'date/time field value out of range: "2026-02-29"'),
-        ("-infinity", "p_date must be a calendar day"),
+        ("-infinity", "day must be a calendar day"),
     ],
 )
 def test_rerun_refuses_dates_that_are_not_dates(rest: RestClients, value: str, message: str) -> None:
-    response = http(rest.admin, "POST", "/rpc/rerun_lead_flow", json={"p_date": value})
+    response = http(rest.admin, "POST", "/rpc/rerun_lead_flow", json={"day": value})
     assert response.status_code == 400, response.text
     assert message in response.json()["message"]

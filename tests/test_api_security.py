@@ -377,7 +377,7 @@ def test_only_admins_and_service_role_rerun_a_night(
     rest, _ = seeded
     yesterday = committed.execute("select lead_flow.local_day(now()) - 1").fetchone()[0]
     runs = "select count(*) from lead_flow.nightly_runs where date = %s"
-    body = {"p_date": str(yesterday)}
+    body = {"day": str(yesterday)}
     assert http(rest.anon, "POST", "/rpc/rerun_lead_flow", json=body).status_code == 401
     partner = http(rest.partner, "POST", "/rpc/rerun_lead_flow", json=body)
     assert partner.status_code == 403 and partner.json()["message"] == "rerun_lead_flow is for admins only"
@@ -435,7 +435,7 @@ def test_anon_gets_401_from_every_function_but_the_region_reference(
         "create_lead_segment",
         "get_segment_stats",
         "update_marketing_profile",
-        "propose_daily_budget",
+        "update_lead_gap",
     } <= {name for name, _ in functions}
     statuses = {}
     for name, args in functions:

@@ -18,7 +18,7 @@ CENT = Decimal("0.01")
 
 def propose(db: psycopg.Connection, *args: object) -> Decimal | None:
     placeholders = ", ".join(["%s::numeric"] * len(args))
-    return db.execute(f"select public.propose_daily_budget({placeholders})", args).fetchone()[0]
+    return db.execute(f"select lead_flow.propose_daily_budget({placeholders})", args).fetchone()[0]
 
 
 def test_spec_worked_example(db: psycopg.Connection) -> None:
@@ -52,7 +52,7 @@ def test_never_below_min_or_above_max(db: psycopg.Connection) -> None:
 def test_changes_under_a_cent_are_no_change_and_results_are_cents(db: psycopg.Connection) -> None:
     assert propose(db, 100, 0.0001, 25) == Decimal("100.00")
     assert propose(db, 33.33, 1, 1.111) == Decimal("34.44")
-    row = db.execute("select * from public.limit_daily_budget(100, 100.004)").fetchone()
+    row = db.execute("select * from lead_flow.limit_daily_budget(100, 100.004)").fetchone()
     assert row[:3] == (Decimal("100.00"), False, "no_change")
 
 
@@ -62,11 +62,11 @@ def test_reason_names_inputs_formula_and_the_limit_that_cut(db: psycopg.Connecti
                                                          "cost_per_lead": 23.40}')""").fetchone()
     assert desired == Decimal("334.00")
     new_budget, changed, limited_by, note = db.execute(
-        "select * from public.limit_daily_budget(100, %s)", (desired,)).fetchone()
+        "select * from lead_flow.limit_daily_budget(100, %s)", (desired,)).fetchone()
     assert (new_budget, changed, limited_by) == (Decimal("120.00"), True, "max_increase")
     expected = "gap +10 leads at CPL 23.40 wants +234.00; capped at +20% of 100.00 -> 120.00"
     assert f"{explanation}; {note}" == expected
-    note = db.execute("select note from public.limit_daily_budget(1200, 2000)").fetchone()[0]
+    note = db.execute("select note from lead_flow.limit_daily_budget(1200, 2000)").fetchone()[0]
     assert note == "capped at +20% of 1200.00, then capped at the maximum budget 1000.00 -> 1000.00"
 
 
@@ -175,7 +175,7 @@ def test_safety_limits_hold_for_generated_cases(db: psycopg.Connection) -> None:
     assert len(cases) >= 10_000
     columns = [list(col) for col in zip(*cases, strict=True)]
     rows = db.execute(
-        """select c.n, public.propose_daily_budget(c.s, c.g, c.cpl, c.mc, c.mn, c.mx, c.launch, 25)
+        """select c.n, lead_flow.propose_daily_budget(c.s, c.g, c.cpl, c.mc, c.mn, c.mx, c.launch, 25)
              from unnest(%s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[],
                          %s::numeric[], %s::numeric[]) with ordinality as c (s, g, cpl, mc, mn, mx, launch, n)
             order by c.n""", columns).fetchall()
@@ -203,8 +203,8 @@ def test_pure_maths_is_the_back_ends_only(db: psycopg.Connection) -> None:
     assert propose(db, 100, 10, 25) == Decimal("120.00")
     for role in ("anon", "authenticated"):
         for call in (
-            "select public.propose_daily_budget(100, 10, 25)",
-            "select public.limit_daily_budget(100, 120)",
+            "select lead_flow.propose_daily_budget(100, 10, 25)",
+            "select lead_flow.limit_daily_budget(100, 120)",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction():
                 db.execute(f"set local role {role}")

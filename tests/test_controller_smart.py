@@ -256,20 +256,20 @@ def change(db: psycopg.Connection, seg: str) -> tuple:
 
 def test_a_large_gap_is_capped_at_plus_20_percent_of_the_day_start_budget(db: psycopg.Connection) -> None:
     seg = seed_segment(db, budget=200, target=60, leads_per_day=10, spend_per_day=195)
-    db.execute("select public.orchestrate_budgets(%s)", (DAY,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
     old, new, controller, limited_by, reason = change(db, seg)
     assert controller == "smart"
     assert (old, new) == (Decimal("200.00"), Decimal("240.00"))
     assert limited_by == "max_increase"
     assert reason.startswith("smart:")
     # Running again the same day never compounds.
-    db.execute("select public.orchestrate_budgets(%s)", (DAY,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
     assert change(db, seg)[1] == Decimal("240.00")
 
 
 def test_a_surplus_is_cut_at_most_20_percent_and_never_below_the_minimum(db: psycopg.Connection) -> None:
     seg = seed_segment(db, budget=6, target=5, leads_per_day=40, spend_per_day=5.9)
-    db.execute("select public.orchestrate_budgets(%s)", (DAY,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
     old, new, _, limited_by, _ = change(db, seg)
     assert (old, new) == (Decimal("6.00"), Decimal("5.00"))
     assert limited_by == "min_budget"
@@ -279,13 +279,13 @@ def test_the_spec_controller_stays_the_default(db: psycopg.Connection) -> None:
     value = db.execute("select lead_flow.setting('controller')").fetchone()[0]
     assert value == "spec"
     seg = seed_segment(db, budget=200, target=60, leads_per_day=10, spend_per_day=195, controller="spec")
-    db.execute("select public.orchestrate_budgets(%s)", (DAY,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
     assert change(db, seg)[2] == "spec"
 
 
 def test_not_budget_limited_shows_as_an_alert(db: psycopg.Connection) -> None:
     seg = seed_segment(db, budget=400, target=30, leads_per_day=10, spend_per_day=150)
-    db.execute("select public.orchestrate_budgets(%s)", (DAY,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
     assert change(db, seg) is None  # no increase proposed: it keeps its budget
     alerts = db.execute(
         "select kind, segment_id from lead_flow.controller_alerts(%s)",
@@ -319,7 +319,7 @@ def test_whatever_it_wants_the_limits_hold(
     with db.transaction(force_rollback=True):  # a savepoint: one failing example shows its own error
         row = db.execute(
             "select l.new_budget, l.changed, l.limited_by from lead_flow.smart_budget_decision(%s::jsonb) d "
-            "cross join lateral public.limit_daily_budget(%s::numeric, d.desired) l",
+            "cross join lateral lead_flow.limit_daily_budget(%s::numeric, d.desired) l",
             (json.dumps(inputs(target, budget, f)), day_start),
         ).fetchone()
     new = row[0]

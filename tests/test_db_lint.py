@@ -7,8 +7,15 @@ schema, whose functions must still have a fixed search_path and whose foreign ke
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import psycopg
 import pytest
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# What clients call lives in the API files; everything else in `lead_flow` (issue 14 item 3).
+API_FILES = ("91_api.sql", "93_partner_marketing_api.sql")
 
 # Functions that belong to an extension are the extension's business, not ours.
 _NOT_EXTENSION_MEMBER = """
@@ -18,6 +25,9 @@ _NOT_EXTENSION_MEMBER = """
 # Policy expressions that call a per-request function (auth.uid(), auth.jwt(), current_setting(),
 # lead_flow.is_admin()) without wrapping it as (select ...), which re-evaluates it for every row.
 _AUTH_CALL = r"(auth\.(uid|role|jwt)|current_setting|lead_flow\.is_admin)\("
+
+# The platform's tables in `public` (created by the platform, or by migration 0002 where it is absent).
+PLATFORM_TABLES = ("industries", "profiles", "leads", "system_logs")
 
 CHECKS: dict[str, str] = {
     # 0013 rls_disabled_in_public
@@ -122,6 +132,7 @@ CHECKS: dict[str, str] = {
                   coalesce(pg_get_expr(i.indpred, i.indrelid), '')
         having count(*) > 1""",
     # The API documents itself: PostgREST's OpenAPI shows these comments (for what API roles may use).
+    # The platform's tables are the platform's to describe: Lead Flow never comments them.
     "exposed_object_without_comment": f"""
         select format('%s %s has no COMMENT', kind, name)
           from (select 'view' as kind, c.oid::regclass::text as name,
@@ -130,6 +141,13 @@ CHECKS: dict[str, str] = {
                  where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm')
                    and (has_table_privilege('anon', c.oid, 'SELECT')
                         or has_table_privilege('authenticated', c.oid, 'SELECT'))
+                union all
+                select 'table', c.oid::regclass::text, obj_description(c.oid, 'pg_class')
+                  from pg_class c
+                 where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+                   and c.relname not in ({", ".join(f"'{t}'" for t in PLATFORM_TABLES)})
+                   and (has_table_privilege('anon', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+                        or has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE'))
                 union all
                 select 'function', p.oid::regprocedure::text, obj_description(p.oid, 'pg_proc')
                   from pg_proc p
@@ -384,6 +402,14 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
     for check, name in expected.items():
         findings = [row[0] for row in db.execute(CHECKS[check]).fetchall()]
         assert any(name in f for f in findings), f"{check} missed {name}: {findings}"
+    # A table clients may use needs a comment too; the platform's tables are not ours to describe.
+    db.execute("grant select on public.zz_lint_parent to authenticated")
+    comment_findings = [row[0] for row in db.execute(CHECKS["exposed_object_without_comment"]).fetchall()]
+    assert "table zz_lint_parent has no COMMENT" in comment_findings, comment_findings
+    assert not any("zz_lint_child" in f for f in comment_findings)  # no API role may use it
+    db.execute("comment on table public.zz_lint_parent is 'described'")
+    comment_findings = [row[0] for row in db.execute(CHECKS["exposed_object_without_comment"]).fetchall()]
+    assert not any("zz_lint_parent" in f for f in comment_findings)
     search_path_findings = [row[0] for row in db.execute(CHECKS["function_search_path_mutable"]).fetchall()]
     for name in ("zz_lint_reads_table", "zz_lint_string_body", "zz_lint_pure"):
         assert any(name in f for f in search_path_findings), f"{name} not flagged: {search_path_findings}"
@@ -396,3 +422,26 @@ def test_lint_detects_what_it_claims_to(db: psycopg.Connection) -> None:
     )
     findings = [row[0] for row in db.execute(CHECKS["auth_rls_initplan"]).fetchall()]
     assert not any("zz_wrapped" in f for f in findings)
+
+
+def test_public_functions_and_views_are_created_only_in_the_api_files() -> None:
+    """`grep "create or replace function public\\." sql/*` finds the API files only: the pipeline, the
+    worker contract, the maths and the helpers live in lead_flow."""
+    public_ddl = re.compile(r"create\s+(or\s+replace\s+)?(function|view)\s+public\.", re.IGNORECASE)
+    found = {f.name: len(public_ddl.findall(f.read_text())) for f in sorted(SQL_DIR.glob("*.sql"))}
+    assert {name for name, n in found.items() if n} == set(API_FILES), found
+
+
+def test_client_functions_take_bare_argument_names(db: psycopg.Connection) -> None:
+    """PostgREST passes arguments by name: a client sends {"segment_id": ...} to every function in
+    public, never {"p_segment_id": ...} to one of them."""
+    prefixed = db.execute(
+        """select p.oid::regprocedure::text, a.name
+             from pg_proc p
+            cross join lateral unnest(p.proargnames) with ordinality a (name, n)
+            where p.pronamespace = 'public'::regnamespace
+              and coalesce(p.proargmodes[a.n], 'i') in ('i', 'b', 'v') and a.name like 'p\\_%'
+              and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass
+                                                        and d.objid = p.oid and d.deptype = 'e')"""
+    ).fetchall()
+    assert prefixed == []

@@ -176,7 +176,7 @@ def test_migrations_install_onto_a_live_platform_database_losing_nothing(fresh_d
         assert conn.execute("select count(*) from public.lead_flow_logs").fetchone() == (0,)
         # The Lead Flow tables are there and the existing lead can be assigned by the backfill.
         assert conn.execute("select count(*) from public.lead_segments").fetchone() == (0,)
-        assert conn.execute("select public.assign_segments_to_leads()").fetchone() == (1,)
+        assert conn.execute("select lead_flow.assign_segments_to_leads()").fetchone() == (1,)
         assert conn.execute(
             "select s.code from public.leads l join public.lead_segments s on s.id = l.segment_id"
         ).fetchone() == ("schilder_noord_brabant",)

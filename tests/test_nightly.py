@@ -295,7 +295,7 @@ def test_the_night_runs_through_the_api_only_as_rerun_lead_flow(rest: RestClient
         rest.service.rpc("run_lead_flow_nightly", {"p_date": "2025-06-01"}).execute()
     assert getattr(err.value, "code", None) == "PGRST202"  # no such function in the exposed schema
     with pytest.raises(Exception) as err:
-        rest.partner.rpc("rerun_lead_flow", {"p_date": "2025-06-01"}).execute()
+        rest.partner.rpc("rerun_lead_flow", {"day": "2025-06-01"}).execute()
     assert getattr(err.value, "code", None) == "42501"
 
 
@@ -309,7 +309,7 @@ def test_alerts_show_gaps_failed_changes_and_missed_steps_to_admins_only(
     stats_history(committed, hungry, yesterday, [0, 0, 0], capacity=20)
     stats_history(committed, fine, yesterday, [16, 0, 16], capacity=20)
     for d in (yesterday - timedelta(days=2), yesterday - timedelta(days=1), yesterday):
-        committed.execute("select public.plan_lead_segments(%s)", (d,))
+        committed.execute("select lead_flow.plan_lead_segments(%s)", (d,))
     committed.execute(
         """insert into public.channel_orchestration_log (date, segment_id, action_type, old_value, new_value,
                                                          status, error_code, error_message)

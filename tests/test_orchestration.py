@@ -92,7 +92,7 @@ def test_rerun_uses_the_day_start_budget_and_never_compounds(db: psycopg.Connect
     # measures its +-20% from the budget the day started with, and still has one row.
     db.execute("update public.lead_segment_campaigns set daily_budget = 120 where segment_id = %s", (s,))
     for _ in range(2):
-        assert db.execute("select public.orchestrate_budgets(%s)", (D,)).fetchone()[0] == 0
+        assert db.execute("select lead_flow.orchestrate_budgets(%s)", (D,)).fetchone()[0] == 0
     assert changes(db)[s][:2] == (Decimal("100.00"), Decimal("120.00"))
     # A different gap replaces the pending row (same base), it does not add one.
     override(db, s, 0)
@@ -127,13 +127,13 @@ def test_pause_global_and_per_segment_plans_but_proposes_nothing(db: psycopg.Con
     night(db)
     assert set(changes(db)) == {a, b}
     set_setting(db, "paused", True, a)
-    db.execute("select public.orchestrate_budgets(%s)", (D,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (D,))
     assert set(changes(db)) == {b}                      # a's pending change withdrawn
     assert plan(db, a)[0] == "paused" and plan(db, b)[0] == "pending"
     set_setting(db, "paused", True)                     # global stop wins over a segment's false
     set_setting(db, "paused", False, b)
-    db.execute("select public.plan_lead_segments(%s)", (D,))
-    db.execute("select public.orchestrate_budgets(%s)", (D,))
+    db.execute("select lead_flow.plan_lead_segments(%s)", (D,))
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (D,))
     assert changes(db) == {}
     assert plan(db, a)[0] == plan(db, b)[0] == "paused"
     assert plan(db, a)[1].startswith("paused (global emergency stop)")

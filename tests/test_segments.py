@@ -234,17 +234,18 @@ def test_the_backfill_assigns_existing_leads(db: psycopg.Connection) -> None:
 
     # An admin creates one segment later: the backfill assigns its leads, only those.
     zeeland = create_segment(db, "schilder", "zeeland")
-    assert db.execute("select public.assign_segments_to_leads(now() - interval '1 day')").fetchone() == (1,)
+    backfill = "select lead_flow.assign_segments_to_leads(now() - interval '1 day')"
+    assert db.execute(backfill).fetchone() == (1,)
     assert segment_of(db, recent[0]) == zeeland and segment_of(db, old) is None
 
     # With auto-create on, missing segments are created for every unassigned lead (set-based).
     set_auto_create(db, True)
-    assert db.execute("select public.assign_segments_to_leads()").fetchone() == (2,)
+    assert db.execute("select lead_flow.assign_segments_to_leads()").fetchone() == (2,)
     assert code_of(db, old) == "schilder_zeeland" and code_of(db, recent[1]) == "schilder_utrecht"
     assert segment_of(db, garbage) is None
     # Idempotent: nothing left to assign, no segment created.
     segments = segment_count(db)
-    assert db.execute("select public.assign_segments_to_leads()").fetchone() == (0,)
+    assert db.execute("select lead_flow.assign_segments_to_leads()").fetchone() == (0,)
     assert segment_count(db) == segments
 
 

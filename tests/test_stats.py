@@ -32,7 +32,7 @@ def test_dst_day_counts_its_first_and_last_local_hour(db: psycopg.Connection, da
     leads_at(db, s, f"{day} 23:30", status="new")
     leads_at(db, s, before, 3)          # the evening before and the night after are other days
     leads_at(db, s, after, 4)
-    assert db.execute("select public.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 1
+    assert db.execute("select lead_flow.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 1
     assert stats(db, s, day)[:4] == (2, 1, 0, 1)
     # The same two leads in UTC would straddle two days: the 23:30 one is 21:30/22:30 UTC, the
     # 00:30 one is 23:30/22:30 UTC the day before.
@@ -53,7 +53,7 @@ def test_every_active_segment_gets_a_row_zeros_included(db: psycopg.Connection) 
     db.execute("""insert into public.campaign_daily_metrics (customer_id, campaign_id, date, cost, clicks,
                                                              impressions, conversions)
                   values (%s, %s, %s, 80.00, 40, 900, 3.5)""", (customer, campaign, day))
-    assert db.execute("select public.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 2
+    assert db.execute("select lead_flow.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 2
     assert stats(db, busy, day) == (8, 3, 2, 2, Decimal("10.00"), Decimal("80.00"), 40, 900, Decimal("3.50"))
     assert stats(db, quiet, day) == (0, 0, 0, 0, None, Decimal("0.00"), 0, 0, Decimal("0.00"))
     assert stats(db, asleep, day) is None
@@ -63,12 +63,12 @@ def test_running_again_gives_the_same_rows_untouched(db: psycopg.Connection) -> 
     s = segment(db, "schilder", "utrecht")
     leads_at(db, s, "2025-06-02 09:00", 5)
     day = date(2025, 6, 2)
-    db.execute("select public.aggregate_lead_stats(%s)", (day,))
+    db.execute("select lead_flow.aggregate_lead_stats(%s)", (day,))
     first = db.execute("select * from public.lead_generation_stats order by segment_id").fetchall()
-    assert db.execute("select public.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 0
+    assert db.execute("select lead_flow.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 0
     assert db.execute("select * from public.lead_generation_stats order by segment_id").fetchall() == first
     leads_at(db, s, "2025-06-02 10:00", 1, "rejected")   # new data: the row is updated, not duplicated
-    assert db.execute("select public.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 1
+    assert db.execute("select lead_flow.aggregate_lead_stats(%s)", (day,)).fetchone()[0] == 1
     assert stats(db, s, day)[:3] == (6, 0, 1)
 
 
@@ -76,7 +76,7 @@ def test_capacity_is_the_segments_capacity_that_night(db: psycopg.Connection) ->
     s = segment(db, "schilder", "noord-brabant")
     create_user(db, primary_branch="schilder", regions=["noord-brabant"], max_open_leads=12)
     create_user(db, primary_branch="schilder", regions=["Noord-Brabant"], max_open_leads=8)
-    db.execute("select public.aggregate_lead_stats(%s)", (date(2025, 6, 2),))
+    db.execute("select lead_flow.aggregate_lead_stats(%s)", (date(2025, 6, 2),))
     row = db.execute("""select capacity_partners, capacity_total_leads from public.lead_generation_stats
                          where segment_id = %s""", (s,)).fetchone()
     expected = db.execute("""select capacity_partners, capacity_total_leads
@@ -92,10 +92,10 @@ def test_leads_from_before_their_segment_existed_are_counted(db: psycopg.Connect
                       (industry,)).fetchone()[0]
     assert db.execute("select segment_id from public.leads where id = %s", (lead,)).fetchone()[0] is None
     s = segment(db, "loodgieter", "utrecht")             # the segment arrives after the lead
-    db.execute("select public.aggregate_lead_stats(%s)", (date(2025, 6, 2),))
+    db.execute("select lead_flow.aggregate_lead_stats(%s)", (date(2025, 6, 2),))
     assert stats(db, s, date(2025, 6, 2))[0] == 1
 
 
 def test_a_missing_date_is_a_clear_error(db: psycopg.Connection) -> None:
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="needs a date"):
-        db.execute("select public.aggregate_lead_stats(null)")
+        db.execute("select lead_flow.aggregate_lead_stats(null)")

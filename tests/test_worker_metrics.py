@@ -62,7 +62,7 @@ def test_metrics_are_pulled_per_day_and_reach_lead_generation_stats(
     assert metrics[(a.campaign_id, DAY - timedelta(days=2))] == (Decimal("0.00"), 0, 0, Decimal("0.00"))
     assert metrics[(c.campaign_id, DAY)] == (Decimal("7.77"), 11, 300, Decimal("1.25"))
 
-    committed.execute("select public.aggregate_lead_stats(%s)", (DAY,))
+    committed.execute("select lead_flow.aggregate_lead_stats(%s)", (DAY,))
     stats = {
         r[0]: r[1:]
         for r in committed.execute(
@@ -77,7 +77,7 @@ def test_metrics_are_pulled_per_day_and_reach_lead_generation_stats(
     # Late conversions: a re-pull of the window revises the day, it does not add to it.
     state.set_daily_metrics(CUSTOMER, int(a.campaign_id), DAY, 12_340_000, 30, 900, 4.0)
     pull_metrics(committed, gateway, DAY - timedelta(days=2), DAY)
-    committed.execute("select public.aggregate_lead_stats(%s)", (DAY,))
+    committed.execute("select lead_flow.aggregate_lead_stats(%s)", (DAY,))
     assert committed.execute(
         "select google_ads_spend, google_ads_conversions from public.lead_generation_stats "
         "where segment_id = %s and date = %s", (a.segment_id, DAY)

@@ -116,6 +116,8 @@ select results_eq(
             pg_temp.outcome('admin', q), pg_temp.outcome('service_role', q)
        from (values
          ('regions', 'select from public.regions limit 2'),
+         ('normalize_region', $q$select from public.normalize_region('N-Brabant')$q$),
+         ('extract_region', $q$select from public.extract_region(null, '5611 AB')$q$),
          ('lead_segments', 'select from public.lead_segments'),
          ('segment_capacity', 'select from public.segment_capacity'),
          ('lead_segment_overview', 'select from public.lead_segment_overview'),
@@ -124,6 +126,8 @@ select results_eq(
                                                                      '2026-11-20', '2026-11-20')$q$),
          ('get_segment_plans', $q$select from public.get_segment_plans('00000000-0000-4000-8000-00000000b001',
                                                                      '2026-11-20', '2026-11-20')$q$),
+         ('calculate_lead_gap', $q$select from public.calculate_lead_gap('00000000-0000-4000-8000-00000000b001',
+                                                                       '2026-11-20')$q$),
          ('lead_generation_stats', 'select from public.lead_generation_stats'),
          ('lead_segment_plans', 'select from public.lead_segment_plans'),
          ('lead_flow_settings', 'select from public.lead_flow_settings limit 2'),
@@ -138,12 +142,15 @@ select results_eq(
   $$ values
        --  what                            anon      nobody    partner   admin     service_role
        ('regions',                       'rows',   'rows',   'rows',   'rows',   'rows'),
+       ('normalize_region',              'one',    'one',    'one',    'one',    'one'),
+       ('extract_region',                'one',    'one',    'one',    'one',    'one'),
        ('lead_segments',                 'denied', 'none',   'one',    'one',    'one'),
        ('segment_capacity',              'denied', 'none',   'one',    'one',    'one'),
        ('lead_segment_overview',         'denied', 'none',   'one',    'one',    'one'),
        ('get_segment_capacity',          'denied', 'denied', 'one',    'one',    'one'),
        ('get_segment_stats',             'denied', 'denied', 'one',    'one',    'one'),
        ('get_segment_plans',             'denied', 'denied', 'one',    'one',    'one'),
+       ('calculate_lead_gap',            'denied', 'denied', 'one',    'one',    'one'),
        ('lead_generation_stats',         'denied', 'none',   'none',   'one',    'one'),
        ('lead_segment_plans',            'denied', 'none',   'none',   'one',    'one'),
        ('lead_flow_settings',            'denied', 'none',   'none',   'rows',   'rows'),
@@ -187,7 +194,11 @@ select results_eq(
                                   where key = 'target_utilization'$q$),
          ('write stats', $q$insert into public.lead_generation_stats (segment_id, date, leads_generated)
                              values ('00000000-0000-4000-8000-00000000b001', '2026-11-21', 2)$q$),
-         ('delete a campaign mapping', 'delete from public.lead_segment_campaigns')
+         ('delete a campaign mapping', 'delete from public.lead_segment_campaigns'),
+         -- The nightly steps are internal (lead_flow): the back end's, not the API's.
+         ('plan a night', $q$select lead_flow.plan_lead_segments('2026-11-20')$q$),
+         ('update one plan', $q$select from public.update_lead_gap('00000000-0000-4000-8000-00000000b001',
+                                                                   '2026-11-20')$q$)
        ) m (what, q) $$,
   $$ values
        --  what                        anon      nobody    partner   admin     service_role
@@ -195,8 +206,10 @@ select results_eq(
        ('deactivate a segment',      'denied', 'none',   'none',   'one',    'one'),
        ('change a setting',          'denied', 'none',   'none',   'one',    'one'),
        ('write stats',               'denied', 'denied', 'denied', 'denied', 'one'),
-       ('delete a campaign mapping', 'denied', 'none',   'none',   'one',    'one') $$,
-  'writes: admins change segments, settings and campaign mappings; only the back end writes stats');
+       ('delete a campaign mapping', 'denied', 'none',   'none',   'one',    'one'),
+       ('plan a night',              'denied', 'denied', 'denied', 'denied', 'one'),
+       ('update one plan',           'denied', 'denied', 'denied', 'denied', 'one') $$,
+  'writes: admins change segments, settings and campaign mappings; only the back end writes stats and plans');
 
 -- The matrices' own premise: the helper does undo, and a partner's claims are what make it a partner.
 select is(pg_temp.outcome('admin', 'delete from public.lead_segments'), 'one', 'an admin may delete a segment');
