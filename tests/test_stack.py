@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from glue import stack as glue_stack
-from glue.paths import ROOT
+from glue.lab import stack as glue_stack
+from glue.paths import ROOT, SHARED_DATA_DIR
 from tests.support import make_jwt
 
 
@@ -115,6 +115,7 @@ def test_make_up_and_down_work_in_a_clone_that_postgres_cannot_enter() -> None:
     # The clone's own glue, not the editable install's (which points at this checkout).
     env = {k: v for k, v in os.environ.items() if k not in ("LEADFLOW_STATE_DIR", "DATABASE_URL")}
     env["PYTHONPATH"] = str(clone)
+    env["LEADFLOW_DATA_DIR"] = str(SHARED_DATA_DIR)  # the PC4 files sit beside this checkout, not the clone
     state = clone / ".leadflow"
     cluster = glue_stack.relocated_dir(state)
     try:
