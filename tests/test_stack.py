@@ -111,7 +111,6 @@ def test_make_up_and_down_work_in_a_clone_that_postgres_cannot_enter() -> None:
     outer = Path(tempfile.mkdtemp(prefix="leadflow-private-"))
     outer.chmod(0o700)
     clone = outer / "clone"
-    _clone_into(clone)
     # The clone's own glue, not the editable install's (which points at this checkout).
     env = {k: v for k, v in os.environ.items() if k not in ("LEADFLOW_STATE_DIR", "DATABASE_URL")}
     env["PYTHONPATH"] = str(clone)
@@ -119,6 +118,7 @@ def test_make_up_and_down_work_in_a_clone_that_postgres_cannot_enter() -> None:
     state = clone / ".leadflow"
     cluster = glue_stack.relocated_dir(state)
     try:
+        _clone_into(clone)
         if os.geteuid() == 0:
             refused = subprocess.run(
                 ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", "test", "-x",
