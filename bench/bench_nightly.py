@@ -42,7 +42,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from glue import stack as glue_stack  # noqa: E402
+from glue.lab import stack as glue_stack  # noqa: E402
 
 D = date(2025, 6, 30)
 STEPS = ("aggregate", "plan", "orchestrate")

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import psycopg
 
-from glue import stack as glue_stack
+from glue.lab import stack as glue_stack
 
 # How forms and profiles spell the provinces: a slug, a display name, a sloppy variant.
 SPELLINGS = {

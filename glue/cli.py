@@ -13,14 +13,14 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _up(args: argparse.Namespace) -> int:
-    from glue import stack
+    from glue.lab import stack
 
     print("\n".join(stack.up().exports()))
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
-    from glue import stack
+    from glue.lab import stack
 
     stack.down()
     return 0
@@ -67,25 +67,25 @@ def _nightly(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from glue import worker
+    from glue.worker import cli as worker
 
     return worker.main(args)
 
 
 def _fake_google_ads(args: argparse.Namespace) -> int:
-    from glue.fake_google_ads import server
+    from glue.lab.fake_google_ads import server
 
     return server.main(args.rest)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from glue import simulate
+    from glue.lab import simulate
 
     return simulate.main(args)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from glue import demo
+    from glue.lab import demo
 
     return demo.main(args)
 

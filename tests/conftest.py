@@ -1,7 +1,8 @@
-"""Shared fixtures: one real PostgreSQL + PostgREST stack per test session.
+"""Shared fixtures: one real PostgreSQL + PostgREST stack per test session, and the fake Google Ads.
 
 Isolation: `db` gives a connection whose work is rolled back after the test (fast, most tests);
 tests that must commit (PostgREST, workers, cron) use `committed`, which wipes the data afterwards.
+Helpers the tests call are plain functions in the package tests/support/.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from google.ads.googleads.client import GoogleAdsClient
 
-from glue import stack as glue_stack
+from glue.lab import stack as glue_stack
+from glue.lab.fake_google_ads import FakeGoogleAdsServer, start_fake_google_ads, trust_certificate
+from glue.worker.ads_client import build_client
 from tests.support import RestClients, reset_data
+from tests.support.fake_ads import fake_ads_config
 
 # Extensions only the tests use, in `extensions` (PostgREST serves `public` alone). The test stack
 # installs them, never a migration: an install onto Supabase must not need them.
@@ -69,3 +74,18 @@ def committed(db_url: str) -> Iterator[psycopg.Connection]:
 def rest(stack: glue_stack.Stack, committed: psycopg.Connection) -> RestClients:
     """PostgREST clients for anon, a partner, an admin and service_role (users created and committed)."""
     return RestClients.create(stack, committed)
+
+
+@pytest.fixture
+def fake_ads_server() -> Iterator[FakeGoogleAdsServer]:
+    """A fresh fake (own state, seed 7) per test; all share the default certificate, trusted here."""
+    server = start_fake_google_ads(seed=7)
+    trust_certificate(server.cert_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_ads_client(fake_ads_server: FakeGoogleAdsServer) -> GoogleAdsClient:
+    """A real GoogleAdsClient (protobuf messages, API v26) pointed at fake_ads_server."""
+    return build_client(fake_ads_config(fake_ads_server))

@@ -12,7 +12,7 @@ import pytest
 from postgrest.exceptions import APIError
 
 from tests.support import RestClients
-from tests.support_api import DAY, Seeded, add_failed_change_last_night, http, seed
+from tests.support.api import DAY, Seeded, add_failed_change_last_night, http, seed
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.support import NOT_PARTNER_OR_ADMIN, RestClients, create_user, make_jwt
-from tests.support_api import DAY, Seeded, add_failed_change_last_night, http, seed
+from tests.support.api import DAY, Seeded, add_failed_change_last_night, http, seed
 
 ROLES = ["anon", *NOT_PARTNER_OR_ADMIN, "partner", "admin", "service"]
 

@@ -13,7 +13,7 @@ import pytest
 from postgrest.exceptions import APIError
 
 from tests.support import RestClients, create_segment, create_user
-from tests.support_api import http
+from tests.support.api import http
 
 FIGURES = "capacity_partners, capacity_total_leads, current_open_leads, available_leads"
 

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from glue import demo
+from glue.lab import demo
 
 
 def test_the_demo_runs_end_to_end_and_writes_a_report_with_pictures(capsys, tmp_path: Path) -> None:

@@ -16,11 +16,9 @@ from google.ads.googleads.client import GoogleAdsClient
 from google.ads.googleads.errors import GoogleAdsException
 from google.api_core import exceptions as core_exceptions
 
-from glue.ads_client import AdsConfig, build_client, google_ads_failure, load_ads_config
-from glue.fake_google_ads import FakeGoogleAdsServer, start_control_server
-from glue.fake_google_ads import server as fake_server_module
-
-pytest_plugins = ["tests.fake_ads_fixtures"]  # the fake_ads_server and fake_ads_client fixtures
+from glue.lab.fake_google_ads import FakeGoogleAdsServer, start_control_server
+from glue.lab.fake_google_ads import server as fake_server_module
+from glue.worker.ads_client import AdsConfig, build_client, google_ads_failure, load_ads_config
 
 CUSTOMER = "1234567890"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -559,7 +557,8 @@ def test_control_endpoint_seeds_and_steers(
 
 def test_main_runs_until_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from glue.fake_google_ads.server import main; sys.exit(main())"],
+        [sys.executable, "-c",
+         "import sys; from glue.lab.fake_google_ads.server import main; sys.exit(main())"],
         cwd=REPO_ROOT,
         env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from glue import db as glue_db
-from glue.stack import Stack
+from glue.lab.stack import Stack
 
 # A fingerprint of the schema: every column, function body, view definition, policy and index.
 SCHEMA_FINGERPRINT = """

@@ -19,9 +19,9 @@ import pytest
 
 from glue import cli
 from tests.support import RestClients
-from tests.support_partner_marketing import DAY as PARTNER_DAY
-from tests.support_partner_marketing import add_leads, create_campaign, marketing_partner
-from tests.support_pipeline import leads_at, segment, set_setting, stats_history
+from tests.support.partner_marketing import DAY as PARTNER_DAY
+from tests.support.partner_marketing import add_leads, create_campaign, marketing_partner
+from tests.support.pipeline import leads_at, segment, set_setting, stats_history
 
 AMS = ZoneInfo("Europe/Amsterdam")
 STEPS = {"aggregate": 1, "plan": 2, "orchestrate": 3}

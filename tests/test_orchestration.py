@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import psycopg
 
-from tests.support_pipeline import leads_at, segment, set_setting, snapshot, stats_history
+from tests.support.pipeline import leads_at, segment, set_setting, snapshot, stats_history
 
 D = date(2025, 10, 26)  # the 25-hour day
 

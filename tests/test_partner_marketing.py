@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.support import create_segment, create_user
-from tests.support_partner_marketing import (
+from tests.support.partner_marketing import (
     DAY,
     acting_as,
     add_leads,

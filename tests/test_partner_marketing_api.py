@@ -14,8 +14,8 @@ import pytest
 from postgrest import SyncPostgrestClient
 
 from tests.support import NOT_PARTNER_OR_ADMIN, RestClients, create_segment
-from tests.support_api import http
-from tests.support_partner_marketing import CUSTOMER, DAY, set_marketing
+from tests.support.api import http
+from tests.support.partner_marketing import CUSTOMER, DAY, set_marketing
 
 OWN_TABLES = [
     "partner_segments",

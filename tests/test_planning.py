@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.support import RestClients
-from tests.support_pipeline import leads_at, segment, set_setting, stats_history
+from tests.support.pipeline import leads_at, segment, set_setting, stats_history
 
 D = date(2025, 6, 2)  # a Monday
 

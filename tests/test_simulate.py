@@ -14,10 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue import simulate as sm
-from glue.fake_google_ads import FakeGoogleAds, start_fake_google_ads, trust_certificate
+from glue.lab import simulate as sm
+from glue.lab.fake_google_ads import FakeGoogleAds, start_fake_google_ads, trust_certificate
+from glue.lab.stack import Stack
 from glue.paths import ROOT
-from glue.stack import Stack
 
 CFG = sm.SimConfig(seed=5, days=8, history_days=21, branches=3, regions=4, partners=50)
 
@@ -97,7 +97,7 @@ def test_the_market_is_the_same_for_both_controllers(runs: dict[str, sm.RunResul
 # wall-clock time, and every segment-day (leads, spend, budgets, plan status).
 _COMPARE = """
 import dataclasses, json, sys
-from glue import simulate as sm
+from glue.lab import simulate as sm
 cfg = sm.SimConfig(seed=5, days=8, history_days=21, branches=3, regions=4, partners=50)
 results = sm.compare_on(sys.argv[1], list(sm.CONTROLLERS), cfg, lambda _: None, prefix=sys.argv[2],
                         keep=False)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.support import create_industry, create_user
-from tests.support_pipeline import campaign_of, leads_at, segment
+from tests.support.pipeline import campaign_of, leads_at, segment
 
 
 def stats(db: psycopg.Connection, segment_id: object, day: date) -> tuple | None:

@@ -1,5 +1,5 @@
 """Installing onto a database shaped the way Supabase builds one, with a live platform in it, as
-Supabase's `postgres` role (not a superuser). See tests/supabase_shape.py for the fixture.
+Supabase's `postgres` role (not a superuser). See tests/support/supabase.py for the fixture.
 
 - the migrate passes, a second run is a no-op, and nothing of Supabase's or the platform's changed
   except what the README says the install adds (ADDED_TO_PLATFORM);
@@ -23,8 +23,8 @@ import pytest
 
 from glue import cli
 from glue import db as glue_db
-from tests import supabase_shape
-from tests.supabase_shape import SupabaseCluster, fingerprint
+from tests.support import supabase as supabase_shape
+from tests.support.supabase import SupabaseCluster, fingerprint
 from tests.test_db_lint import CHECKS
 
 PARTNER = "00000000-0000-0000-0000-000000000001"

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.support import RestClients
-from tests.support_pipeline import campaign_of, segment, set_setting
+from tests.support.pipeline import campaign_of, segment, set_setting
 
 D = date(2025, 3, 30)
 

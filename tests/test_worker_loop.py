@@ -17,12 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue.fake_google_ads import FakeGoogleAdsServer
-from glue.worker_config import ConfigError, load_settings
-from glue.worker_metrics import AMSTERDAM
-from tests.support_worker import assert_final_states, log_rows, queue_changes, subprocess_env
-
-pytest_plugins = ["tests.fake_ads_fixtures"]  # fake_ads_server
+from glue.lab.fake_google_ads import FakeGoogleAdsServer
+from glue.worker.config import ConfigError, load_settings
+from glue.worker.metrics import AMSTERDAM
+from tests.support.worker import assert_final_states, log_rows, queue_changes, subprocess_env
 
 LEADFLOW = str(Path(sys.executable).with_name("leadflow"))
 

@@ -10,13 +10,11 @@ import psycopg
 import pytest
 from google.ads.googleads.client import GoogleAdsClient
 
-from glue.fake_google_ads import FakeGoogleAdsServer
-from glue.worker_ads import QuotaExhausted
-from glue.worker_metrics import campaigns_to_pull, metrics_window, pull_metrics
+from glue.lab.fake_google_ads import FakeGoogleAdsServer
+from glue.worker.gateway import QuotaExhausted
+from glue.worker.metrics import campaigns_to_pull, metrics_window, pull_metrics
 from tests.support import create_user
-from tests.support_worker import CUSTOMER, OTHER_CUSTOMER, gateway_for, queue_changes, settings_for
-
-pytest_plugins = ["tests.fake_ads_fixtures"]  # fake_ads_server, fake_ads_client
+from tests.support.worker import CUSTOMER, OTHER_CUSTOMER, gateway_for, queue_changes, settings_for
 
 DAY = date(2025, 3, 10)
 

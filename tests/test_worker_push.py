@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from google.ads.googleads.client import GoogleAdsClient
 
-from glue.fake_google_ads import FakeGoogleAdsServer
-from glue.worker_metrics import AMSTERDAM
-from glue.worker_push import push, to_micros
-from tests.support_worker import (
+from glue.lab.fake_google_ads import FakeGoogleAdsServer
+from glue.worker.metrics import AMSTERDAM
+from glue.worker.push import push, to_micros
+from tests.support.worker import (
     CUSTOMER,
     FAST_RETRY,
     OTHER_CUSTOMER,
@@ -26,8 +26,6 @@ from tests.support_worker import (
     queue_changes,
     settings_for,
 )
-
-pytest_plugins = ["tests.fake_ads_fixtures"]  # fake_ads_server, fake_ads_client
 
 
 @pytest.mark.parametrize(

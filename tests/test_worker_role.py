@@ -17,10 +17,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from glue.fake_google_ads import FakeGoogleAdsServer
-from tests.support_worker import log_rows, queue_changes, subprocess_env
-
-pytest_plugins = ["tests.fake_ads_fixtures"]  # fake_ads_server
+from glue.lab.fake_google_ads import FakeGoogleAdsServer
+from tests.support.worker import log_rows, queue_changes, subprocess_env
 
 LEADFLOW = str(Path(sys.executable).with_name("leadflow"))
 

@@ -2,7 +2,7 @@
 cluster-global, so Supabase's roles never leak into the main test cluster), initdb'd with the
 superuser `supabase_admin`, with Supabase's roles, memberships, default privileges, `auth` schema
 owned by `supabase_auth_admin`, `extensions` schema, pg_cron enabled by supabase_admin where asked,
-and a live platform created by `postgres` (tests/supabase_sql/*.sql say what each part is).
+and a live platform created by `postgres` (tests/support/supabase_sql/*.sql say what each part is).
 
 Lead Flow is then installed as `postgres`, the way an operator installs it on Supabase.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from glue.stack import PG_BIN, LocalPostgres, _give_to_postgres, free_port
+from glue.lab.stack import PG_BIN, LocalPostgres, _give_to_postgres, free_port
 
 SQL = Path(__file__).parent / "supabase_sql"
 SUPERUSER = "supabase_admin"

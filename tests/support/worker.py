@@ -13,9 +13,10 @@ import psycopg
 from google.ads.googleads.client import GoogleAdsClient
 from psycopg.rows import dict_row
 
-from glue.fake_google_ads import FakeGoogleAds, FakeGoogleAdsServer
-from glue.worker_ads import AdsGateway
-from glue.worker_config import RetryPolicy, WorkerSettings
+from glue.lab.fake_google_ads import FakeGoogleAds, FakeGoogleAdsServer
+from glue.worker.config import RetryPolicy, WorkerSettings
+from glue.worker.gateway import AdsGateway
+from tests.support.fake_ads import FAKE_ACCESS_TOKEN, FAKE_DEVELOPER_TOKEN, fake_ads_config
 
 CUSTOMER = "1234567890"
 OTHER_CUSTOMER = "2345678901"
@@ -42,9 +43,6 @@ def micros(eur: Decimal | float | str) -> int:
 
 
 def settings_for(server: FakeGoogleAdsServer, db_url: str, **overrides: Any) -> WorkerSettings:
-    # Imported here: the test modules register tests.fake_ads_fixtures as a plugin, which must come first.
-    from tests.fake_ads_fixtures import fake_ads_config
-
     settings = WorkerSettings(database_url=db_url, ads=fake_ads_config(server), name="test-worker",
                               retry=FAST_RETRY, request_timeout=5.0)
     return replace(settings, **overrides)
@@ -149,8 +147,6 @@ def assert_final_states(rows: dict[uuid.UUID, dict[str, Any]]) -> None:
 
 def subprocess_env(server: FakeGoogleAdsServer, db_url: str, **extra: str) -> dict[str, str]:
     """The environment of a `leadflow worker` process talking to the fake (and only to it)."""
-    from tests.fake_ads_fixtures import FAKE_ACCESS_TOKEN, FAKE_DEVELOPER_TOKEN
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_ADS_", "LEADFLOW_"))}
     env.update(
         DATABASE_URL=db_url,

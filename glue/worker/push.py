@@ -29,7 +29,8 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from glue.worker_ads import (
+from glue.worker.config import WorkerSettings
+from glue.worker.gateway import (
     AdsCallFailed,
     AdsGateway,
     LiveBudget,
@@ -38,7 +39,6 @@ from glue.worker_ads import (
     QuotaExhausted,
     iter_chunks,
 )
-from glue.worker_config import WorkerSettings
 
 log = logging.getLogger("leadflow.worker")
 

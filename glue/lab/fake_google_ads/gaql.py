@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from glue.fake_google_ads.state import Campaign, DailyMetrics, Snapshot, query_error
+from glue.lab.fake_google_ads.state import Campaign, DailyMetrics, Snapshot, query_error
 
 _CUSTOMER_FIELDS: dict[str, type] = {
     "customer.id": int,

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from glue.errors import LeadflowError
-from glue.worker_config import ROLE_ENV, WorkerSettings
+from glue.worker.config import ROLE_ENV, WorkerSettings
 
 
 class WorkerRoleError(LeadflowError):

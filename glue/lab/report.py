@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from statistics import mean
 
-from glue.market import PROVINCES
-from glue.simulate import RunResult, Scores, SegmentDay
+from glue.lab.market import PROVINCES
+from glue.lab.simulate import RunResult, Scores, SegmentDay
 
 REGION_ORDER = sorted(PROVINCES, key=PROVINCES.get, reverse=True)  # type: ignore[arg-type]
 REGION_SHORT = {

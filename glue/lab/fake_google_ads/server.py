@@ -23,9 +23,9 @@ from typing import Any, NoReturn
 import grpc
 from google.protobuf.message import Message
 
-from glue.fake_google_ads import gaql
-from glue.fake_google_ads.control import start_control_server
-from glue.fake_google_ads.state import (
+from glue.lab.fake_google_ads import gaql
+from glue.lab.fake_google_ads.control import start_control_server
+from glue.lab.fake_google_ads.state import (
     LATE_ANSWER,
     AdsApiError,
     BudgetOperation,
@@ -34,7 +34,7 @@ from glue.fake_google_ads.state import (
     MutateOutcome,
     fault_error,
 )
-from glue.fake_google_ads.tls import ensure_certificate
+from glue.lab.fake_google_ads.tls import ensure_certificate
 
 REQUEST_ID_KEY = "request-id"
 LATE_ANSWER_MAX_SECONDS = 30.0  # a late answer to a client that set no deadline

@@ -30,8 +30,8 @@ from google.ads.googleads.client import GoogleAdsClient
 from google.ads.googleads.errors import GoogleAdsException
 from google.api_core import exceptions as core_exceptions
 
-from glue.ads_client import google_ads_failure
-from glue.worker_config import RetryPolicy
+from glue.worker.ads_client import google_ads_failure
+from glue.worker.config import RetryPolicy
 
 log = logging.getLogger("leadflow.worker")
 

@@ -16,13 +16,13 @@ import sys
 import threading
 from types import FrameType
 
-from glue import worker_db
-from glue.ads_client import build_client
-from glue.worker_ads import AdsGateway, QuotaExhausted
-from glue.worker_config import WorkerSettings, load_settings
-from glue.worker_loop import run
-from glue.worker_metrics import metrics_window, pull_metrics
-from glue.worker_push import push
+from glue.worker import db as worker_db
+from glue.worker.ads_client import build_client
+from glue.worker.config import WorkerSettings, load_settings
+from glue.worker.gateway import AdsGateway, QuotaExhausted
+from glue.worker.loop import run
+from glue.worker.metrics import metrics_window, pull_metrics
+from glue.worker.push import push
 
 log = logging.getLogger("leadflow.worker")
 

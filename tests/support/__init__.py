@@ -11,7 +11,7 @@ import jwt
 import psycopg
 from postgrest import SyncPostgrestClient
 
-from glue.stack import Stack
+from glue.lab.stack import Stack
 
 # Data tables wiped between committed tests; settings go back to their defaults.
 _DATA_TABLES = [

@@ -8,7 +8,7 @@ backoff waits are cut short (their changes go back to the queue), and the loop r
 A lost database connection is re-opened after a pause; nothing claimed is lost (unrecorded claims
 are taken again after the lease). A database that cannot be reached at the very start is not
 waited for: the error goes to the caller (one line, exit 2; a service manager restarts the worker).
-Every connection is checked like push's (glue.worker_db): a role that cannot work the queue stops
+Every connection is checked like push's (glue.worker.db): a role that cannot work the queue stops
 the loop with WorkerRoleError instead of idling without a word.
 """
 
@@ -23,11 +23,11 @@ from datetime import datetime
 
 import psycopg
 
-from glue import worker_db
-from glue.worker_ads import AdsGateway, QuotaExhausted
-from glue.worker_config import WorkerSettings
-from glue.worker_metrics import AMSTERDAM, metrics_window, pull_metrics
-from glue.worker_push import push
+from glue.worker import db as worker_db
+from glue.worker.config import WorkerSettings
+from glue.worker.gateway import AdsGateway, QuotaExhausted
+from glue.worker.metrics import AMSTERDAM, metrics_window, pull_metrics
+from glue.worker.push import push
 
 log = logging.getLogger("leadflow.worker")
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from glue.worker_ads import AdsCallFailed, AdsGateway, MetricRow
+from glue.worker.gateway import AdsCallFailed, AdsGateway, MetricRow
 
 log = logging.getLogger("leadflow.worker")
 

@@ -18,10 +18,10 @@ from statistics import mean
 
 import psycopg
 
-from glue import report
-from glue.fake_google_ads import start_fake_google_ads, trust_certificate
-from glue.progress import Progress
-from glue.simulate import (
+from glue.lab import report
+from glue.lab.fake_google_ads import start_fake_google_ads, trust_certificate
+from glue.lab.progress import Progress
+from glue.lab.simulate import (
     RunResult,
     SimConfig,
     Simulation,
@@ -96,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         print(problem)
         return 2
-    from glue import stack as glue_stack
+    from glue.lab import stack as glue_stack
 
     started = time.monotonic()
     with Progress() as progress:
@@ -105,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
         server = start_fake_google_ads(seed=cfg.seed)
         trust_certificate(server.cert_path)
         try:
-            # The fixed simulated calendar (glue.simulate.FIRST_DAY): same seed, same figures, any day.
+            # The fixed simulated calendar (glue.lab.simulate.FIRST_DAY): same seed, same figures, any day.
             mp = prepare(st.database_url, server.state, cfg, cfg.first_day, progress.note, migrate=False)
             progress.note(f"running {cfg.days} nights with the {DEMO_CONTROLLER} controller")
             result = Simulation(st.database_url, server, mp, DEMO_CONTROLLER, cfg.days, progress.note).run()

@@ -29,7 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from glue.fake_google_ads.state import LATE_ANSWER, FakeGoogleAds
+from glue.lab.fake_google_ads.state import LATE_ANSWER, FakeGoogleAds
 
 Route = Callable[[FakeGoogleAds, dict[str, Any]], Any]
 

@@ -4,13 +4,13 @@ Typical in-process use:
     server = start_fake_google_ads()
     trust_certificate(server.cert_path)  # before the process opens its first TLS channel
     campaign, budget = server.state.add_campaign("1234567890", "Brand", budget_micros=50_000_000)
-    ... build a GoogleAdsClient with endpoint=server.endpoint (see glue.ads_client) ...
+    ... build a GoogleAdsClient with endpoint=server.endpoint (see glue.worker.ads_client) ...
     server.stop()
 """
 
-from glue.fake_google_ads.control import ControlServer, start_control_server
-from glue.fake_google_ads.server import FakeGoogleAdsServer, main, start_fake_google_ads
-from glue.fake_google_ads.state import (
+from glue.lab.fake_google_ads.control import ControlServer, start_control_server
+from glue.lab.fake_google_ads.server import FakeGoogleAdsServer, main, start_fake_google_ads
+from glue.lab.fake_google_ads.state import (
     FAULT_CODES,
     LATE_ANSWER,
     UNKNOWN_OUTCOME_CODES,
@@ -26,7 +26,7 @@ from glue.fake_google_ads.state import (
     MutateFault,
     RandomSpendModel,
 )
-from glue.fake_google_ads.tls import ensure_certificate, trust_certificate
+from glue.lab.fake_google_ads.tls import ensure_certificate, trust_certificate
 
 __all__ = [
     "FAULT_CODES",

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from glue.fake_google_ads import FakeGoogleAds
-from glue.market import (
+from glue.lab.fake_google_ads import FakeGoogleAds
+from glue.lab.market import (
     BRANCHES,
     MICROS,
     PROVINCES,

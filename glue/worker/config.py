@@ -1,6 +1,6 @@
 """The worker's settings: where the database is, how to reach Google Ads, and how patient to be.
 
-Google Ads settings come the way google-ads users expect (glue.ads_client.load_ads_config): a
+Google Ads settings come the way google-ads users expect (glue.worker.ads_client.load_ads_config): a
 google-ads.yaml named by GOOGLE_ADS_CONFIGURATION_FILE_PATH, else the GOOGLE_ADS_* variables.
 GOOGLE_ADS_ENDPOINT, when set, overrides the endpoint of either (e.g. the local fake); use_proto_plus
 is always False for the worker (raw protobuf messages). The worker's
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from urllib.parse import urlsplit, urlunsplit
 
-from glue.ads_client import CONFIG_PATH_ENV, AdsConfig, load_ads_config
 from glue.errors import LeadflowError
+from glue.worker.ads_client import CONFIG_PATH_ENV, AdsConfig, load_ads_config
 
 ENDPOINT_ENV = "GOOGLE_ADS_ENDPOINT"
 ROLE_ENV = "LEADFLOW_WORKER_ROLE"

@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from glue.fake_google_ads import CampaignInfo, DailyMetrics
+from glue.lab.fake_google_ads import CampaignInfo, DailyMetrics
 
 MICROS = 1_000_000
 CENT_MICROS = 10_000

@@ -2,7 +2,7 @@
 
 One run = one database and one fake Google Ads with identical seeded content. Each simulated day D:
 capacity steps of D take effect (profiles updated) -> the fake turns every campaign's live budget
-into spend, clicks and conversions (glue.market) -> D's leads are inserted -> the worker pulls D's
+into spend, clicks and conversions (glue.lab.market) -> D's leads are inserted -> the worker pulls D's
 metrics over gRPC -> run_lead_flow_nightly(D) -> the worker pushes the approved changes over gRPC
 (the budgets for D + 1). The same seed gives the same market and the same noise for every controller.
 
@@ -28,14 +28,19 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from glue import db
-from glue.ads_client import AdsConfig, build_client
-from glue.fake_google_ads import FakeGoogleAds, FakeGoogleAdsServer, start_fake_google_ads, trust_certificate
-from glue.market import MICROS, Market
-from glue.seed import Marketplace, apply_step, insert_leads, seed_marketplace
-from glue.worker_ads import AdsGateway
-from glue.worker_config import WorkerSettings
-from glue.worker_metrics import pull_metrics
-from glue.worker_push import push
+from glue.lab.fake_google_ads import (
+    FakeGoogleAds,
+    FakeGoogleAdsServer,
+    start_fake_google_ads,
+    trust_certificate,
+)
+from glue.lab.market import MICROS, Market
+from glue.lab.seed import Marketplace, apply_step, insert_leads, seed_marketplace
+from glue.worker.ads_client import AdsConfig, build_client
+from glue.worker.config import WorkerSettings
+from glue.worker.gateway import AdsGateway
+from glue.worker.metrics import pull_metrics
+from glue.worker.push import push
 
 CONTROLLERS = ("spec", "smart")
 WITHIN = 0.15  # +-15% of the 7-day target
@@ -478,7 +483,7 @@ def compare_on(
 
 def run_controllers(controllers: Sequence[str], cfg: SimConfig, progress: Progress) -> list[RunResult]:
     """Start a throwaway stack, seed once, then run each controller on a copy of the seeded database."""
-    from glue import stack as glue_stack
+    from glue.lab import stack as glue_stack
 
     st = glue_stack.up(Path(tempfile.mkdtemp(prefix="leadflow-simulate-")))
     try:
@@ -505,7 +510,7 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    from glue.progress import Progress as Bar
+    from glue.lab.progress import Progress as Bar
 
     with Bar() as bar:
         results = run_controllers(controllers, cfg, bar.note)
