@@ -8,6 +8,7 @@ Helpers the tests call are plain functions in the package tests/support/.
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,19 @@ def stack() -> Iterator[glue_stack.Stack]:
 @pytest.fixture(scope="session")
 def db_url(stack: glue_stack.Stack) -> str:
     return stack.database_url
+
+
+@pytest.fixture
+def fresh_database(stack: glue_stack.Stack) -> Iterator[str]:
+    """An empty database in the session's cluster, dropped afterwards."""
+    name = f"migr_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(stack.pg.url("postgres"), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    try:
+        yield stack.pg.url(name)
+    finally:
+        with psycopg.connect(stack.pg.url("postgres"), autocommit=True) as conn:
+            conn.execute(f"drop database {name} with (force)")
 
 
 @pytest.fixture

@@ -3,14 +3,9 @@ platform's tables already exist with more columns and data, losing nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import psycopg
-import pytest
 
 from glue import db as glue_db
-from glue.lab.stack import Stack
 
 # A fingerprint of the schema: every column, function body, view definition, policy and index.
 SCHEMA_FINGERPRINT = """
@@ -30,19 +25,6 @@ select md5(string_agg(item, E'\\n' order by item)) from (
   select format('index %s', indexdef) from pg_indexes where schemaname in ('public', 'lead_flow')
 ) items (item)
 """
-
-
-@pytest.fixture
-def fresh_database(stack: Stack) -> Iterator[str]:
-    """An empty database in the session's cluster, dropped afterwards."""
-    name = f"migr_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(stack.pg.url("postgres"), autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    try:
-        yield stack.pg.url(name)
-    finally:
-        with psycopg.connect(stack.pg.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"drop database {name} with (force)")
 
 
 def fingerprint(url: str) -> str:

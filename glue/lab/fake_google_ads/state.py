@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# The Google Ads API limits; see /work/shared/notes/google-ads.md.
+# The Google Ads API's limits, from Google's documentation: at most 10,000 operations in one mutate
+# request; amounts in micros (1,000,000 = 1 EUR), a multiple of the currency's minimum unit.
 MAX_MUTATE_OPERATIONS = 10_000
 CURRENCY_UNIT_MICROS = 10_000  # EUR: amounts must be whole cents
 # Chosen for the fake: Google's real per-day minimum depends on currency; one cent keeps tests simple.
