@@ -65,7 +65,7 @@ $(BIN)/leadflow: pyproject.toml
 	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' >&2
 	@touch $@
 
-# A cluster relocated out of a clone postgres cannot enter (see glue/stack.py) goes too.
+# A cluster relocated out of a clone postgres cannot enter (see glue/lab/stack.py) goes too.
 clean: down
 	@if [ -L .leadflow/cluster ]; then rm -rf -- "$$(readlink .leadflow/cluster)"; fi
 	rm -rf .leadflow $(VENV) node_modules

@@ -65,6 +65,10 @@ def test_the_installed_leadflow_runs_the_worker_command(installed: Path, tmp_pat
     result = run(installed / "bin" / "leadflow", "worker", "--help", cwd=tmp_path, env=installed_env())
     assert result.stdout.startswith("usage: leadflow worker"), result.stdout
     assert "push" in result.stdout and "pull-metrics" in result.stdout and "run" in result.stdout
+    # Production code stands without the lab: the worker and the operations import none of it.
+    probe = ("import sys, glue.cli, glue.db, glue.nightly, glue.regions, glue.worker.cli; "
+             "print(sorted(m for m in sys.modules if m.startswith('glue.lab')))")
+    assert run(installed / "bin" / "python", "-c", probe, cwd=tmp_path, env=installed_env()).stdout == "[]\n"
 
 
 def test_the_installed_package_carries_its_schema_and_finds_the_pc4_reference(
