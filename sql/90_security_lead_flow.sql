@@ -153,18 +153,17 @@ begin
         'and exists (select from public.partner_marketing_campaigns c where c.id = partner_campaign_id '
         'and c.partner_id = (select lead_flow.jwt_user_id())))'
     end;
-    -- Earlier versions' names too ('authenticated': every signed-in user read these tables).
-    foreach who in array array['everyone', 'authenticated', 'partner_or_admin', 'admin', 'admin_or_own_campaign'] loop
-      execute format('drop policy if exists %I on public.%I', r.tbl || '_select_' || who, r.tbl);
-    end loop;
+    -- Policies have no "create or replace": this apply's own policy is dropped and made again
+    -- (earlier versions' names went in migration 0031).
+    execute format('drop policy if exists %I on public.%I', r.tbl || '_select_' || r.reader, r.tbl);
     execute format('create policy %I on public.%I for select to %s using (%s)',
                    r.tbl || '_select_' || r.reader, r.tbl, readers, read_check);
     execute format('grant select on public.%I to %s', r.tbl, readers);
 
-    foreach readers in array array['insert', 'update', 'delete'] loop
-      execute format('drop policy if exists %I on public.%I', r.tbl || '_' || readers || '_admin', r.tbl);
-    end loop;
     if r.write_columns is not null then
+      foreach who in array array['insert', 'update', 'delete'] loop
+        execute format('drop policy if exists %I on public.%I', r.tbl || '_' || who || '_admin', r.tbl);
+      end loop;
       execute format('create policy %I on public.%I for insert to authenticated with check ((select lead_flow.is_admin()))',
                      r.tbl || '_insert_admin', r.tbl);
       execute format('create policy %I on public.%I for update to authenticated using ((select lead_flow.is_admin())) '

@@ -360,9 +360,8 @@ grant execute on function public.update_lead_gap(uuid, date) to service_role;
 
 -- GET /api/orchestration/status?date= ----------------------------------------------------------
 
--- Dropped first: its columns change over time, and create or replace cannot reorder them.
-drop view if exists public.orchestration_status;
-create view public.orchestration_status with (security_invoker = true) as
+-- A change of its columns other than adding one at the end needs a drop in a migration first.
+create or replace view public.orchestration_status with (security_invoker = true) as
   -- Dates first, then each date's figures through the (date, ...) indexes: ?date=eq.D reads one night.
   select d.date,
          c.changes, c.pending, c.in_progress, c.succeeded, c.failed, c.conflicts, c.superseded,
