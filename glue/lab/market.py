@@ -18,8 +18,9 @@ import datetime
 import hashlib
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from glue.lab.fake_google_ads import CampaignInfo, DailyMetrics
 
@@ -90,8 +91,17 @@ class SegmentMarket:
     cpc: float  # EUR per click
     kind: str = "normal"  # normal | demand_limited | capacity_bound | budget_bound (for the report)
 
+    # How many earlier days' spends a day's paid leads depend on (the shapes market has lagged ones).
+    lag_days: ClassVar[int] = 0
+
     def expected_paid(self, spend: float, weekday: int = 3) -> float:
         return WEEKDAY_FACTORS[weekday] * self.k * max(spend, 0.0) ** self.beta
+
+    def paid_mean(self, spend: float, day: datetime.date, past: Sequence[float] = ()) -> float:
+        """Expected paid leads on `day` at `spend`: the Poisson mean of the day's draw. `past` holds the
+        spends of the days before (newest first) for shapes that lag; shorter than lag_days means
+        "as today" (a steady state). Other shapes (glue.lab.shapes) override this."""
+        return self.expected_paid(spend, day.weekday())
 
     def expected_leads(self, spend: float, weekday: int = 3) -> float:
         return WEEKDAY_FACTORS[weekday] * self.organic + self.expected_paid(spend, weekday)
@@ -117,6 +127,13 @@ class DayOutcome:
     impressions: int
     paid_leads: int
     organic_leads: int
+    # The Poisson means the two draws were made from (what a controller's budget bought, without noise).
+    expected_paid: float = 0.0
+    expected_organic: float = 0.0
+
+    @property
+    def expected_leads(self) -> float:
+        return self.expected_paid + self.expected_organic
 
 
 def stream(seed: int, *key: object) -> random.Random:
@@ -138,19 +155,30 @@ def poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-def simulate_day(seg: SegmentMarket, budget: float, day: datetime.date, seed: int) -> DayOutcome:
-    """One segment's day at a daily budget (EUR): spend, clicks, impressions, paid and organic leads."""
+PACING = (0.94, 1.0)  # the share of its budget a campaign spends (Google rarely spends exactly it)
+DEMAND_NOISE = (0.9, 1.1)  # the day's search demand around the segment's cap x weekday
+
+
+def simulate_day(
+    seg: SegmentMarket, budget: float, day: datetime.date, seed: int, past: Sequence[float] = ()
+) -> DayOutcome:
+    """One segment's day at a daily budget (EUR): spend, clicks, impressions, paid and organic leads,
+    and the expected (Poisson mean) paid and organic leads. `past`: earlier spends, newest first
+    (only lagged shapes read them). The draws keep their order, so adding the expected values
+    changed no figure of the standard market."""
     rng = stream(seed, seg.code, day.toordinal())
     w = WEEKDAY_FACTORS[day.weekday()]
-    pacing = rng.uniform(0.94, 1.0)  # Google rarely spends exactly the budget
-    demand = seg.demand_cap * w * rng.uniform(0.9, 1.1)
+    pacing = rng.uniform(*PACING)
+    demand = seg.demand_cap * w * rng.uniform(*DEMAND_NOISE)
     spend = round(min(budget * pacing, demand), 2)
-    paid = poisson(rng, w * seg.k * spend**seg.beta) if spend > 0 else 0
-    organic = poisson(rng, w * seg.organic)
+    paid_mean = seg.paid_mean(spend, day, past)
+    paid = poisson(rng, paid_mean)  # a mean of 0 draws nothing from the stream
+    organic_mean = w * seg.organic
+    organic = poisson(rng, organic_mean)
     cpc = seg.cpc * rng.uniform(0.9, 1.1)
     clicks = max(paid, int(spend / cpc))
     impressions = int(clicks / rng.uniform(0.04, 0.07))
-    return DayOutcome(spend, clicks, impressions, paid, organic)
+    return DayOutcome(spend, clicks, impressions, paid, organic, paid_mean, organic_mean)
 
 
 @dataclass
@@ -170,7 +198,8 @@ class Market:
         if code is None:
             return DailyMetrics()
         budget = info.budget_micros / max(info.budget_reference_count, 1) / MICROS
-        out = simulate_day(self.segments[code], budget, day, self.seed)
+        seg = self.segments[code]
+        out = simulate_day(seg, budget, day, self.seed, self.past_spends(code, day, seg.lag_days))
         self.outcomes[(code, day)] = out
         return DailyMetrics(
             cost_micros=round(out.spend * 100) * CENT_MICROS,
@@ -179,13 +208,23 @@ class Market:
             conversions=float(out.paid_leads),
         )
 
+    def past_spends(self, code: str, day: datetime.date, days: int) -> tuple[float, ...]:
+        """The recorded spends of up to `days` days before `day`, newest first (stops at a gap)."""
+        spends: list[float] = []
+        for back in range(1, days + 1):
+            out = self.outcomes.get((code, day - datetime.timedelta(days=back)))
+            if out is None:
+                break
+            spends.append(out.spend)
+        return tuple(spends)
+
     def day_outcomes(self, day: datetime.date) -> dict[str, DayOutcome]:
         """Every segment's outcome for a day; segments without a live campaign get organic leads only."""
         result: dict[str, DayOutcome] = {}
         for code, seg in self.segments.items():
             out = self.outcomes.get((code, day))
             if out is None:
-                out = simulate_day(seg, 0.0, day, self.seed)
+                out = simulate_day(seg, 0.0, day, self.seed, self.past_spends(code, day, seg.lag_days))
                 self.outcomes[(code, day)] = out
             result[code] = out
         return result
@@ -201,6 +240,7 @@ def build_market(
     layout: Sequence[tuple[str, str]],
     seed: int,
     normal: Iterable[str] = (),
+    first_day: datetime.date | None = None,
 ) -> tuple[Market, dict[str, float]]:
     """Demand for each (branch, region) segment, calibrated against its lead target.
 
@@ -209,7 +249,8 @@ def build_market(
     leads alone exceed the target) or budget-bound (the target needs more than the 1000 EUR maximum).
     Segments in `normal` are always reachable. Returns the market and a starting daily budget per
     segment code (off the needed spend on purpose,
-    so a controller has work to do).
+    so a controller has work to do). first_day is unused: this market does not change over time
+    (the shapes market's drifting costs start from it).
     """
     branches = {b.name: b for b in BRANCHES}
     normal = set(normal)
@@ -269,3 +310,7 @@ def build_market(
         start = min(900.0, max(10.0, base * rng.uniform(0.55, 1.6)))
         start_budgets[code] = round(start, 2)
     return Market(segments, seed), start_budgets
+
+
+# Builds a market: (targets, layout, seed, normal=..., first_day=...) -> (market, start budgets).
+MarketBuilder = Callable[..., tuple[Market, dict[str, float]]]
