@@ -23,6 +23,7 @@ from glue.lab.market import (
     PROVINCES,
     DayOutcome,
     Market,
+    MarketBuilder,
     build_market,
     segment_code,
     simulate_day,
@@ -387,6 +388,7 @@ def seed_marketplace(
     regions: int = 12,
     partners: int = 500,
     on_progress: callable | None = None,  # type: ignore[valid-type]
+    build: MarketBuilder = build_market,
 ) -> Marketplace:
     """Seed everything for a run whose first controlled day is first_day (history before it).
 
@@ -420,7 +422,10 @@ def seed_marketplace(
     for st in steps:
         after = targets.get(st.code, 0) + math.floor(0.8 * st.delta) * (1 if st.joining else -1)
         calibration[st.code] = max(calibration.get(st.code, 0.0), float(after))
-    market, start_budgets = build_market(calibration, layout, seed, normal={s.code for s in steps})
+    # `build`: the market model (glue.lab.market, or the shapes market of `leadflow simulate --market`).
+    market, start_budgets = build(
+        calibration, layout, seed, normal={s.code for s in steps}, first_day=first_day
+    )
     campaigns = insert_campaigns(conn, fake, market, segment_ids, start_budgets)
 
     counts: list[tuple[str, str, datetime.date, int, int]] = []
