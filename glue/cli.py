@@ -146,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--days", type=int, default=28)
     sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument(
+        "--seeds", default=None, help="several seeds comma-separated (1,2,3): the measures pooled over them"
+    )
+    sim.add_argument(
+        "--market",
+        default="standard",
+        choices=("standard", "shapes"),
+        help="standard (power curves) or shapes (ceiling, S-curve, lagged, drifting costs)",
+    )
 
     demo = command("demo", _demo, "seed a Dutch marketplace, run 28 nights, print and write a report")
     demo.add_argument("--days", type=int, default=28)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import sys
 import tempfile
 import time
@@ -28,14 +29,16 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from glue import db
+from glue.lab import measures, reference
 from glue.lab.fake_google_ads import (
     FakeGoogleAds,
     FakeGoogleAdsServer,
     start_fake_google_ads,
     trust_certificate,
 )
-from glue.lab.market import MICROS, Market
+from glue.lab.market import MICROS, Market, MarketBuilder, build_market
 from glue.lab.seed import Marketplace, apply_step, insert_leads, seed_marketplace
+from glue.lab.shapes import build_shapes_market
 from glue.worker.ads_client import AdsConfig, build_client
 from glue.worker.config import WorkerSettings
 from glue.worker.gateway import AdsGateway
@@ -43,6 +46,8 @@ from glue.worker.metrics import pull_metrics
 from glue.worker.push import push
 
 CONTROLLERS = ("spec", "smart")
+# The simulated markets (`--market`): the standard power-curve one and the shapes one (glue.lab.shapes).
+MARKETS: dict[str, MarketBuilder] = {"standard": build_market, "shapes": build_shapes_market}
 WITHIN = 0.15  # +-15% of the 7-day target
 MIN_TARGET = 5  # segments with a target of at least 5 leads a day count
 WARMUP_DAYS = 14
@@ -63,6 +68,7 @@ class SimConfig:
     regions: int = 12
     partners: int = 500
     first_day: datetime.date = FIRST_DAY
+    market: str = "standard"
 
     @property
     def last_day(self) -> datetime.date:
@@ -95,6 +101,7 @@ class SegmentDay:
     next_budget: float  # live in the fake after the night's push (the budget for day + 1)
     status: str  # the plan's orchestration status
     reason: str
+    expected: float = math.nan  # expected leads: the Poisson mean of the day's draws (glue.lab.measures)
 
 
 @dataclass
@@ -108,6 +115,8 @@ class RunResult:
     seconds: float = 0.0
     kinds: dict[str, str] = field(default_factory=dict)
     alerts: list[tuple[str, str]] = field(default_factory=list)
+    # (segment, day) -> expected leads at the least and the most budget allowed (glue.lab.reference)
+    bounds: dict[tuple[str, datetime.date], tuple[float, float]] = field(default_factory=dict)
 
     def by_segment(self) -> dict[str, list[SegmentDay]]:
         out: dict[str, list[SegmentDay]] = defaultdict(list)
@@ -155,6 +164,7 @@ def prepare(
             regions=cfg.regions,
             partners=cfg.partners,
             on_progress=progress,
+            build=MARKETS[cfg.market],
         )
         started = time.monotonic()
         conn.execute(
@@ -247,8 +257,9 @@ class Simulation:
             list(self.mp.steps),
             kinds={c: s.kind for c, s in self.market.segments.items()},
             alerts=alerts,
+            bounds=reference.reach_bounds(self.market.segments, ((r.code, r.day) for r in rows)),
         )
-        result.violations = self.violations()
+        result.violations = limit_violations(self.live)
         result.seconds = time.monotonic() - started
         return result
 
@@ -302,19 +313,67 @@ class Simulation:
             if (code, day) not in self.live:
                 continue
             before, after = self.live[(code, day)]
-            out.append(SegmentDay(code, day, target, leads, float(spend), before, after, status, reason))
+            expected = self.market.outcomes[(code, day)].expected_leads
+            out.append(
+                SegmentDay(code, day, target, leads, float(spend), before, after, status, reason, expected)
+            )
         return out
 
-    def violations(self) -> list[str]:
-        """Every budget change the fake applied, checked against its day-start budget and min/max."""
-        bad = []
-        for (code, day), (before, after) in sorted(self.live.items()):
-            if abs(after - before) < 0.005:
+
+def limit_violations(live: dict[tuple[str, datetime.date], tuple[float, float]]) -> list[str]:
+    """Every budget change applied ((segment, day) -> (day-start, next) budget), checked against its
+    day-start budget (+-20%) and min/max."""
+    bad = []
+    for (code, day), (before, after) in sorted(live.items()):
+        if abs(after - before) < 0.005:
+            continue
+        low, high = before * 0.8 - 0.005, before * 1.2 + 0.005
+        if not (low <= after <= high) or after < 5 - 0.005 or after > 1000 + 0.005:
+            bad.append(f"{code} {day}: {before:.2f} -> {after:.2f}")
+    return bad
+
+
+def reference_run(mp: Marketplace, targets_from: RunResult) -> RunResult:
+    """The perfect-knowledge reference (glue.lab.reference) on mp's market and noise, with the targets
+    per segment-day of a controller's run (capacity decides them, not the controller)."""
+    started = time.monotonic()
+    targets = {(r.code, r.day): r.target for r in targets_from.rows}
+    runs = reference.run_reference(
+        mp.market, mp.start_budgets, targets, targets_from.first_day, targets_from.days
+    )
+    rows: list[SegmentDay] = []
+    live: dict[tuple[str, datetime.date], tuple[float, float]] = {}
+    for code, days in runs.items():
+        for day, budget, nxt, out in days:
+            if (code, day) not in targets:
                 continue
-            low, high = before * 0.8 - 0.005, before * 1.2 + 0.005
-            if not (low <= after <= high) or after < 5 - 0.005 or after > 1000 + 0.005:
-                bad.append(f"{code} {day}: {before:.2f} -> {after:.2f}")
-        return bad
+            rows.append(
+                SegmentDay(
+                    code,
+                    day,
+                    targets[(code, day)],
+                    out.paid_leads + out.organic_leads,
+                    out.spend,
+                    budget,
+                    nxt,
+                    "",
+                    "",
+                    out.expected_leads,
+                )
+            )
+            live[(code, day)] = (budget, nxt)
+    result = RunResult(
+        reference.NAME,
+        targets_from.first_day,
+        targets_from.days,
+        rows,
+        list(targets_from.steps),
+        kinds=dict(targets_from.kinds),
+        bounds=dict(targets_from.bounds),
+    )
+    result.violations = limit_violations(live)
+    result.seconds = time.monotonic() - started
+    return result
 
 
 # -- scores --------------------------------------------------------------------------------------
@@ -331,6 +390,11 @@ class Scores:
     spend_per_lead: float
     violations: int
     seconds: float
+    # The raw counts behind the ratios, so that several seeds pool (pool_scores).
+    reversals: int = 0
+    segment_weeks: float = 0.0
+    spend: float = 0.0
+    leads: int = 0
 
     @property
     def within_pct(self) -> float:
@@ -369,6 +433,39 @@ def score(result: RunResult) -> Scores:
         spend / leads if leads else float("nan"),
         len(result.violations),
         result.seconds,
+        reversals,
+        segment_weeks,
+        spend,
+        leads,
+    )
+
+
+def pool_scores(scores: Sequence[Scores]) -> Scores:
+    """Several runs of one controller (other seeds) as one: counts added up, ratios recomputed."""
+    weeks = sum(s.segment_weeks for s in scores)
+    spend, leads = sum(s.spend for s in scores), sum(s.leads for s in scores)
+    reversals = sum(s.reversals for s in scores)
+    return Scores(
+        scores[0].controller,
+        sum(s.weeks_counted for s in scores),
+        sum(s.weeks_within for s in scores),
+        [d for s in scores for d in s.settle_days],
+        [o for s in scores for o in s.overshoots],
+        reversals / weeks if weeks else 0.0,
+        spend / leads if leads else float("nan"),
+        sum(s.violations for s in scores),
+        sum(s.seconds for s in scores),
+        reversals,
+        weeks,
+        spend,
+        leads,
+    )
+
+
+def expected_score(result: RunResult) -> measures.ExpectedScores:
+    """The expected-flow measures of one run (glue.lab.measures)."""
+    return measures.expected_scores(
+        result.controller, result.rows, result.first_day, result.steps, result.bounds
     )
 
 
@@ -407,8 +504,11 @@ def step_response(result: RunResult) -> tuple[list[float], list[float]]:
     return settle, overshoot
 
 
-def comparison_table(scores: Sequence[Scores]) -> str:
-    """The side-by-side table (markdown), one column per controller."""
+def comparison_table(
+    scores: Sequence[Scores], expected: Sequence[measures.ExpectedScores] | None = None
+) -> str:
+    """The side-by-side table (markdown), one column per controller (and the reference); with
+    `expected`, the expected-flow measures first (glue.lab.measures), then the realized ones."""
 
     def fmt_settle(s: Scores) -> str:
         if not s.settle_days:
@@ -435,11 +535,43 @@ def comparison_table(scores: Sequence[Scores]) -> str:
         ("spend per lead (EUR)", [f"{s.spend_per_lead:.2f}" for s in scores]),
         ("safety-limit violations", [str(s.violations) for s in scores]),
     ]
+    if expected is not None:
+        lines = (
+            expected_lines(expected)
+            + [("**realized leads (the earlier measures)**", [""] * len(scores))]
+            + lines
+        )
     # Wall-clock time is not a figure of the run: it is printed apart (run_times), so that the table
     # is the same on every machine and every day for the same seed.
     head = "| measure | " + " | ".join(s.controller for s in scores) + " |"
     rule = "|---|" + "---|" * len(scores)
     return "\n".join([head, rule] + [f"| {name} | " + " | ".join(vals) + " |" for name, vals in lines])
+
+
+def expected_lines(expected: Sequence[measures.ExpectedScores]) -> list[tuple[str, list[str]]]:
+    after = measures.WARMUP_DAYS + 1
+    return [
+        (f"**expected flow** (days {after}.., reachable segment-weeks)", [""] * len(expected)),
+        (
+            "segment-weeks with expected 7-day leads within +-10% of target",
+            [f"{e.within_pct:.1f}% ({e.weeks_within}/{e.weeks_counted})" for e in expected],
+        ),
+        (
+            "... with realized 7-day leads within +-10% (same weeks)",
+            [f"{e.within_realized_pct:.1f}% ({e.weeks_within_realized}/{e.weeks_counted})" for e in expected],
+        ),
+        ("mean absolute error of expected daily leads vs target", [f"{e.mae_pct:.1f}%" for e in expected]),
+        ("... of realized daily leads (same days)", [f"{e.mae_realized_pct:.1f}%" for e in expected]),
+        (
+            "days after a capacity step until expected leads first reach +-10%",
+            [measures.step_summary(e.step_days) for e in expected],
+        ),
+        (
+            "budget direction reversals per segment per week",
+            [f"{e.reversals_per_segment_week:.2f}" for e in expected],
+        ),
+        ("spend per expected lead (EUR)", [f"{e.spend_per_expected_lead:.2f}" for e in expected]),
+    ]
 
 
 def run_times(scores: Sequence[Scores]) -> str:
@@ -456,11 +588,13 @@ def compare_on(
     progress: Progress,
     prefix: str = "simulate",
     keep: bool = True,
+    with_reference: bool = True,
 ) -> list[RunResult]:
     """Seed once into database `<prefix>_seed` of the server of server_url, then run each controller
-    on a copy of it (`<prefix>_<controller>`); keep=False drops the databases afterwards."""
+    on a copy of it (`<prefix>_<controller>`); keep=False drops the databases afterwards. The
+    perfect-knowledge reference comes last (with_reference), on the first controller's targets."""
     names = [f"{prefix}_seed"] + [f"{prefix}_{c}" for c in controllers]
-    results = []
+    results: list[RunResult] = []
     try:
         seed_url = create_database(server_url, names[0])
         mp = prepare(seed_url, FakeGoogleAds(seed=cfg.seed), cfg, cfg.first_day, progress)
@@ -473,6 +607,8 @@ def compare_on(
                 results.append(Simulation(url, server, mp, controller, cfg.days, progress).run())
             finally:
                 server.stop()
+        if results and with_reference:
+            results.append(reference_run(mp, results[0]))
     finally:
         if not keep:
             with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as conn:
@@ -481,15 +617,40 @@ def compare_on(
     return results
 
 
-def run_controllers(controllers: Sequence[str], cfg: SimConfig, progress: Progress) -> list[RunResult]:
-    """Start a throwaway stack, seed once, then run each controller on a copy of the seeded database."""
+def run_controllers(
+    controllers: Sequence[str], cfgs: Sequence[SimConfig], progress: Progress
+) -> list[list[RunResult]]:
+    """Start a throwaway stack; per configuration (seed) seed once, then run each controller on a
+    copy of the seeded database, and the reference. One list of results per configuration."""
     from glue.lab import stack as glue_stack
 
     st = glue_stack.up(Path(tempfile.mkdtemp(prefix="leadflow-simulate-")))
     try:
-        return compare_on(st.database_url, controllers, cfg, progress)
+        return [
+            compare_on(st.database_url, controllers, cfg, progress, prefix=f"simulate_{cfg.seed}", keep=False)
+            for cfg in cfgs
+        ]
     finally:
         st.remove()
+
+
+def parse_seeds(text: str) -> list[int] | None:
+    """'1,2,3' -> [1, 2, 3]; None when it is not a list of distinct integers."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        return None
+    return seeds if seeds and len(set(seeds)) == len(seeds) else None
+
+
+def pooled_table(runs: Sequence[Sequence[RunResult]]) -> tuple[str, list[Scores]]:
+    """One table of every seed's runs, pooled per controller (column order of the first run)."""
+    names = [r.controller for r in runs[0]]
+    scores = [pool_scores([score(r) for rs in runs for r in rs if r.controller == n]) for n in names]
+    expected = [
+        measures.pool([expected_score(r) for rs in runs for r in rs if r.controller == n]) for n in names
+    ]
+    return comparison_table(scores, expected), scores
 
 
 def main(args: argparse.Namespace) -> int:
@@ -504,20 +665,34 @@ def main(args: argparse.Namespace) -> int:
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
-    cfg = SimConfig(seed=args.seed, days=args.days)
+    market = str(getattr(args, "market", "standard"))
+    if market not in MARKETS:
+        print(f"--market takes {' or '.join(MARKETS)}, got {market!r}", file=sys.stderr)
+        return 2
+    seeds_text = getattr(args, "seeds", None)
+    seeds = parse_seeds(seeds_text) if seeds_text else [args.seed]
+    if seeds is None:
+        print(f"--seeds takes distinct integers comma-separated, got {seeds_text!r}", file=sys.stderr)
+        return 2
+    cfgs = [SimConfig(seed=seed, days=args.days, market=market) for seed in seeds]
     # The calendar is fixed; the machine's date only decides whether all of it is in the past.
-    problem = calendar_problem(cfg, amsterdam_today())
+    problem = calendar_problem(cfgs[0], amsterdam_today())
     if problem:
         print(problem, file=sys.stderr)
         return 2
     from glue.lab.progress import Progress as Bar
 
     with Bar() as bar:
-        results = run_controllers(controllers, cfg, bar.note)
-    scores = [score(r) for r in results]
-    print(comparison_table(scores))
+        runs = run_controllers(controllers, cfgs, bar.note)
+    table, scores = pooled_table(runs)
+    print(
+        f"market {market}, seed{'s' if len(seeds) > 1 else ''} {','.join(map(str, seeds))}"
+        f"{' pooled' if len(seeds) > 1 else ''}, {args.days} days from {cfgs[0].first_day}"
+    )
+    print(table)
     print(run_times(scores))
-    for r in results:
-        for v in r.violations[:10]:
-            print(f"VIOLATION {r.controller}: {v}", file=sys.stderr)
+    for results in runs:
+        for r in results:
+            for v in r.violations[:10]:
+                print(f"VIOLATION {r.controller}: {v}", file=sys.stderr)
     return 1 if any(s.violations for s in scores) else 0
