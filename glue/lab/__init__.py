@@ -1,6 +1,7 @@
-"""The lab: what the demo, the simulations and the tests use, never production.
+"""The lab: what the demo, the simulations and the tests use, never production (the worker and the
+operations import nothing from here).
 
-stack (a throwaway PostgreSQL + PostgREST), fake_google_ads (the Google Ads API over gRPC+TLS, in
-memory), market (a simulated Dutch market), seed (a marketplace in the database), simulate (nights of
-the real pipeline and worker against the market), report (the HTML report), demo, progress.
+A throwaway PostgreSQL + PostgREST (stack), the Google Ads API in memory over gRPC+TLS
+(fake_google_ads), simulated markets, a seeded marketplace, nights of the real pipeline and worker
+against a market (simulate) and their report, and the demo that runs it all.
 """
