@@ -20,7 +20,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from glue.lab.fake_google_ads import CampaignInfo, DailyMetrics
 
@@ -235,82 +235,117 @@ def segment_code(branch: str, region: str) -> str:
     return f"{branch}_{region}".replace("-", "_")
 
 
-def build_market(
-    targets: Mapping[str, float],
-    layout: Sequence[tuple[str, str]],
-    seed: int,
-    normal: Iterable[str] = (),
-    first_day: datetime.date | None = None,
-) -> tuple[Market, dict[str, float]]:
-    """Demand for each (branch, region) segment, calibrated against its lead target.
+class SegmentDraw(NamedTuple):
+    """One segment of a layout as a market calibrates it: its code, its branch (an unknown one gets
+    default figures), its lead target (at least 1) and its own random stream."""
 
-    Most segments can reach their target with a daily spend between about 60 and 750 EUR; a few are
-    demand-limited (search demand caps spend below what the target needs), capacity-bound (organic
-    leads alone exceed the target) or budget-bound (the target needs more than the 1000 EUR maximum).
-    Segments in `normal` are always reachable. Returns the market and a starting daily budget per
-    segment code (off the needed spend on purpose,
-    so a controller has work to do). first_day is unused: this market does not change over time
-    (the shapes market's drifting costs start from it).
-    """
-    branches = {b.name: b for b in BRANCHES}
-    normal = set(normal)
-    segments: dict[str, SegmentMarket] = {}
-    start_budgets: dict[str, float] = {}
-    for branch_name, region in layout:
-        code = segment_code(branch_name, region)
-        rng = stream(seed, "market", code)
-        branch = branches.get(branch_name, Branch(branch_name, 1.0, 25.0, 1.5))
-        target = max(float(targets.get(code, 0.0)), 1.0)
-        beta = rng.uniform(0.62, 0.82)
-        # Paid cost per lead at a 200 EUR day: the branch's, +-25% for local competition.
-        cpl200 = branch.cpl * rng.uniform(0.75, 1.25)
-        k = (200.0 / cpl200) / 200.0**beta
-        draw = rng.random()
-        kind = (
-            "capacity_bound"
-            if draw < 0.025
-            else "budget_bound"
-            if draw < 0.04
-            else "demand_limited"
-            if draw >= 0.96
-            else "normal"
-        )
-        if code in normal:
-            kind = "normal"
-        if kind == "capacity_bound":
-            organic = target * rng.uniform(1.2, 1.5)
-            needed = 0.0
-        else:
-            organic = target * rng.uniform(0.12, 0.35)
-            # Daily spend the target needs at the branch's cost per lead; where local competition
-            # would put it outside 40..850 EUR the segment's cost is re-scaled into that range, and
-            # budget-bound segments need 1.3-1.8x the maximum budget.
-            needed = ((target - organic) / k) ** (1 / beta)
-            if kind == "budget_bound":
-                needed = 1000.0 * rng.uniform(1.3, 1.8)
-            elif not 40.0 <= needed <= 850.0:
-                needed = min(850.0, max(40.0, needed)) * rng.uniform(0.85, 1.0)
-            k = (target - organic) / needed**beta
-        if kind == "demand_limited":
-            demand_cap = needed * rng.uniform(0.45, 0.7)
-        else:
-            demand_cap = max(needed, 100.0) * rng.uniform(1.6, 3.0)
-        segments[code] = SegmentMarket(
-            code,
-            branch_name,
-            region,
-            round(organic, 3),
-            k,
-            round(beta, 3),
-            round(demand_cap, 2),
-            branch.cpc * rng.uniform(0.8, 1.2),
-            kind,
-        )
-        base = needed if 0 < needed < math.inf else 50.0
-        start = min(900.0, max(10.0, base * rng.uniform(0.55, 1.6)))
-        start_budgets[code] = round(start, 2)
-    return Market(segments, seed), start_budgets
+    code: str
+    branch: Branch
+    region: str
+    target: float
+    rng: random.Random
 
 
-# Builds a market: (targets, layout, seed, normal=..., first_day=...) -> (market, start budgets).
-MarketBuilder = Callable[..., tuple[Market, dict[str, float]]]
+# How a market calibrates one segment: (the segment, always reachable?, the first simulated day) ->
+# (its market, the daily spend its target needs, from which its start budget is drawn).
+Calibration = Callable[[SegmentDraw, bool, datetime.date | None], tuple[SegmentMarket, float]]
+
+
+@dataclass(frozen=True)
+class MarketBuilder:
+    """A market: how it calibrates each segment against its lead target, with a random stream per
+    segment keyed by (seed, name, code), so every market draws its own numbers and a segment's do
+    not depend on the others'. Called as (targets, layout, seed, normal=..., first_day=...), it
+    returns the market and a starting daily budget per segment code, 0.55-1.6x the needed spend
+    within 10..900 EUR: off on purpose, so a controller has work to do. Segments in `normal` are
+    always reachable."""
+
+    name: str
+    calibrate: Calibration
+
+    def __call__(
+        self,
+        targets: Mapping[str, float],
+        layout: Sequence[tuple[str, str]],
+        seed: int,
+        normal: Iterable[str] = (),
+        first_day: datetime.date | None = None,
+    ) -> tuple[Market, dict[str, float]]:
+        reachable = set(normal)
+        branches = {b.name: b for b in BRANCHES}
+        segments: dict[str, SegmentMarket] = {}
+        start_budgets: dict[str, float] = {}
+        for branch_name, region in layout:
+            code = segment_code(branch_name, region)
+            rng = stream(seed, self.name, code)
+            draw = SegmentDraw(
+                code,
+                branches.get(branch_name, Branch(branch_name, 1.0, 25.0, 1.5)),
+                region,
+                max(float(targets.get(code, 0.0)), 1.0),
+                rng,
+            )
+            segments[code], needed = self.calibrate(draw, code in reachable, first_day)
+            start_budgets[code] = round(min(900.0, max(10.0, needed * rng.uniform(0.55, 1.6))), 2)
+        return Market(segments, seed), start_budgets
+
+
+def _calibrate_standard(
+    segment: SegmentDraw, reachable: bool, first_day: datetime.date | None
+) -> tuple[SegmentMarket, float]:
+    """The standard market: the power curve k x spend^beta. Most segments reach their target with a
+    daily spend between about 60 and 750 EUR; a few are demand-limited (search demand caps spend
+    below what the target needs), capacity-bound (organic leads alone exceed the target) or
+    budget-bound (the target needs more than the 1000 EUR maximum). first_day is unused: this
+    market does not change over time (the shapes market's drifting costs start from it)."""
+    code, branch, region, target, rng = segment
+    beta = rng.uniform(0.62, 0.82)
+    # Paid cost per lead at a 200 EUR day: the branch's, +-25% for local competition.
+    cpl200 = branch.cpl * rng.uniform(0.75, 1.25)
+    k = (200.0 / cpl200) / 200.0**beta
+    draw = rng.random()
+    kind = (
+        "capacity_bound"
+        if draw < 0.025
+        else "budget_bound"
+        if draw < 0.04
+        else "demand_limited"
+        if draw >= 0.96
+        else "normal"
+    )
+    if reachable:
+        kind = "normal"
+    if kind == "capacity_bound":
+        organic = target * rng.uniform(1.2, 1.5)
+        needed = 0.0
+    else:
+        organic = target * rng.uniform(0.12, 0.35)
+        # Daily spend the target needs at the branch's cost per lead; where local competition
+        # would put it outside 40..850 EUR the segment's cost is re-scaled into that range, and
+        # budget-bound segments need 1.3-1.8x the maximum budget.
+        needed = ((target - organic) / k) ** (1 / beta)
+        if kind == "budget_bound":
+            needed = 1000.0 * rng.uniform(1.3, 1.8)
+        elif not 40.0 <= needed <= 850.0:
+            needed = min(850.0, max(40.0, needed)) * rng.uniform(0.85, 1.0)
+        k = (target - organic) / needed**beta
+    if kind == "demand_limited":
+        demand_cap = needed * rng.uniform(0.45, 0.7)
+    else:
+        demand_cap = max(needed, 100.0) * rng.uniform(1.6, 3.0)
+    market = SegmentMarket(
+        code,
+        branch.name,
+        region,
+        round(organic, 3),
+        k,
+        round(beta, 3),
+        round(demand_cap, 2),
+        branch.cpc * rng.uniform(0.8, 1.2),
+        kind,
+    )
+    return market, needed if 0 < needed < math.inf else 50.0
+
+
+# Demand for each (branch, region) segment, calibrated against its lead target.
+build_market = MarketBuilder("market", _calibrate_standard)

@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from glue.lab.market import (
-    BRANCHES,
     WEEKDAY_FACTORS,
-    Branch,
-    Market,
+    MarketBuilder,
+    SegmentDraw,
     SegmentMarket,
-    segment_code,
-    stream,
 )
 
 SHAPES = ("ceiling", "s_curve", "lagged", "drifting")
@@ -91,77 +88,65 @@ class DriftingSegment(SegmentMarket):
         return WEEKDAY_FACTORS[day.weekday()] * self.k_on(day) * max(spend, 0.0) ** self.beta
 
 
-def build_shapes_market(
-    targets: Mapping[str, float],
-    layout: Sequence[tuple[str, str]],
-    seed: int,
-    normal: Iterable[str] = (),
-    first_day: datetime.date | None = None,
-) -> tuple[Market, dict[str, float]]:
+def _calibrate_shape(
+    segment: SegmentDraw, reachable: bool, first_day: datetime.date | None
+) -> tuple[SegmentMarket, float]:
     """The shapes market, calibrated against each segment's lead target like the standard one: the
     target needs what the branch's cost per lead says, within 40-850 EUR a day (drifting ones 40-550,
-    so the drift keeps most of them reachable through a 28-day run). Returns the market and a start
-    budget per segment, 0.55-1.6x the needed spend."""
-    origin = first_day or datetime.date(2025, 9, 1)
-    branches = {b.name: b for b in BRANCHES}
-    normal = set(normal)
-    segments: dict[str, SegmentMarket] = {}
-    start_budgets: dict[str, float] = {}
-    for branch_name, region in layout:
-        code = segment_code(branch_name, region)
-        # A stream of its own ("shapes"), so this market is not a re-shaped copy of the standard one.
-        rng = stream(seed, "shapes", code)
-        branch = branches.get(branch_name, Branch(branch_name, 1.0, 25.0, 1.5))
-        target = max(float(targets.get(code, 0.0)), 1.0)
-        shape = SHAPES[min(int(rng.random() * len(SHAPES)), len(SHAPES) - 1)]
-        draw = rng.random()
-        kind = shape
-        if code not in normal:
-            if draw < 0.03:
-                kind = "capacity_bound"
-            elif draw < 0.05:
-                kind = "budget_bound"
-            elif draw >= 0.95:
-                kind, shape = "saturated", "ceiling"
-        organic = target * (rng.uniform(1.2, 1.5) if kind == "capacity_bound" else rng.uniform(0.12, 0.35))
-        paid = max(target - organic, 0.1 * target)  # capacity-bound: a small paid response all the same
-        beta = round(rng.uniform(0.62, 0.82), 3)
-        # The spend the target needs at the branch's cost per lead (+-25% local competition) on the
-        # standard market's curve; re-scaled into 40..850 EUR (drifting: 40..550) where it falls out.
-        cpl200 = branch.cpl * rng.uniform(0.75, 1.25)
-        needed = (paid / ((200.0 / cpl200) / 200.0**beta)) ** (1 / beta)
-        top = 550.0 if shape == "drifting" else 850.0
-        if kind == "budget_bound":
-            needed = 1000.0 * rng.uniform(1.3, 1.8)
-        elif not 40.0 <= needed <= top:
-            needed = min(top, max(40.0, needed)) * rng.uniform(0.85, 1.0)
-        k = paid / needed**beta
-        demand_cap = round(max(needed, 100.0) * rng.uniform(1.6, 3.0), 2)
-        cpc = branch.cpc * rng.uniform(0.8, 1.2)
-        common = (code, branch_name, region, round(organic, 3), k, beta, demand_cap, cpc, kind)
-        seg: SegmentMarket
-        if shape == "ceiling":
-            # At the needed spend the segment is at 45-80% of its ceiling; saturated: the ceiling is
-            # 60-85% of what the target needs.
-            if kind == "saturated":
-                ceiling = paid * rng.uniform(0.6, 0.85)
-                scale = needed * rng.uniform(0.3, 0.6)
-            else:
-                ratio = rng.uniform(0.45, 0.8)
-                ceiling = paid / ratio
-                scale = -needed / math.log1p(-ratio)
-            seg = CeilingSegment(*common, ceiling=ceiling, scale=scale)
-        elif shape == "s_curve":
-            midpoint = needed * rng.uniform(0.45, 0.8)
-            width = midpoint * rng.uniform(0.15, 0.3)
-            g0 = _logistic(-midpoint / width)
-            ceiling = paid * (1.0 - g0) / (_logistic((needed - midpoint) / width) - g0)
-            seg = SCurveSegment(*common, ceiling=ceiling, midpoint=midpoint, width=width)
-        elif shape == "lagged":
-            seg = LaggedSegment(*common)
+    so the drift keeps most of them reachable through a 28-day run)."""
+    code, branch, region, target, rng = segment
+    shape = SHAPES[min(int(rng.random() * len(SHAPES)), len(SHAPES) - 1)]
+    draw = rng.random()
+    kind = shape
+    if not reachable:
+        if draw < 0.03:
+            kind = "capacity_bound"
+        elif draw < 0.05:
+            kind = "budget_bound"
+        elif draw >= 0.95:
+            kind, shape = "saturated", "ceiling"
+    organic = target * (rng.uniform(1.2, 1.5) if kind == "capacity_bound" else rng.uniform(0.12, 0.35))
+    paid = max(target - organic, 0.1 * target)  # capacity-bound: a small paid response all the same
+    beta = round(rng.uniform(0.62, 0.82), 3)
+    # The spend the target needs at the branch's cost per lead (+-25% local competition) on the
+    # standard market's curve; re-scaled into 40..850 EUR (drifting: 40..550) where it falls out.
+    cpl200 = branch.cpl * rng.uniform(0.75, 1.25)
+    needed = (paid / ((200.0 / cpl200) / 200.0**beta)) ** (1 / beta)
+    top = 550.0 if shape == "drifting" else 850.0
+    if kind == "budget_bound":
+        needed = 1000.0 * rng.uniform(1.3, 1.8)
+    elif not 40.0 <= needed <= top:
+        needed = min(top, max(40.0, needed)) * rng.uniform(0.85, 1.0)
+    k = paid / needed**beta
+    demand_cap = round(max(needed, 100.0) * rng.uniform(1.6, 3.0), 2)
+    cpc = branch.cpc * rng.uniform(0.8, 1.2)
+    common = (code, branch.name, region, round(organic, 3), k, beta, demand_cap, cpc, kind)
+    seg: SegmentMarket
+    if shape == "ceiling":
+        # At the needed spend the segment is at 45-80% of its ceiling; saturated: the ceiling is
+        # 60-85% of what the target needs.
+        if kind == "saturated":
+            ceiling = paid * rng.uniform(0.6, 0.85)
+            scale = needed * rng.uniform(0.3, 0.6)
         else:
-            seg = DriftingSegment(*common, drift=rng.uniform(0.006, 0.012), origin=origin)
-        segments[code] = seg
-        base = 50.0 if kind == "capacity_bound" else needed
-        start_budgets[code] = round(min(900.0, max(10.0, base * rng.uniform(0.55, 1.6))), 2)
-    return Market(segments, seed), start_budgets
+            ratio = rng.uniform(0.45, 0.8)
+            ceiling = paid / ratio
+            scale = -needed / math.log1p(-ratio)
+        seg = CeilingSegment(*common, ceiling=ceiling, scale=scale)
+    elif shape == "s_curve":
+        midpoint = needed * rng.uniform(0.45, 0.8)
+        width = midpoint * rng.uniform(0.15, 0.3)
+        g0 = _logistic(-midpoint / width)
+        ceiling = paid * (1.0 - g0) / (_logistic((needed - midpoint) / width) - g0)
+        seg = SCurveSegment(*common, ceiling=ceiling, midpoint=midpoint, width=width)
+    elif shape == "lagged":
+        seg = LaggedSegment(*common)
+    else:
+        seg = DriftingSegment(
+            *common, drift=rng.uniform(0.006, 0.012), origin=first_day or datetime.date(2025, 9, 1)
+        )
+    return seg, 50.0 if kind == "capacity_bound" else needed
+
+
+# A stream of its own ("shapes"), so this market is not a re-shaped copy of the standard one.
+build_shapes_market = MarketBuilder("shapes", _calibrate_shape)
