@@ -132,14 +132,14 @@ create or replace function lead_flow.tg_touch_updated_at() returns trigger
   end
   $$;
 
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['lead_segments', 'lead_generation_stats', 'lead_segment_plans',
-                           'channel_orchestration_log', 'lead_segment_campaigns'] loop
-    execute format('create or replace trigger tg_%1$s__touch_updated_at before update on public.%1$I
-                    for each row execute function lead_flow.tg_touch_updated_at()', t);
-  end loop;
-end
-$$;
+-- Lead Flow's own tables touch updated_at on every update (the platform's tables are left alone).
+create or replace trigger tg_lead_segments__touch_updated_at before update on public.lead_segments
+  for each row execute function lead_flow.tg_touch_updated_at();
+create or replace trigger tg_lead_generation_stats__touch_updated_at before update on public.lead_generation_stats
+  for each row execute function lead_flow.tg_touch_updated_at();
+create or replace trigger tg_lead_segment_plans__touch_updated_at before update on public.lead_segment_plans
+  for each row execute function lead_flow.tg_touch_updated_at();
+create or replace trigger tg_channel_orchestration_log__touch_updated_at before update on public.channel_orchestration_log
+  for each row execute function lead_flow.tg_touch_updated_at();
+create or replace trigger tg_lead_segment_campaigns__touch_updated_at before update on public.lead_segment_campaigns
+  for each row execute function lead_flow.tg_touch_updated_at();

@@ -112,70 +112,157 @@ comment on function lead_flow.api_require_reader(text) is
 revoke all on function lead_flow.api_require_reader(text) from public, anon, authenticated;
 grant execute on function lead_flow.api_require_reader(text) to authenticated, service_role;
 
-do $$
-declare
-  r record;
-  readers text;
-  read_check text;
-  who text;
-begin
-  for r in
-    select * from (values
-      -- table, who reads, columns admins may write (null: nobody writes through the API).
-      -- Stats and plans hold budgets, spend and cost per lead: partners read them through
-      -- get_segment_stats / get_segment_plans / lead_segment_overview (money blanked), not the tables.
-      -- Settings hold the budget limits. The budget audit trail: admins, and a partner the changes
-      -- of its own campaigns.
-      ('regions', 'everyone', null),
-      ('lead_segments', 'partner_or_admin', 'branch, region, country, postal_prefixes, description, is_active'),
-      ('lead_generation_stats', 'admin', null),
-      ('lead_segment_plans', 'admin', null),
-      ('lead_flow_setting_definitions', 'admin', null),
-      ('lead_flow_settings', 'admin', 'key, segment_id, value'),
-      ('channel_orchestration_log', 'admin_or_own_campaign', null),
-      ('lead_segment_campaigns', 'admin', 'segment_id, customer_id, campaign_id, budget_resource_name, daily_budget, is_active'),
-      ('campaign_daily_metrics', 'admin', null),
-      ('lead_segment_target_overrides', 'admin', 'segment_id, valid_from, valid_to, target_leads_per_day, reason'),
-      ('lead_flow_logs', 'admin', null)
-    ) as t (tbl, reader, write_columns)
-  loop
-    execute format('alter table public.%I enable row level security', r.tbl);
-    execute format('revoke all on public.%I from anon, authenticated', r.tbl);
-    execute format('grant all on public.%I to service_role', r.tbl);
+-- The tables. RLS is on from the migrations that create them (0003); each table below: who may do
+-- what, then the grants (service_role everything: it bypasses RLS), then its policies. Policies have
+-- no "create or replace": each is dropped and made again (earlier versions' names went in migration
+-- 0031). Admin writes are limited to the columns granted; a table without write policies is written
+-- by the back end only.
 
-    readers := case r.reader when 'everyone' then 'anon, authenticated' else 'authenticated' end;
-    read_check := case r.reader
-      when 'everyone' then 'true'
-      when 'partner_or_admin' then '(select lead_flow.is_partner()) or (select lead_flow.is_admin())'
-      when 'admin' then '(select lead_flow.is_admin())'
-      when 'admin_or_own_campaign' then
-        '(select lead_flow.is_admin()) or (partner_campaign_id is not null and (select lead_flow.is_partner()) '
-        'and exists (select from public.partner_marketing_campaigns c where c.id = partner_campaign_id '
-        'and c.partner_id = (select lead_flow.jwt_user_id())))'
-    end;
-    -- Policies have no "create or replace": this apply's own policy is dropped and made again
-    -- (earlier versions' names went in migration 0031).
-    execute format('drop policy if exists %I on public.%I', r.tbl || '_select_' || r.reader, r.tbl);
-    execute format('create policy %I on public.%I for select to %s using (%s)',
-                   r.tbl || '_select_' || r.reader, r.tbl, readers, read_check);
-    execute format('grant select on public.%I to %s', r.tbl, readers);
+-- regions: everyone reads (anon included); nobody writes through the API.
+revoke all on public.regions from anon, authenticated;
+grant all on public.regions to service_role;
+grant select on public.regions to anon, authenticated;
+drop policy if exists regions_select_everyone on public.regions;
+create policy regions_select_everyone on public.regions for select to anon, authenticated
+  using (true);
 
-    if r.write_columns is not null then
-      foreach who in array array['insert', 'update', 'delete'] loop
-        execute format('drop policy if exists %I on public.%I', r.tbl || '_' || who || '_admin', r.tbl);
-      end loop;
-      execute format('create policy %I on public.%I for insert to authenticated with check ((select lead_flow.is_admin()))',
-                     r.tbl || '_insert_admin', r.tbl);
-      execute format('create policy %I on public.%I for update to authenticated using ((select lead_flow.is_admin())) '
-                     'with check ((select lead_flow.is_admin()))', r.tbl || '_update_admin', r.tbl);
-      execute format('create policy %I on public.%I for delete to authenticated using ((select lead_flow.is_admin()))',
-                     r.tbl || '_delete_admin', r.tbl);
-      execute format('grant insert (%s), update (%s), delete on public.%I to authenticated',
-                     r.write_columns, r.write_columns, r.tbl);
-    end if;
-  end loop;
-end
-$$;
+-- lead_segments: partners and admins read; admins insert, update (the descriptive columns) and delete.
+revoke all on public.lead_segments from anon, authenticated;
+grant all on public.lead_segments to service_role;
+grant select on public.lead_segments to authenticated;
+grant insert (branch, region, country, postal_prefixes, description, is_active),
+      update (branch, region, country, postal_prefixes, description, is_active),
+      delete on public.lead_segments to authenticated;
+drop policy if exists lead_segments_select_partner_or_admin on public.lead_segments;
+create policy lead_segments_select_partner_or_admin on public.lead_segments for select to authenticated
+  using ((select lead_flow.is_partner()) or (select lead_flow.is_admin()));
+drop policy if exists lead_segments_insert_admin on public.lead_segments;
+create policy lead_segments_insert_admin on public.lead_segments for insert to authenticated
+  with check ((select lead_flow.is_admin()));
+drop policy if exists lead_segments_update_admin on public.lead_segments;
+create policy lead_segments_update_admin on public.lead_segments for update to authenticated
+  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+drop policy if exists lead_segments_delete_admin on public.lead_segments;
+create policy lead_segments_delete_admin on public.lead_segments for delete to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- lead_generation_stats: admins read (money: partners go through get_segment_stats, money blanked).
+revoke all on public.lead_generation_stats from anon, authenticated;
+grant all on public.lead_generation_stats to service_role;
+grant select on public.lead_generation_stats to authenticated;
+drop policy if exists lead_generation_stats_select_admin on public.lead_generation_stats;
+create policy lead_generation_stats_select_admin on public.lead_generation_stats for select to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- lead_segment_plans: admins read (money: partners go through get_segment_plans and
+-- lead_segment_overview, money blanked).
+revoke all on public.lead_segment_plans from anon, authenticated;
+grant all on public.lead_segment_plans to service_role;
+grant select on public.lead_segment_plans to authenticated;
+drop policy if exists lead_segment_plans_select_admin on public.lead_segment_plans;
+create policy lead_segment_plans_select_admin on public.lead_segment_plans for select to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- lead_flow_setting_definitions: admins read.
+revoke all on public.lead_flow_setting_definitions from anon, authenticated;
+grant all on public.lead_flow_setting_definitions to service_role;
+grant select on public.lead_flow_setting_definitions to authenticated;
+drop policy if exists lead_flow_setting_definitions_select_admin on public.lead_flow_setting_definitions;
+create policy lead_flow_setting_definitions_select_admin on public.lead_flow_setting_definitions
+  for select to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- lead_flow_settings (the budget limits among them): admins read, insert, update and delete.
+revoke all on public.lead_flow_settings from anon, authenticated;
+grant all on public.lead_flow_settings to service_role;
+grant select on public.lead_flow_settings to authenticated;
+grant insert (key, segment_id, value), update (key, segment_id, value), delete
+  on public.lead_flow_settings to authenticated;
+drop policy if exists lead_flow_settings_select_admin on public.lead_flow_settings;
+create policy lead_flow_settings_select_admin on public.lead_flow_settings for select to authenticated
+  using ((select lead_flow.is_admin()));
+drop policy if exists lead_flow_settings_insert_admin on public.lead_flow_settings;
+create policy lead_flow_settings_insert_admin on public.lead_flow_settings for insert to authenticated
+  with check ((select lead_flow.is_admin()));
+drop policy if exists lead_flow_settings_update_admin on public.lead_flow_settings;
+create policy lead_flow_settings_update_admin on public.lead_flow_settings for update to authenticated
+  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+drop policy if exists lead_flow_settings_delete_admin on public.lead_flow_settings;
+create policy lead_flow_settings_delete_admin on public.lead_flow_settings for delete to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- channel_orchestration_log (the budget audit trail): admins read all, a partner the changes of its
+-- own campaigns.
+revoke all on public.channel_orchestration_log from anon, authenticated;
+grant all on public.channel_orchestration_log to service_role;
+grant select on public.channel_orchestration_log to authenticated;
+drop policy if exists channel_orchestration_log_select_admin_or_own_campaign on public.channel_orchestration_log;
+create policy channel_orchestration_log_select_admin_or_own_campaign on public.channel_orchestration_log
+  for select to authenticated
+  using ((select lead_flow.is_admin())
+         or (partner_campaign_id is not null and (select lead_flow.is_partner())
+             and exists (select from public.partner_marketing_campaigns c
+                          where c.id = partner_campaign_id and c.partner_id = (select lead_flow.jwt_user_id()))));
+
+-- lead_segment_campaigns: admins read, insert, update and delete.
+revoke all on public.lead_segment_campaigns from anon, authenticated;
+grant all on public.lead_segment_campaigns to service_role;
+grant select on public.lead_segment_campaigns to authenticated;
+grant insert (segment_id, customer_id, campaign_id, budget_resource_name, daily_budget, is_active),
+      update (segment_id, customer_id, campaign_id, budget_resource_name, daily_budget, is_active),
+      delete on public.lead_segment_campaigns to authenticated;
+drop policy if exists lead_segment_campaigns_select_admin on public.lead_segment_campaigns;
+create policy lead_segment_campaigns_select_admin on public.lead_segment_campaigns for select to authenticated
+  using ((select lead_flow.is_admin()));
+drop policy if exists lead_segment_campaigns_insert_admin on public.lead_segment_campaigns;
+create policy lead_segment_campaigns_insert_admin on public.lead_segment_campaigns for insert to authenticated
+  with check ((select lead_flow.is_admin()));
+drop policy if exists lead_segment_campaigns_update_admin on public.lead_segment_campaigns;
+create policy lead_segment_campaigns_update_admin on public.lead_segment_campaigns for update to authenticated
+  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+drop policy if exists lead_segment_campaigns_delete_admin on public.lead_segment_campaigns;
+create policy lead_segment_campaigns_delete_admin on public.lead_segment_campaigns for delete to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- campaign_daily_metrics: admins read.
+revoke all on public.campaign_daily_metrics from anon, authenticated;
+grant all on public.campaign_daily_metrics to service_role;
+grant select on public.campaign_daily_metrics to authenticated;
+drop policy if exists campaign_daily_metrics_select_admin on public.campaign_daily_metrics;
+create policy campaign_daily_metrics_select_admin on public.campaign_daily_metrics for select to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- lead_segment_target_overrides: admins read, insert, update and delete.
+revoke all on public.lead_segment_target_overrides from anon, authenticated;
+grant all on public.lead_segment_target_overrides to service_role;
+grant select on public.lead_segment_target_overrides to authenticated;
+grant insert (segment_id, valid_from, valid_to, target_leads_per_day, reason),
+      update (segment_id, valid_from, valid_to, target_leads_per_day, reason),
+      delete on public.lead_segment_target_overrides to authenticated;
+drop policy if exists lead_segment_target_overrides_select_admin on public.lead_segment_target_overrides;
+create policy lead_segment_target_overrides_select_admin on public.lead_segment_target_overrides
+  for select to authenticated
+  using ((select lead_flow.is_admin()));
+drop policy if exists lead_segment_target_overrides_insert_admin on public.lead_segment_target_overrides;
+create policy lead_segment_target_overrides_insert_admin on public.lead_segment_target_overrides
+  for insert to authenticated
+  with check ((select lead_flow.is_admin()));
+drop policy if exists lead_segment_target_overrides_update_admin on public.lead_segment_target_overrides;
+create policy lead_segment_target_overrides_update_admin on public.lead_segment_target_overrides
+  for update to authenticated
+  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+drop policy if exists lead_segment_target_overrides_delete_admin on public.lead_segment_target_overrides;
+create policy lead_segment_target_overrides_delete_admin on public.lead_segment_target_overrides
+  for delete to authenticated
+  using ((select lead_flow.is_admin()));
+
+-- lead_flow_logs: admins read.
+revoke all on public.lead_flow_logs from anon, authenticated;
+grant all on public.lead_flow_logs to service_role;
+grant select on public.lead_flow_logs to authenticated;
+drop policy if exists lead_flow_logs_select_admin on public.lead_flow_logs;
+create policy lead_flow_logs_select_admin on public.lead_flow_logs for select to authenticated
+  using ((select lead_flow.is_admin()));
 
 -- Internal schema: usable for the definer helpers policies call, nothing in it is granted wholesale.
 revoke all on all tables in schema lead_flow from anon, authenticated;
