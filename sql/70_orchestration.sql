@@ -36,10 +36,11 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
 
     -- One lateral branch per implemented controller; a segment set to a controller that is not
     -- implemented falls back to 'spec' (its reason says so).
-    -- 'spec' runs on the typed columns, for all segments in one call (sp, below; no jsonb built for it);
+    -- 'spec' runs on the typed columns (no jsonb built for it);
     -- the others get the jsonb inputs, which are built only for the segments that use them.
     select string_agg(case when c = 'spec'
-                           then 'select sp.desired, sp.explanation where i.controller = ''spec'''
+                           then 'select x.desired, x.explanation from lead_flow.spec_controller('
+                                || 'i.day_start_budget, i.lead_gap, i.cost_per_lead) x where i.controller = ''spec'''
                            else format('select x.desired, x.explanation from lead_flow.%I(i.inputs) x where i.controller = %L',
                                        'desired_budget_' || c, c) end, ' union all ')
       into v_dispatch
@@ -94,23 +95,6 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
           from recent t join public.lead_segments s on s.id = t.segment_id
          where t.spend_28d > 0
          group by s.branch
-      ), cpl_inputs as materialized (   -- the cost per lead's inputs, element k of the arrays below
-        select p.plan_id, row_number() over () as k, t.spend_28d, t.leads_28d, b.branch_cpl,
-               (p.settings ->> 'cpl_prior_leads')::numeric as prior_leads,
-               (p.settings ->> 'default_cost_per_lead')::numeric as default_cpl
-          from plans p
-          left join recent t on t.segment_id = p.segment_id
-          left join branch b on b.branch = p.branch
-      ), cpls as (   -- every segment's cost per lead in one call of the core
-        select x.plan_id, z.cost_per_lead, z.source
-          from (select array_agg(ci.spend_28d order by ci.k) as spend, array_agg(ci.leads_28d order by ci.k) as leads,
-                       array_agg(ci.branch_cpl order by ci.k) as branch_cpl,
-                       array_agg(ci.prior_leads order by ci.k) as prior_leads,
-                       array_agg(ci.default_cpl order by ci.k) as default_cpl
-                  from cpl_inputs ci) a
-         cross join lateral lead_flow.blend_cost_per_lead_all(a.spend, a.leads, a.branch_cpl, a.prior_leads,
-                                                              a.default_cpl) z
-          join cpl_inputs x on x.k = z.ord
       ), inputs as (
         select p.plan_id, p.segment_id, c.id as campaign_row, c.customer_id, c.campaign_id, c.budget_resource_name,
                c.daily_budget as live_budget,
@@ -151,38 +135,21 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
                       where 'smart' = any ($3)
                         and exists (select from plans x where x.settings ->> 'controller' = 'smart')) sf
             on sf.segment_id = p.segment_id
-          join cpls cpl on cpl.plan_id = p.plan_id
-      ), keyed as materialized (
-        select i.*, row_number() over () as k from inputs i
-      ), spec as (   -- the spec controller for every row in one call (used where the controller is spec)
-        select z.ord, z.desired, z.explanation
-          from (select array_agg(i.day_start_budget order by i.k) as day_start, array_agg(i.lead_gap order by i.k) as gap,
-                       array_agg(i.cost_per_lead order by i.k) as cpl
-                  from keyed i) a
-         cross join lateral lead_flow.spec_controller_all(a.day_start, a.gap, a.cpl) z
-      ), wanted as materialized (
-        select i.*, d.desired, d.explanation, row_number() over (order by i.k) as pos
-          from keyed i
-          left join spec sp on sp.ord = i.k
-         cross join lateral (%s) d
-      ), limited as (   -- the hard limits (= lead_flow.limit_daily_budget) for every row in one call
-        select z.*
-          from (select array_agg(w.day_start_budget order by w.pos) as day_start, array_agg(w.desired order by w.pos) as desired,
-                       array_agg((w.settings ->> 'max_daily_budget_change')::numeric order by w.pos) as max_change,
-                       array_agg((w.settings ->> 'min_budget')::numeric order by w.pos) as min_budget,
-                       array_agg((w.settings ->> 'max_budget')::numeric order by w.pos) as max_budget,
-                       array_agg((w.settings ->> 'launch_budget')::numeric order by w.pos) as launch_budget
-                  from wanted w) a
-         cross join lateral lead_flow.hard_budget_limits_all(a.day_start, a.desired, a.max_change, a.min_budget,
-                                                             a.max_budget, a.launch_budget) z
+         cross join lateral lead_flow.blend_cost_per_lead(
+                 t.spend_28d, t.leads_28d, b.branch_cpl,
+                 (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl
       )
       select i.plan_id, i.segment_id, i.campaign_row, i.customer_id, i.campaign_id, i.budget_resource_name,
              i.live_budget, i.day_start_budget, i.log_status, i.paused, i.pause_source,
-             i.cost_per_lead, i.cost_per_lead_source, i.controller, i.controller_note, i.desired,
+             i.cost_per_lead, i.cost_per_lead_source, i.controller, i.controller_note, d.desired,
              lim.new_budget, lim.changed, lim.limited_by,
-             concat_ws('; ', i.controller_note, i.explanation, lim.note)
-        from wanted i
-        join limited lim on lim.ord = i.pos
+             concat_ws('; ', i.controller_note, d.explanation, lim.note)
+        from inputs i
+       cross join lateral (%s) d
+       cross join lateral lead_flow.hard_budget_limits(   -- = lead_flow.limit_daily_budget
+               i.day_start_budget, d.desired,
+               (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
+               (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim
     $q$, v_dispatch) using p_date, v_global_pause, v_controllers;
     perform 'PRAGMA:enable:security_warnings';
 

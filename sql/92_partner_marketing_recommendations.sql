@@ -104,23 +104,15 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
          and abs(g.lead_gap) >= greatest(v_min_gap, 0.01)
          and not exists (select from public.channel_orchestration_log o
                           where o.partner_campaign_id = c.id and o.status in ('pending', 'in_progress'))
-    ), keyed as materialized (
-      select x.*, row_number() over () as k from candidates x
     ), limited as (
       select x.*, round(x.current_budget + x.lead_gap * x.cpl, 2) as desired, h.new_budget as limited_budget,
              nullif(h.limited_by, 'none') as limited_by, h.note
-        -- The segment pipeline's hard limits (sql/60_budget_maths.sql), with the segment's settings,
-        -- for all candidates in one call (element k -> row ord = k).
-        from (select array_agg(x.current_budget order by x.k) as day_start,
-                     array_agg(x.current_budget + x.lead_gap * x.cpl order by x.k) as desired,
-                     array_agg((x.settings ->> 'max_daily_budget_change')::numeric order by x.k) as max_change,
-                     array_agg((x.settings ->> 'min_budget')::numeric order by x.k) as min_budget,
-                     array_agg((x.settings ->> 'max_budget')::numeric order by x.k) as max_budget,
-                     array_agg((x.settings ->> 'launch_budget')::numeric order by x.k) as launch_budget
-                from keyed x) a
-        cross join lateral lead_flow.hard_budget_limits_all(a.day_start, a.desired, a.max_change, a.min_budget,
-                                                            a.max_budget, a.launch_budget) h
-        join keyed x on x.k = h.ord
+        from candidates x
+        -- The segment pipeline's hard limits (sql/60_budget_maths.sql), with the segment's settings.
+        cross join lateral lead_flow.limit_daily_budget(
+                x.current_budget, x.current_budget + x.lead_gap * x.cpl,
+                (x.settings ->> 'max_daily_budget_change')::numeric, (x.settings ->> 'min_budget')::numeric,
+                (x.settings ->> 'max_budget')::numeric, (x.settings ->> 'launch_budget')::numeric) h
     ), capped as (
       -- The month's headroom per remaining day, shared by the partner's increases, biggest gap first.
       select l.*,
