@@ -233,23 +233,42 @@ comment on function lead_flow.api_segment_stats(uuid, date, date) is
 revoke all on function lead_flow.api_segment_stats(uuid, date, date) from public, anon, authenticated;
 grant execute on function lead_flow.api_segment_stats(uuid, date, date) to authenticated, service_role;
 
+-- A plan row as a caller may read it: the money columns (budgets, cost per lead and the
+-- orchestration reason, which names them) blanked unless p_money. The one place that decides which
+-- plan columns are money, for the SECURITY DEFINER readers api_segment_plans and
+-- api_latest_segment_plans (they call it as the owner: no grant to clients). Columns are listed one
+-- by one, in the table's order: a column a later migration adds makes this file fail to apply until
+-- it is decided here whether it is money.
+create or replace function lead_flow.api_plan_for_caller(p public.lead_segment_plans, p_money boolean)
+  returns public.lead_segment_plans
+  language sql immutable set search_path = ''
+  as $$
+    select row(p.id, p.segment_id, p.date, p.target_leads_per_day, p.target_source, p.expected_leads_per_day,
+               p.actual_leads, p.lead_gap, p.lead_gap_percentage,
+               case when p_money then p.target_daily_budget_google_ads end,
+               case when p_money then p.actual_daily_budget_google_ads end,
+               p.orchestration_status,
+               case when p_money then p.orchestration_reason end,
+               p.created_at, p.updated_at,
+               case when p_money then p.cost_per_lead end,
+               case when p_money then p.cost_per_lead_source end,
+               p.controller)::public.lead_segment_plans
+  $$;
+comment on function lead_flow.api_plan_for_caller(public.lead_segment_plans, boolean) is
+  'The plan row with target_/actual_daily_budget_google_ads, orchestration_reason, cost_per_lead and '
+  'cost_per_lead_source NULL unless p_money (admins and the back end).';
+revoke all on function lead_flow.api_plan_for_caller(public.lead_segment_plans, boolean) from public, anon, authenticated;
+grant execute on function lead_flow.api_plan_for_caller(public.lead_segment_plans, boolean) to service_role;
+
 create or replace function lead_flow.api_segment_plans(p_segment_id uuid, p_start date, p_end date)
   returns setof public.lead_segment_plans
   language sql stable security definer set search_path = ''
   as $$
     with caller as materialized (select lead_flow.reads_lead_flow() as reads, lead_flow.sees_money() as money)
-    select t.id, t.segment_id, t.date, t.target_leads_per_day, t.target_source, t.expected_leads_per_day,
-           t.actual_leads, t.lead_gap, t.lead_gap_percentage,
-           case when c.money then t.target_daily_budget_google_ads end,
-           case when c.money then t.actual_daily_budget_google_ads end,
-           t.orchestration_status,
-           case when c.money then t.orchestration_reason end,   -- names budgets and cost per lead
-           t.created_at, t.updated_at,
-           case when c.money then t.cost_per_lead end,
-           case when c.money then t.cost_per_lead_source end,
-           t.controller
+    select v.*
       from public.lead_segment_plans t
      cross join caller c
+     cross join lateral lead_flow.api_plan_for_caller(t, c.money) v
      where c.reads and t.segment_id = p_segment_id
        and (p_start is null or t.date >= p_start) and (p_end is null or t.date <= p_end)
      order by t.date
@@ -261,19 +280,31 @@ comment on function lead_flow.api_segment_plans(uuid, date, date) is
 revoke all on function lead_flow.api_segment_plans(uuid, date, date) from public, anon, authenticated;
 grant execute on function lead_flow.api_segment_plans(uuid, date, date) to authenticated, service_role;
 
-create or replace function public.get_segment_stats(segment_id uuid, start_date date default null,
-                                                    end_date date default null)
-  returns setof public.lead_generation_stats
+-- The checks of an RPC that reads one segment's days (get_segment_stats, get_segment_plans): the
+-- caller is a partner or an admin (403), the range runs forward and the segment exists (400).
+create or replace function lead_flow.api_check_segment_days(p_action text, p_segment_id uuid,
+                                                            p_start date, p_end date) returns void
   language plpgsql stable set search_path = ''
   as $$
   begin
-    perform lead_flow.api_require_reader('get_segment_stats');
-    perform lead_flow.api_check_range(get_segment_stats.start_date, get_segment_stats.end_date);
-    perform lead_flow.api_check_segment(get_segment_stats.segment_id);
-    return query
-      select t.* from lead_flow.api_segment_stats(get_segment_stats.segment_id, get_segment_stats.start_date,
-                                                  get_segment_stats.end_date) t;
+    perform lead_flow.api_require_reader(p_action);
+    perform lead_flow.api_check_range(p_start, p_end);
+    perform lead_flow.api_check_segment(p_segment_id);
   end
+  $$;
+comment on function lead_flow.api_check_segment_days(text, uuid, date, date) is
+  'Raises 42501 unless the caller reads lead flow (partners, admins), 22023 for an end before the start or an '
+  'unknown segment; returns nothing otherwise.';
+revoke all on function lead_flow.api_check_segment_days(text, uuid, date, date) from public, anon, authenticated;
+grant execute on function lead_flow.api_check_segment_days(text, uuid, date, date) to authenticated, service_role;
+
+create or replace function public.get_segment_stats(segment_id uuid, start_date date default null,
+                                                    end_date date default null)
+  returns setof public.lead_generation_stats
+  language sql stable set search_path = ''
+  as $$
+    select lead_flow.api_check_segment_days('get_segment_stats', segment_id, start_date, end_date);
+    select t.* from lead_flow.api_segment_stats(segment_id, start_date, end_date) t;
   $$;
 comment on function public.get_segment_stats(uuid, date, date) is
   'Daily stats of one segment from start_date to end_date (both inclusive, either may be omitted), oldest '
@@ -286,16 +317,10 @@ grant execute on function public.get_segment_stats(uuid, date, date) to authenti
 create or replace function public.get_segment_plans(segment_id uuid, start_date date default null,
                                                     end_date date default null)
   returns setof public.lead_segment_plans
-  language plpgsql stable set search_path = ''
+  language sql stable set search_path = ''
   as $$
-  begin
-    perform lead_flow.api_require_reader('get_segment_plans');
-    perform lead_flow.api_check_range(get_segment_plans.start_date, get_segment_plans.end_date);
-    perform lead_flow.api_check_segment(get_segment_plans.segment_id);
-    return query
-      select t.* from lead_flow.api_segment_plans(get_segment_plans.segment_id, get_segment_plans.start_date,
-                                                  get_segment_plans.end_date) t;
-  end
+    select lead_flow.api_check_segment_days('get_segment_plans', segment_id, start_date, end_date);
+    select t.* from lead_flow.api_segment_plans(segment_id, start_date, end_date) t;
   $$;
 comment on function public.get_segment_plans(uuid, date, date) is
   'Daily plans (target, actual, gap, budgets, orchestration status) of one segment from start_date to '
@@ -520,23 +545,15 @@ create or replace function lead_flow.api_latest_segment_plans()
   language sql stable security definer set search_path = ''
   as $$
     with caller as materialized (select lead_flow.reads_lead_flow() as reads, lead_flow.sees_money() as money)
-    select t.id, t.segment_id, t.date, t.target_leads_per_day, t.target_source, t.expected_leads_per_day,
-           t.actual_leads, t.lead_gap, t.lead_gap_percentage,
-           case when c.money then t.target_daily_budget_google_ads end,
-           case when c.money then t.actual_daily_budget_google_ads end,
-           t.orchestration_status,
-           case when c.money then t.orchestration_reason end,
-           t.created_at, t.updated_at,
-           case when c.money then t.cost_per_lead end,
-           case when c.money then t.cost_per_lead_source end,
-           t.controller
+    select v.*
       from caller c
      cross join public.lead_segments s
      cross join lateral (
-       select pl.* from public.lead_segment_plans pl
+       select pl from public.lead_segment_plans pl
         where pl.segment_id = s.id
         order by pl.date desc
         limit 1) t
+     cross join lateral lead_flow.api_plan_for_caller(t.pl, c.money) v
      where c.reads and s.is_active
   $$;
 comment on function lead_flow.api_latest_segment_plans() is
