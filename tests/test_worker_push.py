@@ -13,19 +13,26 @@ from google.ads.googleads.client import GoogleAdsClient
 
 from glue.lab.fake_google_ads import FakeGoogleAdsServer
 from glue.worker.metrics import AMSTERDAM
-from glue.worker.push import push, to_micros
+from glue.worker.push import to_micros
 from tests.support.worker import (
     CUSTOMER,
     FAST_RETRY,
     OTHER_CUSTOMER,
+    Pusher,
     RecordingSleep,
     assert_final_states,
-    gateway_for,
     log_rows,
     micros,
     queue_changes,
-    settings_for,
 )
+
+
+@pytest.fixture
+def pusher(
+    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
+    fake_ads_client: GoogleAdsClient,
+) -> Pusher:
+    return Pusher(committed, fake_ads_server, fake_ads_client, db_url)
 
 
 @pytest.mark.parametrize(
@@ -38,14 +45,13 @@ def test_amounts_become_valid_micros_rounded_to_whole_cents(eur: str | None, exp
 
 
 def test_a_batch_of_2500_changes_goes_in_one_request(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     queued = queue_changes(committed, state, 2500, old="10.00", new="12.50")
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    report = push(committed, gateway_for(fake_ads_client, settings), settings)
+    report = pusher.push(settings)
 
     assert report.requests == 1
     mutations = state.mutations
@@ -63,16 +69,15 @@ def test_a_batch_of_2500_changes_goes_in_one_request(
 
 
 def test_partial_failure_applies_and_logs_the_rest(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     state.min_budget_micros = 5_000_000  # the fake's per-day minimum: 5 EUR
     good = queue_changes(committed, state, 3, old="10.00", new="11.00")
     too_low = queue_changes(committed, state, 2, old="10.00", new="4.00")
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    report = push(committed, gateway_for(fake_ads_client, settings), settings)
+    report = pusher.push(settings)
 
     assert report.requests == 1
     [request_id] = {m.request_id for m in state.mutations}
@@ -92,18 +97,17 @@ def test_partial_failure_applies_and_logs_the_rest(
 
 
 def test_transient_errors_are_retried_with_backoff_then_succeed(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     queued = queue_changes(committed, state, 4)
     for code in ("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_TEMPORARILY_EXHAUSTED"):
         state.fail_next(1, code)  # the next four calls fail, each once
     state.set_retry_delay(0.25)  # sent with RESOURCE_TEMPORARILY_EXHAUSTED
-    settings = settings_for(fake_ads_server, db_url, retry=replace(FAST_RETRY, max_attempts=5))
+    settings = pusher.settings(retry=replace(FAST_RETRY, max_attempts=5))
     sleep = RecordingSleep()
 
-    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+    report = pusher.push(settings, sleep)
 
     assert len(sleep.delays) == 4
     # Exponential backoff with jitter within [d/2, d], d = 0.001 * 2**n capped at 0.01 ...
@@ -119,16 +123,15 @@ def test_transient_errors_are_retried_with_backoff_then_succeed(
 
 
 def test_transient_errors_that_persist_leave_changes_pending_with_attempts(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     queued = queue_changes(committed, state, 3)
     state.fail_next(10, "UNAVAILABLE")
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
     sleep = RecordingSleep()
 
-    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+    report = pusher.push(settings, sleep)
 
     assert len(sleep.delays) == settings.retry.max_attempts - 1  # bounded
     assert report.outcomes == {"pending": 3}
@@ -140,23 +143,22 @@ def test_transient_errors_that_persist_leave_changes_pending_with_attempts(
     assert state.mutations == []
 
     state.clear_faults()
-    push(committed, gateway_for(fake_ads_client, settings), settings)
+    pusher.push(settings)
     rows = log_rows(committed)
     assert {(rows[q.log_id]["status"], rows[q.log_id]["attempts"]) for q in queued} == {("success", 2)}
 
 
 def test_daily_quota_stops_the_run_and_leaves_the_rest_pending(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     first = queue_changes(committed, state, 3, customer_id=CUSTOMER)
     second = queue_changes(committed, state, 3, customer_id=OTHER_CUSTOMER)
     state.set_daily_quota(4)  # one live read + three updates for the first customer, nothing more
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
     sleep = RecordingSleep()
 
-    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+    report = pusher.push(settings, sleep)
 
     assert report.quota_exhausted
     assert sleep.delays == []  # the daily quota is not retried
@@ -170,21 +172,20 @@ def test_daily_quota_stops_the_run_and_leaves_the_rest_pending(
 
     state.reset_quota()
     state.set_daily_quota(None)
-    push(committed, gateway_for(fake_ads_client, settings), settings)
+    pusher.push(settings)
     assert {log_rows(committed)[q.log_id]["status"] for q in second} == {"success"}
 
 
 def test_a_manual_change_in_google_ads_is_a_conflict(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     today = datetime.now(AMSTERDAM).date()
     [edited, untouched] = queue_changes(committed, state, 2, old="10.00", new="12.00", day=today)
     state.set_budget_amount(edited.budget_resource_name, micros("15.30"))  # someone in the Google Ads UI
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    push(committed, gateway_for(fake_ads_client, settings), settings)
+    pusher.push(settings)
 
     rows = log_rows(committed)
     conflict = rows[edited.log_id]
@@ -203,15 +204,14 @@ def test_a_manual_change_in_google_ads_is_a_conflict(
 
 
 def test_a_shared_budget_is_never_changed(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     [change] = queue_changes(committed, state, 1, shared=True)
     state.add_campaign(CUSTOMER, "Another campaign", budget_resource_name=change.budget_resource_name)
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    push(committed, gateway_for(fake_ads_client, settings), settings)
+    pusher.push(settings)
 
     row = log_rows(committed)[change.log_id]
     assert row["status"] == "failed"
@@ -222,16 +222,15 @@ def test_a_shared_budget_is_never_changed(
 
 
 def test_dry_run_validates_and_changes_nothing(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     state.min_budget_micros = 5_000_000
     good = queue_changes(committed, state, 2, old="10.00", new="12.00")
     [bad] = queue_changes(committed, state, 1, old="10.00", new="1.00")
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    report = push(committed, gateway_for(fake_ads_client, settings), settings, dry_run=True)
+    report = pusher.push(settings, dry_run=True)
 
     assert report.requests == 1
     assert state.mutations == []
@@ -247,20 +246,19 @@ def test_dry_run_validates_and_changes_nothing(
     assert committed.execute(
         "select count(*) from public.lead_segment_campaigns where daily_budget <> 10.00").fetchone() == (0,)
 
-    push(committed, gateway_for(fake_ads_client, settings), settings)  # for real now
+    pusher.push(settings)  # for real now
     assert sorted(m.resource_name for m in state.mutations) == sorted(q.budget_resource_name for q in good)
 
 
 def test_a_budget_already_at_the_new_value_completes_without_a_push(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
     """What a crash between Google's answer and the database write leaves behind."""
-    state = fake_ads_server.state
+    state = pusher.state
     [change] = queue_changes(committed, state, 1, old="10.00", new="12.00", live="12.00")
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    report = push(committed, gateway_for(fake_ads_client, settings), settings)
+    report = pusher.push(settings)
 
     assert report.requests == 0
     assert state.mutations == []
@@ -269,20 +267,19 @@ def test_a_budget_already_at_the_new_value_completes_without_a_push(
 
 
 def test_under_random_faults_every_change_ends_in_one_known_state(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     state.min_budget_micros = 5_000_000
     queued = (queue_changes(committed, state, 30, new="12.00")
               + queue_changes(committed, state, 10, customer_id=OTHER_CUSTOMER, new="3.00")
               + queue_changes(committed, state, 10, new="12.00", live="11.00"))
     state.set_fault_rates({"UNAVAILABLE": 0.3, "INTERNAL": 0.2, "RESOURCE_TEMPORARILY_EXHAUSTED": 0.1})
     state.set_retry_delay(0.001)
-    settings = settings_for(fake_ads_server, db_url, batch_size=5)
+    settings = pusher.settings(batch_size=5)
 
     for _ in range(3):
-        push(committed, gateway_for(fake_ads_client, settings), settings)
+        pusher.push(settings)
         rows = log_rows(committed)
         assert len(rows) == len(queued)
         assert_final_states(rows)
@@ -302,18 +299,17 @@ def test_under_random_faults_every_change_ends_in_one_known_state(
 
 
 def test_a_campaign_moved_to_another_budget_is_a_conflict(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
     """The change names a budget the campaign no longer uses (moved in the Google Ads UI): nothing is sent."""
-    state = fake_ads_server.state
+    state = pusher.state
     [change] = queue_changes(committed, state, 1, old="10.00", new="12.00")
     old_budget = state.add_budget(CUSTOMER, micros("10.00"), shared=False)
     committed.execute("update public.channel_orchestration_log set budget_resource_name = %s where id = %s",
                       (old_budget, change.log_id))
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    push(committed, gateway_for(fake_ads_client, settings), settings)
+    pusher.push(settings)
 
     row = log_rows(committed)[change.log_id]
     assert (row["status"], row["error_code"]) == ("conflict", "CAMPAIGN_BUDGET_CHANGED")
@@ -322,10 +318,9 @@ def test_a_campaign_moved_to_another_budget_is_a_conflict(
 
 
 def test_permanent_errors_and_bad_targets_are_failed_with_code_and_message(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     [no_access, mismatched, fine] = queue_changes(committed, state, 3)
     # An account this login cannot access (Google answers PERMISSION_DENIED for the whole request) ...
     committed.execute(
@@ -337,10 +332,10 @@ def test_permanent_errors_and_bad_targets_are_failed_with_code_and_message(
         "set budget_resource_name = 'customers/1111111111/campaignBudgets/1' where id = %s",
         (mismatched.log_id,),
     )
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
     sleep = RecordingSleep()
 
-    push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+    pusher.push(settings, sleep)
 
     rows = log_rows(committed)
     assert rows[no_access.log_id]["status"] == "failed"
@@ -358,18 +353,17 @@ def test_permanent_errors_and_bad_targets_are_failed_with_code_and_message(
 
 
 def test_a_mutate_applied_but_answered_too_late_is_applied_once_and_recorded_as_success(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
     """Google applies the request, the answer comes after the client's deadline: DEADLINE_EXCEEDED.
     A blind resend would push the change again; the re-read finds it live and records it."""
-    state = fake_ads_server.state
+    state = pusher.state
     [change] = queue_changes(committed, state, 1, old="10.00", new="12.00")
     state.fault_next_mutates(1)  # applied, then answered after the deadline
-    settings = settings_for(fake_ads_server, db_url, request_timeout=0.5)
+    settings = pusher.settings(request_timeout=0.5)
     sleep = RecordingSleep()
 
-    report = push(committed, gateway_for(fake_ads_client, settings, sleep), settings)
+    report = pusher.push(settings, sleep)
 
     assert state.calls("MutateCampaignBudgets") == 1
     assert state.calls("SearchStream") == 2  # the first live read, and the one after the unknown outcome
@@ -384,16 +378,15 @@ def test_a_mutate_applied_but_answered_too_late_is_applied_once_and_recorded_as_
 
 
 def test_a_hand_edit_after_a_late_applied_mutate_is_a_conflict_and_stays(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
     """Applied, then someone edits one budget by hand before the worker's retry: the edit wins."""
-    state = fake_ads_server.state
+    state = pusher.state
     [edited, other] = queue_changes(committed, state, 2, old="10.00", new="12.00")
     state.fault_next_mutates(1, hand_edits={edited.budget_resource_name: micros("15.30")})
-    settings = settings_for(fake_ads_server, db_url, request_timeout=0.5)
+    settings = pusher.settings(request_timeout=0.5)
 
-    push(committed, gateway_for(fake_ads_client, settings, RecordingSleep()), settings)
+    pusher.push(settings, RecordingSleep())
 
     assert state.calls("MutateCampaignBudgets") == 1
     assert sorted(m.resource_name for m in state.mutations) == sorted(
@@ -409,18 +402,17 @@ def test_a_hand_edit_after_a_late_applied_mutate_is_a_conflict_and_stays(
 
 
 def test_a_hand_edit_between_attempts_after_a_lost_request_is_a_conflict(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
     """The request is lost (UNAVAILABLE, nothing applied) and a hand edit lands before the retry:
     the retry re-reads, sends only the untouched budget, and records the edit as a conflict."""
-    state = fake_ads_server.state
+    state = pusher.state
     [edited, untouched] = queue_changes(committed, state, 2, old="10.00", new="12.00")
     state.fault_next_mutates(1, apply=False, answer="UNAVAILABLE",
                              hand_edits={edited.budget_resource_name: micros("9.50")})
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    report = push(committed, gateway_for(fake_ads_client, settings, RecordingSleep()), settings)
+    report = pusher.push(settings, RecordingSleep())
 
     assert state.calls("MutateCampaignBudgets") == 2
     assert report.requests == 2
@@ -435,16 +427,15 @@ def test_a_hand_edit_between_attempts_after_a_lost_request_is_a_conflict(
 
 
 def test_an_outcome_that_stays_unknown_is_bounded_and_the_next_run_checks_live_first(
-    committed: psycopg.Connection, db_url: str, fake_ads_server: FakeGoogleAdsServer,
-    fake_ads_client: GoogleAdsClient,
+    committed: psycopg.Connection, pusher: Pusher
 ) -> None:
-    state = fake_ads_server.state
+    state = pusher.state
     [change] = queue_changes(committed, state, 1, old="10.00", new="12.00")
     attempts = FAST_RETRY.max_attempts
     state.fault_next_mutates(attempts, apply=False, answer="DEADLINE_EXCEEDED")
-    settings = settings_for(fake_ads_server, db_url)
+    settings = pusher.settings()
 
-    report = push(committed, gateway_for(fake_ads_client, settings, RecordingSleep()), settings)
+    report = pusher.push(settings, RecordingSleep())
 
     assert state.calls("MutateCampaignBudgets") == attempts
     assert state.calls("SearchStream") == attempts  # a live read before every request
@@ -457,7 +448,7 @@ def test_an_outcome_that_stays_unknown_is_bounded_and_the_next_run_checks_live_f
 
     # Google applied the last one after all (the fake only says so now): the next run finds it live.
     state.set_budget_amount(change.budget_resource_name, micros("12.00"))
-    push(committed, gateway_for(fake_ads_client, settings), settings)
+    pusher.push(settings)
     assert state.calls("MutateCampaignBudgets") == attempts  # no further push
     row = log_rows(committed)[change.log_id]
     assert (row["status"], row["applied_value"], row["attempts"]) == ("success", Decimal("12.00"), 2)

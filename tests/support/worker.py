@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from glue.lab.fake_google_ads import FakeGoogleAds, FakeGoogleAdsServer
 from glue.worker.config import RetryPolicy, WorkerSettings
 from glue.worker.gateway import AdsGateway
+from glue.worker.push import PushReport, push
 from tests.support.fake_ads import FAKE_ACCESS_TOKEN, FAKE_DEVELOPER_TOKEN, fake_ads_config
 
 CUSTOMER = "1234567890"
@@ -63,6 +64,29 @@ def gateway_for(
     client: GoogleAdsClient, settings: WorkerSettings, sleep: RecordingSleep | None = None
 ) -> AdsGateway:
     return AdsGateway(client, settings.retry, settings.request_timeout, sleep=sleep)
+
+
+@dataclass(frozen=True)
+class Pusher:
+    """`leadflow worker push` wired for a test: the committed database, the fake Google Ads and the
+    real client. settings() gives the test settings with overrides; push() runs one push with them."""
+
+    conn: psycopg.Connection
+    server: FakeGoogleAdsServer
+    client: GoogleAdsClient
+    db_url: str
+
+    @property
+    def state(self) -> FakeGoogleAds:
+        return self.server.state
+
+    def settings(self, **overrides: Any) -> WorkerSettings:
+        return settings_for(self.server, self.db_url, **overrides)
+
+    def push(
+        self, settings: WorkerSettings, sleep: RecordingSleep | None = None, *, dry_run: bool = False
+    ) -> PushReport:
+        return push(self.conn, gateway_for(self.client, settings, sleep), settings, dry_run=dry_run)
 
 
 def queue_changes(
