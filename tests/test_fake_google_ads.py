@@ -27,6 +27,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # -- helpers ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def brand_budget(fake_ads_server: FakeGoogleAdsServer) -> str:
+    """The budget of a campaign "Brand" at 50 EUR a day under CUSTOMER: where most tests start."""
+    _, budget = fake_ads_server.state.add_campaign(CUSTOMER, "Brand", 50_000_000)
+    return budget
+
+
 def budget_operation(client: GoogleAdsClient, resource_name: str, amount_micros: int) -> Any:
     operation = client.get_type("CampaignBudgetOperation")
     operation.update.resource_name = resource_name
@@ -87,41 +94,38 @@ def budget_query(*resource_names: str) -> str:
 
 
 def test_mutate_one_budget_and_read_it_back(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
 
-    response = mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 65_000_000)])
+    response = mutate(fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 65_000_000)])
 
-    assert [r.resource_name for r in response.results] == [budget]
+    assert [r.resource_name for r in response.results] == [brand_budget]
     assert not response.HasField("partial_failure_error")
     for rows in (
-        search(fake_ads_client, budget_query(budget)),
-        search_stream(fake_ads_client, budget_query(budget)),
+        search(fake_ads_client, budget_query(brand_budget)),
+        search_stream(fake_ads_client, budget_query(brand_budget)),
     ):
         assert [(r.campaign_budget.resource_name, r.campaign_budget.amount_micros) for r in rows] == [
-            (budget, 65_000_000)
+            (brand_budget, 65_000_000)
         ]
     [mutation] = state.mutations
-    assert (mutation.resource_name, mutation.amount_micros) == (budget, 65_000_000)
+    assert (mutation.resource_name, mutation.amount_micros) == (brand_budget, 65_000_000)
     assert mutation.request_id.startswith("fake-")
 
 
 def test_amount_not_multiple_of_currency_unit_is_rejected(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
-    _, budget = fake_ads_server.state.add_campaign(CUSTOMER, "Brand", 50_000_000)
-
     with pytest.raises(GoogleAdsException) as caught:
-        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 12_345_678)])
+        mutate(fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 12_345_678)])
 
     assert error_codes(caught.value.failure) == [
         ("campaign_budget_error", "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT")
     ]
     assert caught.value.request_id.startswith("fake-")
     assert caught.value.failure.errors[0].trigger.int64_value == 12_345_678
-    assert fake_ads_server.state.budget(budget).amount_micros == 50_000_000
+    assert fake_ads_server.state.budget(brand_budget).amount_micros == 50_000_000
     assert fake_ads_server.state.mutations == []
 
 
@@ -171,19 +175,20 @@ def test_partial_failure_applies_the_valid_operations(
 
 
 def test_validate_only_applies_nothing(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
 
     response = mutate(
-        fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_000)], validate_only=True
+        fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 70_000_000)], validate_only=True
     )
     with pytest.raises(GoogleAdsException):
-        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_001)], validate_only=True)
+        mutate(
+            fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 70_000_001)], validate_only=True
+        )
 
     assert list(response.results) == []
-    assert state.budget(budget).amount_micros == 50_000_000
+    assert state.budget(brand_budget).amount_micros == 50_000_000
     assert state.mutations == []
 
 
@@ -201,10 +206,9 @@ def test_2500_operations_in_one_request(
 
 
 def test_more_than_10000_operations_are_rejected(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
-    _, budget = fake_ads_server.state.add_campaign(CUSTOMER, "Brand", 50_000_000)
-    operation = budget_operation(fake_ads_client, budget, 60_000_000)
+    operation = budget_operation(fake_ads_client, brand_budget, 60_000_000)
 
     with pytest.raises(GoogleAdsException) as caught:
         mutate(fake_ads_client, [operation] * 10_001, partial_failure=True)
@@ -213,15 +217,12 @@ def test_more_than_10000_operations_are_rejected(
     assert fake_ads_server.state.mutations == []
 
 
-def test_response_can_carry_the_mutated_budget(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
-) -> None:
-    _, budget = fake_ads_server.state.add_campaign(CUSTOMER, "Brand", 50_000_000)
+def test_response_can_carry_the_mutated_budget(fake_ads_client: GoogleAdsClient, brand_budget: str) -> None:
     content_type = fake_ads_client.enums.ResponseContentTypeEnum.MUTABLE_RESOURCE
 
     response = mutate(
         fake_ads_client,
-        [budget_operation(fake_ads_client, budget, 60_000_000)],
+        [budget_operation(fake_ads_client, brand_budget, 60_000_000)],
         response_content_type=content_type,
     )
 
@@ -242,11 +243,10 @@ def test_older_api_version_is_served(fake_ads_server: FakeGoogleAdsServer) -> No
 
 
 def test_injected_transport_faults_surface_as_api_core_exceptions(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
-    operation = budget_operation(fake_ads_client, budget, 60_000_000)
+    operation = budget_operation(fake_ads_client, brand_budget, 60_000_000)
     expected = {
         "UNAVAILABLE": core_exceptions.ServiceUnavailable,
         "DEADLINE_EXCEEDED": core_exceptions.DeadlineExceeded,
@@ -296,12 +296,11 @@ def test_temporarily_exhausted_carries_retry_delay(
 
 
 def test_daily_quota_counts_mutate_items_and_queries(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
     state.set_daily_quota(3)
-    operation = budget_operation(fake_ads_client, budget, 60_000_000)
+    operation = budget_operation(fake_ads_client, brand_budget, 60_000_000)
 
     mutate(fake_ads_client, [operation, operation])
     search(fake_ads_client, "SELECT campaign.id FROM campaign")
@@ -315,47 +314,44 @@ def test_daily_quota_counts_mutate_items_and_queries(
 
 
 def test_latency_beyond_the_client_timeout_is_a_deadline(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
     state.set_latency(0.3)
 
     with pytest.raises(core_exceptions.DeadlineExceeded):
-        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=0.1)
+        mutate(fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 60_000_000)], timeout=0.1)
 
 
 def test_a_scripted_mutate_applies_then_answers_after_the_client_deadline(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
     _, other = state.add_campaign(CUSTOMER, "Generic", 20_000_000)
     state.fault_next_mutates(1, hand_edits={other: 25_000_000})
 
     with pytest.raises(core_exceptions.DeadlineExceeded):
-        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=0.3)
+        mutate(fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 60_000_000)], timeout=0.3)
 
-    assert state.budget(budget).amount_micros == 60_000_000  # applied although the client gave up
+    assert state.budget(brand_budget).amount_micros == 60_000_000  # applied although the client gave up
     assert state.budget(other).amount_micros == 25_000_000  # the hand edit landed meanwhile
-    assert [m.resource_name for m in state.mutations] == [budget]  # hand edits are not API mutations
+    assert [m.resource_name for m in state.mutations] == [brand_budget]  # hand edits are not API mutations
     # The script is used up: the next mutate is answered at once.
-    mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 70_000_000)], timeout=5)
+    mutate(fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 70_000_000)], timeout=5)
     assert state.calls("MutateCampaignBudgets") == 2
     assert state.calls("SearchStream") == 0
 
 
 def test_a_scripted_mutate_can_fail_without_applying(
-    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient
+    fake_ads_server: FakeGoogleAdsServer, fake_ads_client: GoogleAdsClient, brand_budget: str
 ) -> None:
     state = fake_ads_server.state
-    _, budget = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
     state.fault_next_mutates(1, apply=False, answer="UNAVAILABLE")
 
     with pytest.raises(core_exceptions.ServiceUnavailable):
-        mutate(fake_ads_client, [budget_operation(fake_ads_client, budget, 60_000_000)], timeout=5)
+        mutate(fake_ads_client, [budget_operation(fake_ads_client, brand_budget, 60_000_000)], timeout=5)
 
-    assert state.budget(budget).amount_micros == 50_000_000
+    assert state.budget(brand_budget).amount_micros == 50_000_000
     assert state.mutations == []
     assert state.calls("MutateCampaignBudgets") == 1
     with pytest.raises(ValueError, match="LATE, UNAVAILABLE"):
@@ -542,23 +538,30 @@ def test_control_endpoint_seeds_and_steers(
         with urllib.request.urlopen(f"{control.url}/state", timeout=5) as response:
             summary = json.load(response)
         with pytest.raises(core_exceptions.DeadlineExceeded):
-            mutate(fake_ads_client, [budget_operation(fake_ads_client, created["budget"], 9_000_000)],
-                   timeout=0.3)
+            mutate(
+                fake_ads_client,
+                [budget_operation(fake_ads_client, created["budget"], 9_000_000)],
+                timeout=0.3,
+            )
     finally:
         control.stop()
     assert row.campaign_budget.amount_micros == 7_000_000
     assert [b["amount_micros"] for b in summary["budgets"]] == [7_000_000]
     assert summary["calls"] == {"Search": 2}
     assert summary["faults"]["mutates"] == [
-        {"apply": True, "answer": "LATE", "hand_edits": [[created["budget"], 8_000_000]]}]
+        {"apply": True, "answer": "LATE", "hand_edits": [[created["budget"], 8_000_000]]}
+    ]
     # Applied (9.00), then the hand edit (8.00) landed before the late answer.
     assert fake_ads_server.state.budget(created["budget"]).amount_micros == 8_000_000
 
 
 def test_main_runs_until_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from glue.lab.fake_google_ads.server import main; sys.exit(main())"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from glue.lab.fake_google_ads.server import main; sys.exit(main())",
+        ],
         cwd=REPO_ROOT,
         env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE,
