@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 
@@ -450,23 +451,37 @@ def assignments(columns: str, source: str = "o") -> str:
     return ", ".join(f"{c} = {source}.{c}" for c in columns.split(", "))
 
 
-class PlanFloor(Floor):
-    """D's plan rows (the step's columns) inserted again. The table stays for orchestrate's floor: it
-    holds the plans as they are before orchestrate, as the real table does."""
+def insert_again(conn: psycopg.Connection, table: str, columns: str, rows: str) -> int:
+    """The bare insert of a step's rows: the prepared copy `rows` into the floor's `table`."""
+    return conn.execute(
+        f"insert into {FLOOR}.{table} ({columns}) select {columns} from {FLOOR}.{rows}"
+    ).rowcount
+
+
+class InsertFloor(Floor):
+    """A step that writes D's rows of one table: they are inserted again into a copy of it."""
+
+    table: ClassVar[str]
+    columns: ClassVar[str]
 
     def before(self, conn: psycopg.Connection) -> None:
-        like(conn, "public.lead_segment_plans", "lead_segment_plans")
+        like(conn, f"public.{self.table}", self.table)
 
     def after(self, conn: psycopg.Connection) -> None:
         prepared(
-            conn, "plan_rows", f"select {PLAN_COLUMNS} from public.lead_segment_plans where date = %(d)s"
+            conn, f"{self.table}_rows", f"select {self.columns} from public.{self.table} where date = %(d)s"
         )
 
     def write(self, conn: psycopg.Connection) -> int:
-        return conn.execute(
-            f"insert into {FLOOR}.lead_segment_plans ({PLAN_COLUMNS})"
-            f" select {PLAN_COLUMNS} from {FLOOR}.plan_rows"
-        ).rowcount
+        return insert_again(conn, self.table, self.columns, f"{self.table}_rows")
+
+
+class PlanFloor(InsertFloor):
+    """D's plan rows (the step's columns) inserted again. The table stays for orchestrate's floor: it
+    holds the plans as they are before orchestrate, as the real table does."""
+
+    table = "lead_segment_plans"
+    columns = PLAN_COLUMNS
 
 
 class OrchestrateFloor(Floor):
@@ -494,10 +509,7 @@ class OrchestrateFloor(Floor):
         )
 
     def write(self, conn: psycopg.Connection) -> int:
-        rows = conn.execute(
-            f"insert into {FLOOR}.channel_orchestration_log ({LOG_COLUMNS})"
-            f" select {LOG_COLUMNS} from {FLOOR}.orchestrate_log_rows"
-        ).rowcount
+        rows = insert_again(conn, "channel_orchestration_log", LOG_COLUMNS, "orchestrate_log_rows")
         updated = conn.execute(
             f"""update {FLOOR}.lead_segment_plans p set {assignments(PLAN_ORCHESTRATION)}
                   from {FLOOR}.orchestrate_plan_rows o
@@ -506,18 +518,9 @@ class OrchestrateFloor(Floor):
         return rows + updated
 
 
-class PartnerLeadGapsFloor(Floor):
-    def before(self, conn: psycopg.Connection) -> None:
-        like(conn, "public.partner_lead_gaps", "partner_lead_gaps")
-
-    def after(self, conn: psycopg.Connection) -> None:
-        prepared(conn, "gap_rows", f"select {GAP_COLUMNS} from public.partner_lead_gaps where date = %(d)s")
-
-    def write(self, conn: psycopg.Connection) -> int:
-        return conn.execute(
-            f"insert into {FLOOR}.partner_lead_gaps ({GAP_COLUMNS})"
-            f" select {GAP_COLUMNS} from {FLOOR}.gap_rows"
-        ).rowcount
+class PartnerLeadGapsFloor(InsertFloor):
+    table = "partner_lead_gaps"
+    columns = GAP_COLUMNS
 
 
 class PartnerRecommendationsFloor(Floor):
@@ -549,10 +552,7 @@ class PartnerRecommendationsFloor(Floor):
         )
 
     def write(self, conn: psycopg.Connection) -> int:
-        rows = conn.execute(
-            f"insert into {FLOOR}.ai_marketing_recommendations ({REC_COLUMNS})"
-            f" select {REC_COLUMNS} from {FLOOR}.recommendation_rows"
-        ).rowcount
+        rows = insert_again(conn, "ai_marketing_recommendations", REC_COLUMNS, "recommendation_rows")
         updated = conn.execute(
             f"update {FLOOR}.partner_marketing_campaigns c set {assignments(TOTALS)}"
             f" from {FLOOR}.campaign_totals o where c.id = o.id"
