@@ -230,6 +230,24 @@ def test_plpgsql_check_finds_nothing(db: psycopg.Connection) -> None:
     assert findings == [], f"plpgsql_check: {len(findings)} finding(s):\n" + "\n".join(findings)
 
 
+def lint_trigger(db: psycopg.Connection, name: str, body: str, *, new_table: str | None = None,
+                 row: bool = False) -> None:
+    """A trigger function lead_flow.<name> (its body between begin and end) and a trigger of that name
+    on lead_flow.zz_lint_t: before insert for each row, or after insert for each statement with its
+    transition table called new_table; neither: the function alone."""
+    db.execute(
+        f"create function lead_flow.{name}() returns trigger language plpgsql set search_path = '' "
+        f"as $$ begin {body} end $$"
+    )
+    if row:
+        when = "before insert on lead_flow.zz_lint_t for each row"
+    elif new_table:
+        when = f"after insert on lead_flow.zz_lint_t referencing new table as {new_table} for each statement"
+    else:
+        return
+    db.execute(f"create trigger {name} {when} execute function lead_flow.{name}()")
+
+
 def test_plpgsql_check_detects_what_it_claims_to(db: psycopg.Connection) -> None:
     """Dead code, a missing column, an unchecked temporary table, a pragma the checker cannot read (a
     newline in it), a wrong column in a trigger and in its transition table, unsanitized dynamic SQL
@@ -283,39 +301,14 @@ def test_plpgsql_check_detects_what_it_claims_to(db: psycopg.Connection) -> None
                return v_n;
              end $$"""
     )
-    db.execute(
-        """create function lead_flow.zz_lint_tg_row() returns trigger
-             language plpgsql set search_path = '' as $$
-             begin new.no_such_column := 1; return new; end $$"""
+    lint_trigger(db, "zz_lint_tg_row", "new.no_such_column := 1; return new;", row=True)
+    lint_trigger(
+        db, "zz_lint_tg_transition", "perform sum(n.no_such_column) from zz_lint_new n; return null;",
+        new_table="zz_lint_new",
     )
-    db.execute(
-        "create trigger zz_lint_tg_row before insert on lead_flow.zz_lint_t "
-        "for each row execute function lead_flow.zz_lint_tg_row()"
-    )
-    db.execute(
-        """create function lead_flow.zz_lint_tg_transition() returns trigger
-             language plpgsql set search_path = '' as $$
-             begin perform sum(n.no_such_column) from zz_lint_new n; return null; end $$"""
-    )
-    db.execute(
-        "create trigger zz_lint_tg_transition after insert on lead_flow.zz_lint_t "
-        "referencing new table as zz_lint_new for each statement "
-        "execute function lead_flow.zz_lint_tg_transition()"
-    )
-    db.execute(
-        """create function lead_flow.zz_lint_tg_fine() returns trigger
-             language plpgsql set search_path = '' as $$
-             begin perform sum(n.amount) from zz_lint_new2 n; return null; end $$"""
-    )
-    db.execute(
-        "create trigger zz_lint_tg_fine after insert on lead_flow.zz_lint_t "
-        "referencing new table as zz_lint_new2 for each statement "
-        "execute function lead_flow.zz_lint_tg_fine()"
-    )
-    db.execute(
-        """create function lead_flow.zz_lint_tg_orphan() returns trigger
-             language plpgsql set search_path = '' as $$ begin return new; end $$"""
-    )
+    lint_trigger(db, "zz_lint_tg_fine", "perform sum(n.amount) from zz_lint_new2 n; return null;",
+                 new_table="zz_lint_new2")
+    lint_trigger(db, "zz_lint_tg_orphan", "return new;")
     findings = plpgsql_check(db)
     assert any('Pragma "table"' in f and "not processed" in f for f in findings), findings
     findings = [f for f in findings if "zz_lint" in f]
