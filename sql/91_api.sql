@@ -51,6 +51,24 @@ comment on function lead_flow.api_check_range(date, date, text, text) is
 revoke all on function lead_flow.api_check_range(date, date, text, text) from public, anon, authenticated;
 grant execute on function lead_flow.api_check_range(date, date, text, text) to authenticated, service_role;
 
+-- A text argument or field of at most p_max characters: raises 22023 naming it and its length.
+-- NULL passes (whether it is required is the caller's check).
+create or replace function lead_flow.api_check_length(p_name text, p_value text, p_max integer) returns void
+  language plpgsql immutable set search_path = ''
+  as $$
+  begin
+    if length(p_value) > p_max then
+      raise exception '% is % characters long; at most % are allowed', p_name, length(p_value), p_max
+        using errcode = '22023';
+    end if;
+  end
+  $$;
+comment on function lead_flow.api_check_length(text, text, integer) is
+  'Raises 22023 "<name> is N characters long; at most <max> are allowed" when p_value is longer than '
+  'p_max characters; NULL passes.';
+revoke all on function lead_flow.api_check_length(text, text, integer) from public, anon, authenticated;
+grant execute on function lead_flow.api_check_length(text, text, integer) to authenticated, service_role;
+
 -- The region reference: everyone's, anon included ------------------------------------------------
 
 -- The region slug for a spelling of a province (or a slug itself); NULL when unknown.
@@ -126,10 +144,7 @@ create or replace function public.create_lead_segment(branch text, region text, 
     if create_lead_segment.branch is null or btrim(create_lead_segment.branch) = '' then
       raise exception 'branch is required (an industry name such as "schilder")' using errcode = '22023';
     end if;
-    if length(create_lead_segment.branch) > 100 then
-      raise exception 'branch is % characters long; at most 100 are allowed', length(create_lead_segment.branch)
-        using errcode = '22023';
-    end if;
+    perform lead_flow.api_check_length('branch', create_lead_segment.branch, 100);
     v_branch := lead_flow.normalize_branch(create_lead_segment.branch);
     if v_branch !~ '[a-z0-9]' then
       raise exception 'branch "%" has no letters or digits', v_branch using errcode = '22023';
@@ -138,10 +153,7 @@ create or replace function public.create_lead_segment(branch text, region text, 
     if create_lead_segment.region is null or btrim(create_lead_segment.region) = '' then
       raise exception 'region is required; valid regions: %', lead_flow.api_region_list() using errcode = '22023';
     end if;
-    if length(create_lead_segment.region) > 100 then
-      raise exception 'region is % characters long; at most 100 are allowed', length(create_lead_segment.region)
-        using errcode = '22023';
-    end if;
+    perform lead_flow.api_check_length('region', create_lead_segment.region, 100);
     v_region := public.normalize_region(create_lead_segment.region);
     if v_region is null then
       raise exception 'unknown region "%"; valid regions: %', left(create_lead_segment.region, 100),
@@ -156,10 +168,7 @@ create or replace function public.create_lead_segment(branch text, region text, 
     if v_region_country <> v_country then
       raise exception 'region % lies in %, not in %', v_region, v_region_country, v_country using errcode = '22023';
     end if;
-    if length(v_description) > 2000 then
-      raise exception 'description is % characters long; at most 2000 are allowed', length(v_description)
-        using errcode = '22023';
-    end if;
+    perform lead_flow.api_check_length('description', v_description, 2000);
 
     insert into public.lead_segments (branch, region, country, description)
     values (v_branch, v_region, v_country, v_description)
@@ -464,10 +473,7 @@ create or replace function public.set_target_override(segment_id uuid, valid_fro
     if v_reason is null or v_reason = '' then
       raise exception 'reason is required (why the target is overridden)' using errcode = '22023';
     end if;
-    if length(v_reason) > 1000 then
-      raise exception 'reason is % characters long; at most 1000 are allowed', length(v_reason)
-        using errcode = '22023';
-    end if;
+    perform lead_flow.api_check_length('reason', v_reason, 1000);
     perform lead_flow.api_check_segment(set_target_override.segment_id);
     -- One writer per segment at a time, so two overlapping overrides cannot slip in side by side.
     perform from public.lead_segments s where s.id = set_target_override.segment_id for no key update;

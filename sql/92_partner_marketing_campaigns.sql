@@ -32,13 +32,8 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__validate() 
     if new.cpl_target <= 0 then
       raise exception 'cpl_target must be more than 0 EUR; got %', new.cpl_target using errcode = '22023';
     end if;
-    if length(new.name) > 200 then
-      raise exception 'name is % characters long; at most 200 are allowed', length(new.name) using errcode = '22023';
-    end if;
-    if length(new.budget_resource_name) > 100 then
-      raise exception 'budget_resource_name is % characters long; at most 100 are allowed',
-        length(new.budget_resource_name) using errcode = '22023';
-    end if;
+    perform lead_flow.api_check_length('name', new.name, 200);
+    perform lead_flow.api_check_length('budget_resource_name', new.budget_resource_name, 100);
     if new.channel = 'google_ads' and new.external_campaign_id is not null
        and (new.external_campaign_id !~ '^[0-9]{1,20}$' or new.customer_id is null or new.customer_id !~ '^[0-9]{10}$'
             or new.budget_resource_name is null

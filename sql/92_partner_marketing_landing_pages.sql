@@ -29,21 +29,10 @@ create or replace function lead_flow.tg_partner_landing_pages__validate() return
       raise exception 'content_json is % bytes as JSON; at most 262144 (256 kB) are allowed',
         octet_length(new.content_json::text) using errcode = '22023';
     end if;
-    if length(new.title) > 200 then
-      raise exception 'title is % characters long; at most 200 are allowed', length(new.title) using errcode = '22023';
-    end if;
-    if length(new.subtitle) > 500 then
-      raise exception 'subtitle is % characters long; at most 500 are allowed', length(new.subtitle)
-        using errcode = '22023';
-    end if;
-    if length(new.seo_title) > 200 then
-      raise exception 'seo_title is % characters long; at most 200 are allowed', length(new.seo_title)
-        using errcode = '22023';
-    end if;
-    if length(new.seo_description) > 1000 then
-      raise exception 'seo_description is % characters long; at most 1000 are allowed', length(new.seo_description)
-        using errcode = '22023';
-    end if;
+    perform lead_flow.api_check_length('title', new.title, 200);
+    perform lead_flow.api_check_length('subtitle', new.subtitle, 500);
+    perform lead_flow.api_check_length('seo_title', new.seo_title, 200);
+    perform lead_flow.api_check_length('seo_description', new.seo_description, 1000);
     if new.status = 'published' and coalesce(btrim(new.title), '') = '' then
       raise exception 'a landing page needs a title before it is published' using errcode = '22023';
     end if;
