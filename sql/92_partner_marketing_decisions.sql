@@ -29,6 +29,8 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
     v_log_id uuid;
     v_page_id uuid;
     v_pending bigint;
+    v_status text := 'approved';
+    v_outcome jsonb := '{}'::jsonb;
   begin
     if not (v_trusted or lead_flow.is_partner()) then
       raise exception '% needs a partner or admin profile',
@@ -120,14 +122,7 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
               c.customer_id, c.external_campaign_id, c.budget_resource_name, c.id, p_id, 'partner_rules',
               r.payload ->> 'limited_by')
       returning id into v_log_id;
-      update public.ai_marketing_recommendations x
-         set status = 'approved', decided_by = v_uid, decided_at = now(), decision_reason = p_reason,
-             payload = x.payload || jsonb_build_object('orchestration_log_id', v_log_id)
-       where x.id = p_id
-      returning * into r;
-      select count(*) into v_pending
-        from public.channel_orchestration_log l where l.channel = 'google_ads' and l.status = 'pending';
-      perform pg_notify('lead_flow_budget_changes', v_pending::text);
+      v_outcome := jsonb_build_object('orchestration_log_id', v_log_id);
     elsif r.type = 'create_landing_page' then
       insert into public.partner_landing_pages (partner_id, segment_id, path, status, source, title)
       values (r.partner_id, r.segment_id,
@@ -136,17 +131,20 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
                            else r.payload ->> 'suggested_path' end),
               'draft', 'ai', r.payload ->> 'suggested_title')
       returning id into v_page_id;
-      update public.ai_marketing_recommendations x
-         set status = 'applied', decided_by = v_uid, decided_at = now(), decision_reason = p_reason,
-             payload = x.payload || jsonb_build_object('landing_page_id', v_page_id)
-       where x.id = p_id
-      returning * into r;
-    else
-      -- pause_campaign: approved for a person to carry out in the ad platform.
-      update public.ai_marketing_recommendations x
-         set status = 'approved', decided_by = v_uid, decided_at = now(), decision_reason = p_reason
-       where x.id = p_id
-      returning * into r;
+      v_status := 'applied';  -- the draft page is made: nothing is left to carry out
+      v_outcome := jsonb_build_object('landing_page_id', v_page_id);
+    end if;
+    -- The decision, with what carrying it out made; pause_campaign: approved for a person to carry
+    -- out in the ad platform.
+    update public.ai_marketing_recommendations x
+       set status = v_status, decided_by = v_uid, decided_at = now(), decision_reason = p_reason,
+           payload = x.payload || v_outcome
+     where x.id = p_id
+    returning * into r;
+    if v_log_id is not null then
+      select count(*) into v_pending
+        from public.channel_orchestration_log l where l.channel = 'google_ads' and l.status = 'pending';
+      perform pg_notify('lead_flow_budget_changes', v_pending::text);
     end if;
     perform lead_flow.log('info', format('marketing recommendation %s (%s) approved', p_id, r.type),
                           jsonb_build_object('recommendation_id', p_id, 'partner_id', r.partner_id, 'by', v_uid,
