@@ -149,23 +149,12 @@ def test_a_partner_cannot_change_another_partners_rows(mk: Marketing, committed:
     b = mk.rest.other_partner_id
     p = mk.rest.partner
     # PATCH on B's rows matches nothing for A.
-    assert (
-        p.from_("partner_landing_pages")
-        .update({"title": "hijacked"})
-        .eq("id", str(mk.page[b]))
-        .execute()
-        .data
-        == []
-    )
-    assert (
-        p.from_("partner_marketing_campaigns")
-        .update({"name": "x"})
-        .eq("id", str(mk.campaign[b]))
-        .execute()
-        .data
-        == []
-    )
-    assert p.from_("profiles").update({"brand_color": "#000000"}).eq("id", str(b)).execute().data == []
+    for table, change, row_id in [
+        ("partner_landing_pages", {"title": "hijacked"}, mk.page[b]),
+        ("partner_marketing_campaigns", {"name": "x"}, mk.campaign[b]),
+        ("profiles", {"brand_color": "#000000"}, b),
+    ]:
+        assert p.from_(table).update(change).eq("id", str(row_id)).execute().data == [], table
     # Rows created for B are refused by RLS.
     for table, body in [
         ("partner_landing_pages", {"partner_id": str(b), "path": "/evil/page"}),
