@@ -199,21 +199,39 @@ create table lead_flow.partner_marketing_runs (
   error text
 );
 
--- 2.1 The marketing profile, on the platform's profiles table; columns added only where absent. Last in
--- this migration, so its lock on profiles (the checks scan the table) is held only until the commit.
-alter table public.profiles
-  add column if not exists marketing_mode text not null default 'leads_only'
-    constraint profiles_marketing_mode_known check (marketing_mode in ('leads_only', 'hybrid', 'full_marketing')),
-  add column if not exists auto_marketing_enabled boolean not null default false,
-  add column if not exists monthly_marketing_budget numeric(12, 2) not null default 0
-    constraint profiles_monthly_marketing_budget_nonnegative check (monthly_marketing_budget >= 0),
-  add column if not exists preferred_channels text[] not null default '{}',
-  add column if not exists brand_color text
-    constraint profiles_brand_color_hex check (brand_color ~ '^#[0-9a-fA-F]{6}$'),
-  add column if not exists logo_url text
-    constraint profiles_logo_url_https check (logo_url ~ '^https?://\S+$' and length(logo_url) <= 2000),
-  add column if not exists tone_of_voice text
-    constraint profiles_tone_of_voice_length check (length(tone_of_voice) <= 2000);
+-- 2.1 The marketing profile, on the platform's profiles table; each column (and its check) added only
+-- where the platform lacks the column, so a column of the platform's own never gets a check of ours.
+-- Constant defaults: a catalog change, no rewrite. The checks are added NOT VALID, so nothing scans
+-- profiles under this migration's exclusive lock (a lead insert checks its user_id against profiles
+-- and would wait); migration 0014 validates them under a lock that lets writes through. Last in this
+-- migration, so the lock is held only until the commit.
+do $$
+declare
+  c record;
+begin
+  for c in
+    select * from (values
+      ('marketing_mode', $c$text not null default 'leads_only'$c$, 'profiles_marketing_mode_known',
+       $c$marketing_mode in ('leads_only', 'hybrid', 'full_marketing')$c$),
+      ('auto_marketing_enabled', 'boolean not null default false', null, null),
+      ('monthly_marketing_budget', 'numeric(12, 2) not null default 0',
+       'profiles_monthly_marketing_budget_nonnegative', 'monthly_marketing_budget >= 0'),
+      ('preferred_channels', $c$text[] not null default '{}'$c$, null, null),
+      ('brand_color', 'text', 'profiles_brand_color_hex', $c$brand_color ~ '^#[0-9a-fA-F]{6}$'$c$),
+      ('logo_url', 'text', 'profiles_logo_url_https', $c$logo_url ~ '^https?://\S+$' and length(logo_url) <= 2000$c$),
+      ('tone_of_voice', 'text', 'profiles_tone_of_voice_length', 'length(tone_of_voice) <= 2000')
+    ) as t (col, type, check_name, check_expr)
+  loop
+    if not exists (select from pg_catalog.pg_attribute
+                    where attrelid = 'public.profiles'::regclass and attname = c.col and not attisdropped) then
+      execute format('alter table public.profiles add column %I %s', c.col, c.type);
+      if c.check_name is not null then
+        execute format('alter table public.profiles add constraint %I check (%s) not valid', c.check_name, c.check_expr);
+      end if;
+    end if;
+  end loop;
+end
+$$;
 
 -- Safe at once, whatever fails next: RLS on and Supabase's default grants to anon and authenticated taken
 -- back in this same transaction; policies and the API roles' grants are sql/94_security_partner_marketing.sql's.

@@ -383,3 +383,8 @@ def test_lead_inserts_keep_flowing_while_migrate_runs_on_a_million_leads(cluster
         assert conn.execute(
             "select convalidated from pg_constraint where conname = 'leads_segment_id_fkey'"
         ).fetchone() == (True,)
+        # The checks on the marketing columns of profiles were added NOT VALID and then validated.
+        assert conn.execute(
+            "select count(*), bool_and(convalidated) from pg_constraint "
+            "where conrelid = 'public.profiles'::regclass and conname like 'profiles\\_%' and contype = 'c'"
+        ).fetchone() == (5, True)
