@@ -112,6 +112,26 @@ comment on function lead_flow.api_require_reader(text) is
 revoke all on function lead_flow.api_require_reader(text) from public, anon, authenticated;
 grant execute on function lead_flow.api_require_reader(text) to authenticated, service_role;
 
+-- The same check for what only admins may do (write through the API, re-run a night, the orchestration
+-- status): admins and the back end (is_back_end, so it also holds inside SECURITY DEFINER functions,
+-- where current_user is the owner); 42501 naming the action for anyone else.
+create or replace function lead_flow.api_require_admin(p_action text) returns boolean
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    if lead_flow.is_admin() or lead_flow.is_back_end() then
+      return true;
+    end if;
+    raise exception '% is for admins only', p_action using errcode = '42501',
+      hint = 'sign in as a user whose profile has is_admin';
+  end
+  $$;
+comment on function lead_flow.api_require_admin(text) is
+  'True for admins and the back end (service_role, direct sessions); raises 42501 "<action> is for admins only" '
+  'for everyone else.';
+revoke all on function lead_flow.api_require_admin(text) from public, anon, authenticated;
+grant execute on function lead_flow.api_require_admin(text) to authenticated, service_role;
+
 -- The tables. RLS is on from the migrations that create them (0003); each table below: who may do
 -- what, then the grants (service_role everything: it bypasses RLS), then its policies. Policies have
 -- no "create or replace": each is dropped and made again (earlier versions' names went in migration

@@ -1,28 +1,10 @@
 -- The API for PostgREST/Supabase clients: the spec's endpoints as views and RPC functions in
 -- `public`. Views are security_invoker (the caller's RLS applies); functions are SECURITY INVOKER and
--- check who calls them (lead_flow.api_require_reader / api_require_admin); what callers may not do or
+-- check who calls them (lead_flow.api_require_reader / api_require_admin, sql/90); what callers may not do or
 -- read themselves (re-running a night; stats and plans, whose tables are admin-only because they hold
 -- money) goes through SECURITY DEFINER functions in lead_flow that check again and blank the money
 -- for partners. Errors meant for users: 22023 (400), 23505 (409, a conflict with what exists), 42501
 -- (403, not allowed; 401 for anon, which may not execute these functions at all).
-
--- Who counts as an admin of the API: a user whose profile has is_admin, service_role, or a
--- superuser/owner session (psql, the CLI). Raises 42501 naming the action for anyone else.
-create or replace function lead_flow.api_require_admin(p_action text) returns boolean
-  language plpgsql stable set search_path = ''
-  as $$
-  begin
-    if (select lead_flow.is_admin()) or pg_catalog.pg_has_role(current_user, 'service_role', 'USAGE') then
-      return true;
-    end if;
-    raise exception '% is for admins only', p_action using errcode = '42501',
-      hint = 'sign in as a user whose profile has is_admin';
-  end
-  $$;
-comment on function lead_flow.api_require_admin(text) is
-  'True for admins, service_role and superusers; raises 42501 "<action> is for admins only" for everyone else.';
-revoke all on function lead_flow.api_require_admin(text) from public, anon, authenticated;
-grant execute on function lead_flow.api_require_admin(text) to authenticated, service_role;
 
 -- The valid region slugs, for error messages.
 create or replace function lead_flow.api_region_list() returns text
@@ -624,9 +606,7 @@ create or replace function lead_flow.rerun_lead_flow(p_date date)
   declare
     v_yesterday date := lead_flow.local_day(now()) - 1;
   begin
-    if not (lead_flow.is_admin() or lead_flow.is_back_end()) then
-      raise exception 'rerun_lead_flow is for admins only' using errcode = '42501';
-    end if;
+    perform lead_flow.api_require_admin('rerun_lead_flow');
     if p_date is null or not isfinite(p_date) or p_date > v_yesterday then
       raise exception 'rerun_lead_flow needs a finished day (at most %), got %', v_yesterday,
         coalesce(p_date::text, 'nothing') using errcode = '22023';
