@@ -5,8 +5,9 @@
 -- added to the platform's profiles get no new constraint: their bounds are in the trigger function.
 --
 -- Outside a transaction: each constraint is added NOT VALID (a catalog change under a brief lock) and
--- then validated (a scan that lets reads and writes through), each step its own short transaction with
--- a lock_timeout, so the install waits briefly or fails cleanly instead of queueing clients behind it.
+-- then validated (a scan that lets reads and writes through), each step its own short transaction under
+-- the install's lock_timeout (glue/db.py sets it on the connection), so the install waits briefly or
+-- fails cleanly instead of queueing clients (a lead's foreign-key check on lead_segments) behind it.
 -- Every step is idempotent: a run that stopped part way resumes.
 -- transactional: false
 -- depends: 0003_lead_flow_tables 0008_partner_marketing
@@ -15,7 +16,6 @@ do $$
 declare
   c record;
 begin
-  perform set_config('lock_timeout', '5s', true);
   for c in
     select * from (values
       ('partner_landing_pages', 'partner_landing_pages_content_json_max_256kb',
@@ -41,16 +41,10 @@ end
 $$;
 
 -- Validating a validated constraint is a no-op, so a re-run passes through.
-do $$ begin perform set_config('lock_timeout', '5s', true);
-  alter table public.partner_landing_pages validate constraint partner_landing_pages_content_json_max_256kb; end $$;
-do $$ begin perform set_config('lock_timeout', '5s', true);
-  alter table public.partner_marketing_campaigns
-    validate constraint partner_marketing_campaigns_budget_resource_name_max_100; end $$;
-do $$ begin perform set_config('lock_timeout', '5s', true);
-  alter table public.lead_segment_campaigns validate constraint lead_segment_campaigns_campaign_id_max_20; end $$;
-do $$ begin perform set_config('lock_timeout', '5s', true);
-  alter table public.lead_segment_campaigns validate constraint lead_segment_campaigns_budget_resource_name_max_100; end $$;
-do $$ begin perform set_config('lock_timeout', '5s', true);
-  alter table public.lead_segments validate constraint lead_segments_postal_prefixes_max_1000_items_10kb; end $$;
-do $$ begin perform set_config('lock_timeout', '5s', true);
-  alter table public.lead_flow_settings validate constraint lead_flow_settings_value_max_1kb; end $$;
+alter table public.partner_landing_pages validate constraint partner_landing_pages_content_json_max_256kb;
+alter table public.partner_marketing_campaigns
+    validate constraint partner_marketing_campaigns_budget_resource_name_max_100;
+alter table public.lead_segment_campaigns validate constraint lead_segment_campaigns_campaign_id_max_20;
+alter table public.lead_segment_campaigns validate constraint lead_segment_campaigns_budget_resource_name_max_100;
+alter table public.lead_segments validate constraint lead_segments_postal_prefixes_max_1000_items_10kb;
+alter table public.lead_flow_settings validate constraint lead_flow_settings_value_max_1kb;
