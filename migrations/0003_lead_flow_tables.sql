@@ -215,21 +215,6 @@ create table public.lead_segment_target_overrides (
 create index lead_segment_target_overrides_segment_idx
   on public.lead_segment_target_overrides (segment_id, valid_from, valid_to);
 
--- Lead Flow's own log. The platform's system_logs is the platform's (its columns, grants and policies
--- are never touched); everything Lead Flow writes goes here, through lead_flow.log().
-create table public.lead_flow_logs (
-  id bigint generated always as identity primary key,
-  level text not null default 'info' check (level in ('debug', 'info', 'notice', 'warning', 'error')),
-  source text not null default 'lead_flow' check (length(source) between 1 and 100),
-  message text not null check (length(message) <= 4000),
-  details jsonb not null default '{}',
-  created_at timestamptz not null default now()
-);
-comment on table public.lead_flow_logs is
-  'Lead Flow''s log: nightly steps, budget changes, assignment errors (level, source, message, details). Admins read it.';
-create index lead_flow_logs_source_created_at_idx on public.lead_flow_logs (source, created_at);
-create index lead_flow_logs_created_at_idx on public.lead_flow_logs (created_at);
-
 -- Which nightly step has completed for which day: the state catch-up and alerts read.
 create table lead_flow.nightly_runs (
   step text not null check (step in ('aggregate', 'plan', 'orchestrate')),
@@ -271,11 +256,9 @@ declare
 begin
   foreach t in array array['regions', 'lead_segments', 'lead_generation_stats', 'lead_segment_plans',
                            'lead_segment_campaigns', 'campaign_daily_metrics', 'channel_orchestration_log',
-                           'lead_flow_setting_definitions', 'lead_flow_settings', 'lead_segment_target_overrides',
-                           'lead_flow_logs'] loop
+                           'lead_flow_setting_definitions', 'lead_flow_settings', 'lead_segment_target_overrides'] loop
     execute format('alter table public.%I enable row level security', t);
     execute format('revoke all on public.%I from anon, authenticated', t);
   end loop;
 end
 $$;
-revoke all on sequence public.lead_flow_logs_id_seq from anon, authenticated;

@@ -5,7 +5,7 @@
 -- every select and admin-write policy name sql/90 has used on the Lead Flow tables. sql/90 makes the
 -- current policies again in the same migrate; until then (seconds, once) these tables show signed-in
 -- callers no rows (RLS with no policy refuses), never more than before.
--- depends: 0003_lead_flow_tables
+-- depends: 0003_lead_flow_tables 0017_lead_flow_logs
 
 do $$
 declare

@@ -3,9 +3,15 @@ platform's tables already exist with more columns and data, losing nothing."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import psycopg
+from yoyo import get_backend, read_migrations
 
 from glue import db as glue_db
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # A fingerprint of the schema: every column, function body, view definition, policy and index.
 SCHEMA_FINGERPRINT = """
@@ -162,3 +168,64 @@ def test_migrations_install_onto_a_live_platform_database_losing_nothing(fresh_d
         assert conn.execute(
             "select s.code from public.leads l join public.lead_segments s on s.id = l.segment_id"
         ).fetchone() == ("schilder_noord_brabant",)
+
+
+# The last release before the install was made safe for a live platform (stop 11): a database
+# installed from it must upgrade with `leadflow migrate`, although later commits edited some of its
+# migrations (an applied migration is never run again, so what they add must come from new ones).
+PREVIOUS_RELEASE = "ccf9a8cc26c7c585ea0a15c7376459e71154feaf"
+
+
+def _install_release(url: str, rev: str, into: Path) -> None:
+    """Install `rev`'s migrations and sql/ as that release's migrate did (yoyo, then sql/ in order)."""
+    archive = subprocess.run(["git", "archive", rev, "migrations", "sql"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists lead_flow")
+    backend = get_backend(glue_db._yoyo_url(url))
+    try:
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(read_migrations(str(into / "migrations"))))
+    finally:
+        backend.connection.close()
+    with psycopg.connect(url) as conn:
+        for sql_file in sorted((into / "sql").glob("*.sql")):
+            conn.execute(sql_file.read_text())
+
+
+def test_a_database_of_the_previous_release_upgrades(fresh_database: str, tmp_path: Path) -> None:
+    _install_release(fresh_database, PREVIOUS_RELEASE, tmp_path)
+    result = glue_db.migrate(fresh_database, quiet=True)
+    assert result.migrations and result.sql_applied
+    with psycopg.connect(fresh_database) as conn:
+        # Lead Flow's own log exists, under RLS, and the nightly steps write to it.
+        assert conn.execute(
+            "select relrowsecurity from pg_class where oid = 'public.lead_flow_logs'::regclass"
+        ).fetchone() == (True,)
+        # The generators' statement triggers are gone; the lead and profile triggers are in place.
+        triggers = {
+            r[0]
+            for r in conn.execute(
+                "select tgname from pg_trigger where not tgisinternal and tgrelid in "
+                "('public.industries'::regclass, 'public.lead_segments'::regclass, 'public.leads'::regclass)"
+            )
+        }
+        assert "tg_industries__compile_assignment" not in triggers
+        assert "tg_lead_segments__compile_assignment" not in triggers
+        assert {"tg_leads__assign_segment", "tg_leads__reassign_segment"} <= triggers
+        # And the upgraded database works: a lead gets its segment, a night runs and logs.
+        industry = conn.execute(
+            "insert into public.industries (name) values ('Schilder') returning id"
+        ).fetchone()
+        conn.execute("insert into public.lead_segments (branch, region) values ('schilder', 'utrecht')")
+        segment = conn.execute(
+            "insert into public.leads (industry_id, province) values (%s, 'Utrecht') returning segment_id",
+            industry,
+        ).fetchone()[0]
+        assert segment is not None
+        statuses = conn.execute(
+            "select status from lead_flow.run_lead_flow_nightly(current_date - 1)"
+        ).fetchall()
+        assert statuses and {s for (s,) in statuses} == {"success"}
+        assert conn.execute("select count(*) > 0 from public.lead_flow_logs").fetchone() == (True,)
