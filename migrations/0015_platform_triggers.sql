@@ -1,4 +1,4 @@
--- Lead Flow's triggers on the platform's tables (leads, industries, profiles), created once here and
+-- Lead Flow's triggers on the platform's tables (leads, profiles), created once here and
 -- never again by the re-applied sql/: creating or replacing a trigger locks its table against inserts
 -- (SHARE ROW EXCLUSIVE) until the transaction commits, and sql/ is applied in one transaction after
 -- every migrate. So sql/ only replaces the trigger FUNCTIONS (which takes no lock on the table); a
@@ -21,7 +21,7 @@ begin
       execute format('revoke all on function %s() from public, anon, authenticated', f);
     end if;
   end loop;
-  foreach f in array array['lead_flow.tg_segment_assignment_inputs__compile', 'lead_flow.tg_profiles__segment_codes'] loop
+  foreach f in array array['lead_flow.tg_profiles__segment_codes'] loop
     if to_regprocedure(f || '()') is null then
       execute format($s$create function %s() returns trigger language plpgsql set search_path = ''
                         as 'begin return null; end'$s$, f);
@@ -44,12 +44,6 @@ create or replace trigger tg_leads__reassign_segment
   when (new.segment_id is not distinct from old.segment_id
         and (new.industry_id, new.province, new.postcode) is distinct from (old.industry_id, old.province, old.postcode))
   execute function lead_flow.tg_leads__assign_segment();
-
--- industries: after any statement that can change the industry x region -> segment map, the
--- assignment function is generated again (sql/20_segments.sql).
-create or replace trigger tg_industries__compile_assignment
-  after insert or update of id, name or delete or truncate on public.industries
-  for each statement execute function lead_flow.tg_segment_assignment_inputs__compile();
 
 -- profiles: the segment codes a partner's profile names (sql/30_capacity.sql), per statement, and
 -- the marketing profile's validation with messages a person can act on (sql/92_partner_marketing.sql).

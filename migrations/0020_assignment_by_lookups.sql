@@ -13,12 +13,27 @@
 -- and a partner's edit of branches or regions in its profile (the old segment-code refresh).
 -- depends: 0002_platform_baseline 0003_lead_flow_tables 0004_postcode_regions 0015_platform_triggers
 
--- The generators and their triggers. Dropping tg_industries__compile_assignment locks the platform's
--- industries for a moment (ACCESS EXCLUSIVE; the migrate's lock_timeout bounds the wait), once.
+-- The generators and their triggers (those on industries and lead_segments: below, only where present).
 drop trigger if exists tg_postcode_regions__compile on lead_flow.postcode_regions;
 drop trigger if exists tg_region_aliases__compile on lead_flow.region_aliases;
-drop trigger if exists tg_lead_segments__compile_assignment on public.lead_segments;
-drop trigger if exists tg_industries__compile_assignment on public.industries;
+
+-- Triggers of earlier versions on the platform's industries and on lead_segments (whose rows every
+-- lead's foreign-key check reads): the generator's, and those of a lookup table
+-- (lead_flow.industry_segments). Dropped only where present: `drop trigger if exists` locks the table
+-- (ACCESS EXCLUSIVE) even when there is nothing to drop.
+do $$
+declare
+  r record;
+begin
+  for r in select t.tgname, t.tgrelid::regclass as tbl from pg_catalog.pg_trigger t
+            where t.tgrelid in ('public.industries'::regclass, 'public.lead_segments'::regclass)
+              and (t.tgname like 'tg\_%\_\_industry\_segments\_%'
+                   or t.tgname in ('tg_industries__compile_assignment', 'tg_lead_segments__compile_assignment')) loop
+    execute format('drop trigger %I on %s', r.tgname, r.tbl);
+  end loop;
+end
+$$;
+
 drop function if exists lead_flow.tg_region_reference__compile();
 drop function if exists lead_flow.tg_segment_assignment_inputs__compile();
 drop function if exists lead_flow.compile_region_for();
@@ -38,19 +53,5 @@ drop trigger if exists tg_postcode_regions__compile_assignment on lead_flow.post
 drop trigger if exists tg_region_aliases__compile_assignment on lead_flow.region_aliases;
 drop function if exists lead_flow.compile_lead_segment_trigger();
 
--- Earlier versions: a lookup table (lead_flow.industry_segments) kept current by triggers on
--- industries and lead_segments. Their triggers are dropped only where present (a database that
--- never had them takes no lock on industries for them).
-do $$
-declare
-  r record;
-begin
-  for r in select t.tgname, t.tgrelid::regclass as tbl from pg_catalog.pg_trigger t
-            where t.tgrelid in ('public.industries'::regclass, 'public.lead_segments'::regclass)
-              and t.tgname like 'tg\_%\_\_industry\_segments\_%' loop
-    execute format('drop trigger %I on %s', r.tgname, r.tbl);
-  end loop;
-end
-$$;
 drop function if exists lead_flow.tg_industry_segments__maintain();
 drop function if exists lead_flow.rebuild_industry_segments();
