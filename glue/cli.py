@@ -90,6 +90,15 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(args)
 
 
+def _token(args: argparse.Namespace) -> int:
+    from glue.lab import tokens
+
+    if args.anon == bool(args.user_id):
+        raise SystemExit("give a USER_ID (a profile id) or --anon")
+    print(tokens.anon_key() if args.anon else tokens.user_token(args.user_id))
+    return 0
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -155,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("standard", "shapes"),
         help="standard (power curves) or shapes (ceiling, S-curve, lagged, drifting costs)",
     )
+
+    token = command(
+        "token", _token, "print a JWT for a user of the local stack (make up), or its anon key (--anon)"
+    )
+    token.add_argument("user_id", nargs="?", metavar="USER_ID", help="the profile id (role authenticated)")
+    token.add_argument("--anon", action="store_true", help="the anon key (role anon) instead")
 
     demo = command("demo", _demo, "seed a Dutch marketplace, run 28 nights, print and write a report")
     demo.add_argument("--days", type=int, default=28)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-import jwt
 import psycopg
 from postgrest import SyncPostgrestClient
 
 from glue.lab.stack import Stack
+from glue.lab.tokens import make_jwt
 
 # Data tables wiped between committed tests; settings go back to their defaults.
 _DATA_TABLES = [
@@ -35,14 +33,6 @@ def reset_data(conn: psycopg.Connection) -> None:
         "insert into public.lead_flow_settings (key, value) "
         "select key, default_value from public.lead_flow_setting_definitions"
     )
-
-
-def make_jwt(secret: str, role: str, sub: uuid.UUID | str | None = None, ttl_s: int = 3600) -> str:
-    """A signed JWT as PostgREST/Supabase take it; sub may be any string (a garbage one included)."""
-    claims: dict[str, Any] = {"role": role, "exp": int(time.time()) + ttl_s}
-    if sub is not None:
-        claims["sub"] = str(sub)
-    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def create_user(
