@@ -42,7 +42,8 @@ create or replace function lead_flow.claim_budget_changes(p_worker text, p_max_r
   end
   $$;
 comment on function lead_flow.claim_budget_changes(text, integer, boolean) is
-  'Worker contract: takes up to p_max_rows pending google_ads budget changes (and in_progress ones whose claim '
+  'Worker contract: takes up to p_max_rows pending google_ads changes (budgets and campaign pauses, by '
+  'action_type; and in_progress ones whose claim '
   'is older than claim_lease_minutes), oldest first, FOR UPDATE SKIP LOCKED so concurrent workers never share '
   'a row; marks them in_progress for p_worker (attempts + 1 unless dry run) and returns them. Paused segments '
   '(and everything under a global pause) stay in the queue.';
@@ -70,13 +71,14 @@ create or replace function lead_flow.complete_budget_change(
     if p_live_value is not null and (lead_flow.finite(p_live_value) is null or p_live_value < 0) then
       raise exception 'p_live_value must be a finite amount >= 0, got %', p_live_value using errcode = '22023';
     end if;
-    if p_status = 'success' and not v_dry and p_applied_amount is null then
-      raise exception 'a successful budget change needs p_applied_amount' using errcode = '22023';
-    end if;
 
     select * into v_row from public.channel_orchestration_log l where l.id = p_log_id for update;
     if not found then
       raise exception 'no budget change with id %', p_log_id using errcode = '22023';
+    end if;
+    -- A pause (action_type campaign_pause) sets no amount; a budget change's success says what it set.
+    if p_status = 'success' and not v_dry and p_applied_amount is null and v_row.action_type <> 'campaign_pause' then
+      raise exception 'a successful budget change needs p_applied_amount' using errcode = '22023';
     end if;
     if v_row.status <> 'in_progress' then
       raise exception 'budget change % is %, only an in_progress change can be completed', p_log_id, v_row.status
@@ -120,7 +122,8 @@ create or replace function lead_flow.complete_budget_change(
     returning l.* into v_row;
 
     -- What is live now: the applied amount on success, the observed value on a conflict.
-    if p_status = 'success' or (p_status = 'conflict' and p_live_value is not null) then
+    if v_row.action_type <> 'campaign_pause'
+       and (p_status = 'success' or (p_status = 'conflict' and p_live_value is not null)) then
       update public.lead_segment_campaigns c
          set daily_budget = case when p_status = 'success' then round(p_applied_amount, 2) else round(p_live_value, 2) end
        where c.segment_id = v_row.segment_id
@@ -140,10 +143,11 @@ create or replace function lead_flow.complete_budget_change(
   end
   $$;
 comment on function lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean) is
-  'Worker contract: finishes an in_progress budget change. success (needs p_applied_amount) updates the campaign '
-  'mapping''s daily_budget and the plan''s actual budget and status; failed records the error; conflict records '
-  'the live value (and makes it the known budget); pending returns the row to the queue. A dry run records '
-  'validated_at or the error and returns the row to pending. Any other state or status is a 400 error.';
+  'Worker contract: finishes an in_progress change. success (a budget change needs p_applied_amount; a '
+  'campaign_pause has none) updates the campaign mapping''s daily_budget and the plan''s actual budget and status; '
+  'failed records the error; conflict records the live value (and makes it the known budget); pending returns '
+  'the row to the queue. A dry run records validated_at or the error and returns the row to pending. Any other '
+  'state or status is a 400 error.';
 revoke all on function lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)
   from public, anon, authenticated;
 grant execute on function lead_flow.complete_budget_change(uuid, text, numeric, text, text, text, numeric, boolean)

@@ -1,11 +1,11 @@
 -- Partner marketing: deciding on a recommendation and carrying it out. The approve/reject RPCs
 -- (sql/93_partner_marketing_api.sql) call lead_flow.decide_marketing_recommendation; an approved
--- budget change is one pending google_ads row in channel_orchestration_log for the worker, and when
--- the worker completes it (lead_flow.complete_budget_change, sql/75) the trigger here makes the
--- campaign's daily budget follow and marks the recommendation applied.
+-- budget change or campaign pause is one pending google_ads row in channel_orchestration_log for the
+-- worker, and when the worker completes it (lead_flow.complete_budget_change, sql/75) the trigger
+-- here makes the campaign's daily budget (or status) follow and marks the recommendation applied.
 
 -- Approve (p_approve) or reject a recommendation as the calling user: a partner its own, an admin
--- any, service_role any. Approving a budget change queues ONE pending google_ads change in
+-- any, service_role any. Approving a budget change or a pause queues ONE pending google_ads change in
 -- channel_orchestration_log for the worker; a landing page proposal becomes a draft page.
 create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, p_approve boolean, p_reason text)
   returns public.ai_marketing_recommendations
@@ -123,6 +123,35 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
               r.payload ->> 'limited_by')
       returning id into v_log_id;
       v_outcome := jsonb_build_object('orchestration_log_id', v_log_id);
+    elsif r.type = 'pause_campaign' then
+      -- The worker pauses the campaign in Google Ads (CampaignService, status PAUSED), exactly once,
+      -- like a budget change; the trigger below marks the campaign paused when it succeeds.
+      select * into c from public.partner_marketing_campaigns x where x.id = r.campaign_id for update;
+      if not found or c.channel <> 'google_ads' or coalesce(c.external_campaign_id, '') !~ '^[0-9]+$' or c.customer_id is null then
+        raise exception 'campaign % of recommendation % is not a Google Ads campaign the worker can pause',
+          r.campaign_id, p_id using errcode = '22023';
+      end if;
+      if c.status <> 'active' then
+        raise exception 'campaign % is already %; only an active campaign is paused', c.id, c.status
+          using errcode = '22023';
+      end if;
+      if exists (select from public.channel_orchestration_log o
+                  where o.partner_campaign_id = c.id and o.status in ('pending', 'in_progress')) then
+        raise exception 'a change for campaign % is already waiting for the worker', c.id using errcode = '22023';
+      end if;
+      if exists (select from public.channel_orchestration_log o
+                  where o.partner_campaign_id = c.id and o.channel = 'google_ads' and o.date = v_today) then
+        raise exception 'campaign % already had a change today (%); approve the pause tomorrow (it stays pending until it expires)',
+          c.id, v_today using errcode = '22023';
+      end if;
+      insert into public.channel_orchestration_log
+        (date, segment_id, channel, action_type, old_value, new_value, reason, customer_id, campaign_id,
+         budget_resource_name, partner_campaign_id, recommendation_id, controller)
+      values (v_today, null, 'google_ads', 'campaign_pause', c.daily_budget, null,
+              format('partner recommendation %s approved: pause campaign; %s', p_id, r.reason),
+              c.customer_id, c.external_campaign_id, c.budget_resource_name, c.id, p_id, 'partner_rules')
+      returning id into v_log_id;
+      v_outcome := jsonb_build_object('orchestration_log_id', v_log_id);
     elsif r.type = 'create_landing_page' then
       insert into public.partner_landing_pages (partner_id, segment_id, path, status, source, title)
       values (r.partner_id, r.segment_id,
@@ -134,8 +163,7 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
       v_status := 'applied';  -- the draft page is made: nothing is left to carry out
       v_outcome := jsonb_build_object('landing_page_id', v_page_id);
     end if;
-    -- The decision, with what carrying it out made; pause_campaign: approved for a person to carry
-    -- out in the ad platform.
+    -- The decision, with what carrying it out made (the queued change, or the draft page).
     update public.ai_marketing_recommendations x
        set status = v_status, decided_by = v_uid, decided_at = now(), decision_reason = p_reason,
            payload = x.payload || v_outcome
@@ -153,7 +181,7 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
   end
   $$;
 comment on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) is
-  'Approves or rejects a pending, unexpired recommendation for its partner, an admin or service_role (others: "does not exist"); an approved budget change becomes one pending google_ads row in channel_orchestration_log (re-checked against the live budget, one change a day and the monthly budget); errors are 22023 with a message.';
+  'Approves or rejects a pending, unexpired recommendation for its partner, an admin or service_role (others: "does not exist"); an approved budget change becomes one pending google_ads row in channel_orchestration_log (re-checked against the live budget, one change a day and the monthly budget), an approved pause one pending campaign_pause row (an active Google Ads campaign, nothing else waiting, one change a day), a landing page proposal a draft page; errors are 22023 with a message.';
 revoke all on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) from public, anon, authenticated;
 grant execute on function lead_flow.decide_marketing_recommendation(uuid, boolean, text) to authenticated, service_role;
 
@@ -163,18 +191,27 @@ create or replace function lead_flow.tg_channel_orchestration_log__apply_partner
   language plpgsql security definer set search_path = ''
   as $$
   begin
-    if new.status = 'success' then
+    if new.status = 'success' and new.action_type = 'campaign_pause' then
+      update public.partner_marketing_campaigns c
+         set status = 'paused', ai_last_adjusted_at = now()
+       where c.id = new.partner_campaign_id;
+    elsif new.status = 'success' then
       update public.partner_marketing_campaigns c
          set daily_budget = coalesce(new.applied_value, new.new_value), ai_last_adjusted_at = now()
        where c.id = new.partner_campaign_id;
+    end if;
+    if new.status = 'success' then
       update public.ai_marketing_recommendations r
          set status = 'applied'
        where r.id = new.recommendation_id and r.status = 'approved';
     end if;
     perform lead_flow.log(case when new.status = 'success' then 'info' else 'warning' end,
-                          format('partner campaign %s budget change %s: %s -> %s (%s)', new.partner_campaign_id,
-                                 new.status, new.old_value, coalesce(new.applied_value, new.new_value),
-                                 coalesce(new.error_message, new.reason, '')),
+                          case when new.action_type = 'campaign_pause'
+                               then format('partner campaign %s pause %s (%s)', new.partner_campaign_id, new.status,
+                                           coalesce(new.error_message, new.reason, ''))
+                               else format('partner campaign %s budget change %s: %s -> %s (%s)', new.partner_campaign_id,
+                                           new.status, new.old_value, coalesce(new.applied_value, new.new_value),
+                                           coalesce(new.error_message, new.reason, '')) end,
                           jsonb_build_object('log_id', new.id, 'partner_campaign_id', new.partner_campaign_id,
                                              'recommendation_id', new.recommendation_id, 'status', new.status,
                                              'live_value', new.live_value));
@@ -182,7 +219,7 @@ create or replace function lead_flow.tg_channel_orchestration_log__apply_partner
   end
   $$;
 comment on function lead_flow.tg_channel_orchestration_log__apply_partner_change() is
-  'On a partner campaign budget change reaching success: sets the campaign''s daily_budget to the applied amount and marks its recommendation applied; logs every outcome.';
+  'On a partner campaign change reaching success: a budget change sets the campaign''s daily_budget to the applied amount, a pause sets its status to paused; either marks its recommendation applied; logs every outcome.';
 revoke all on function lead_flow.tg_channel_orchestration_log__apply_partner_change() from public, anon, authenticated;
 create or replace trigger tg_channel_orchestration_log__apply_partner_change
   after update of status on public.channel_orchestration_log
