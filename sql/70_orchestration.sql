@@ -121,7 +121,8 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
                  'spend_day', coalesce(w.spend_day, 0), 'clicks_day', coalesce(w.clicks_day, 0),
                  'spend_7d', coalesce(w.spend_7d, 0), 'leads_7d', coalesce(w.leads_7d, 0),
                  'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
-                 || coalesce(jsonb_build_object('smart', sf.features), '{}') end as inputs,
+                 || coalesce(jsonb_build_object('smart', sf.features), '{}')
+                 || coalesce(jsonb_build_object('estimate', ef.estimate), '{}') end as inputs,
                p.settings
           from plans p
           left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
@@ -135,6 +136,11 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
                       where 'smart' = any ($3)
                         and exists (select from plans x where x.settings ->> 'controller' = 'smart')) sf
             on sf.segment_id = p.segment_id
+          -- The estimate controller's fitted responses (sql/66), likewise once for all, only when used.
+          left join (select r.segment_id, r.estimate from lead_flow.estimate_segment_response($1) r
+                      where 'estimate' = any ($3)
+                        and exists (select from plans x where x.settings ->> 'controller' = 'estimate')) ef
+            on ef.segment_id = p.segment_id
          cross join lateral lead_flow.blend_cost_per_lead(
                  t.spend_28d, t.leads_28d, b.branch_cpl,
                  (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl
