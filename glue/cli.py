@@ -90,6 +90,12 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(args)
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    from glue.dashboard import cli as dashboard
+
+    return dashboard.main(args)
+
+
 def _token(args: argparse.Namespace) -> int:
     from glue.lab import tokens
 
@@ -170,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("user_id", nargs="?", metavar="USER_ID", help="the profile id (role authenticated)")
     token.add_argument("--anon", action="store_true", help="the anon key (role anon) instead")
+
+    from glue.dashboard.cli import add_arguments as dashboard_arguments
+
+    dashboard_arguments(command(
+        "dashboard", _dashboard,
+        "serve the Leadstroom page against the local stack (prints sign-in URLs), or --export it",
+    ))
 
     demo = command("demo", _demo, "seed a Dutch marketplace, run 28 nights, print and write a report")
     demo.add_argument("--days", type=int, default=28)
