@@ -19,11 +19,13 @@ from tests.support.worker import (
     FAST_RETRY,
     OTHER_CUSTOMER,
     Pusher,
+    QueuedPause,
     RecordingSleep,
     assert_final_states,
     log_rows,
     micros,
     queue_changes,
+    queue_pauses,
 )
 
 
@@ -452,3 +454,100 @@ def test_an_outcome_that_stays_unknown_is_bounded_and_the_next_run_checks_live_f
     assert state.calls("MutateCampaignBudgets") == attempts  # no further push
     row = log_rows(committed)[change.log_id]
     assert (row["status"], row["applied_value"], row["attempts"]) == ("success", Decimal("12.00"), 2)
+
+
+# --- campaign pauses (approved pause_campaign recommendations) ------------------------------------
+
+
+def _pause_state(conn: psycopg.Connection, pause: QueuedPause) -> tuple:
+    """(log status, action_type, partner campaign status, recommendation status) of one queued pause."""
+    return conn.execute(
+        """select l.status, l.action_type, c.status, r.status
+             from channel_orchestration_log l
+             join partner_marketing_campaigns c on c.id = l.partner_campaign_id
+             join ai_marketing_recommendations r on r.id = l.recommendation_id
+            where l.id = %s""",
+        (pause.log_id,),
+    ).fetchone()
+
+
+def test_an_approved_pause_is_pushed_once_and_the_partner_campaign_follows(
+    committed: psycopg.Connection, pusher: Pusher
+) -> None:
+    state = pusher.state
+    pauses = queue_pauses(committed, state, 2)
+    settings = pusher.settings()
+
+    report = pusher.push(settings)
+
+    assert state.calls("MutateCampaigns") == 1 and state.calls("MutateCampaignBudgets") == 0
+    assert sorted((m.resource_name, m.status) for m in state.campaign_mutations) == sorted(
+        (p.campaign_resource_name, "PAUSED") for p in pauses)
+    assert report.outcomes == {"success": 2}
+    rows = log_rows(committed)
+    for pause in pauses:
+        assert state.campaign(pause.campaign_resource_name).status == "PAUSED"
+        assert _pause_state(committed, pause) == ("success", "campaign_pause", "paused", "applied")
+        assert rows[pause.log_id]["request_id"] == state.campaign_mutations[0].request_id
+        assert rows[pause.log_id]["new_value"] is None and rows[pause.log_id]["attempts"] == 1
+
+    pusher.push(settings)  # nothing left: no second request
+    assert state.calls("MutateCampaigns") == 1
+
+
+def test_a_pause_applied_but_answered_too_late_is_pushed_once_and_recorded_as_success(
+    committed: psycopg.Connection, pusher: Pusher
+) -> None:
+    state = pusher.state
+    [pause] = queue_pauses(committed, state, 1)
+    state.fault_next_mutates(1)  # applied, then answered after the client's deadline
+    sleep = RecordingSleep()
+
+    report = pusher.push(pusher.settings(request_timeout=0.5), sleep)
+
+    assert state.calls("MutateCampaigns") == 1
+    assert state.calls("SearchStream") == 2  # the first live read, and the one after the unknown outcome
+    assert [m.resource_name for m in state.campaign_mutations] == [pause.campaign_resource_name]
+    assert len(sleep.delays) == 1 and report.outcomes == {"success": 1}
+    assert _pause_state(committed, pause) == ("success", "campaign_pause", "paused", "applied")
+
+
+def test_a_campaign_changed_by_hand_decides_its_pause_without_a_push(
+    committed: psycopg.Connection, pusher: Pusher
+) -> None:
+    """Paused by hand already: success, nothing sent. Removed by hand: a conflict the partner sees,
+    its campaign stays active in Lead Flow and the recommendation approved, not applied. A request
+    that is lost, with a removal landing before the retry: the retry re-reads and sends nothing."""
+    state = pusher.state
+    paused, removed, lost = queue_pauses(committed, state, 3)
+    state.set_campaign_status(paused.campaign_resource_name, "PAUSED")
+    state.set_campaign_status(removed.campaign_resource_name, "REMOVED")
+    state.fault_next_mutates(1, apply=False, answer="UNAVAILABLE",
+                             hand_edits={lost.campaign_resource_name: "REMOVED"})
+
+    report = pusher.push(pusher.settings(), RecordingSleep())
+
+    assert state.calls("MutateCampaigns") == 1  # only `lost` was sent, once; its retry found it removed
+    assert state.campaign_mutations == []
+    assert report.outcomes == {"success": 1, "conflict": 2}
+    assert _pause_state(committed, paused) == ("success", "campaign_pause", "paused", "applied")
+    rows = log_rows(committed)
+    for pause, sent in ((removed, "not sent"), (lost, "not sent again")):
+        assert _pause_state(committed, pause) == ("conflict", "campaign_pause", "active", "approved")
+        assert rows[pause.log_id]["error_code"] == "CAMPAIGN_STATUS_CHANGED"
+        assert f"is REMOVED (changed outside the pipeline); the pause is {sent}" in rows[pause.log_id][
+            "error_message"]
+
+
+def test_a_dry_run_validates_a_pause_and_changes_nothing(
+    committed: psycopg.Connection, pusher: Pusher
+) -> None:
+    state = pusher.state
+    [pause] = queue_pauses(committed, state, 1)
+
+    pusher.push(pusher.settings(), dry_run=True)
+
+    assert state.calls("MutateCampaigns") == 1 and state.campaign_mutations == []
+    assert state.campaign(pause.campaign_resource_name).status == "ENABLED"
+    row = log_rows(committed)[pause.log_id]
+    assert (row["status"], row["attempts"], row["validated_at"] is not None) == ("pending", 0, True)

@@ -1,4 +1,5 @@
-"""The worker's calls to Google Ads: read budgets, mutate budgets, stream metrics; errors classified.
+"""The worker's calls to Google Ads: read budgets and campaign statuses, mutate budgets, pause
+campaigns, stream metrics; errors classified.
 
 Every call goes through the real google-ads client with a timeout (the library sets none) and is
 retried here for transient errors with bounded exponential backoff plus jitter, honouring the
@@ -7,8 +8,9 @@ is never retried: it raises QuotaExhausted so the caller stops the run.
 
 A mutate is the exception: after a transient error other than a rate-limit rejection (a deadline
 exceeded, UNAVAILABLE, INTERNAL...) nobody knows whether Google applied it, and sending it again
-blindly would apply it twice or overwrite a hand edit made in between. mutate_budgets raises
-OutcomeUnknown instead; the caller re-reads the live budgets before anything is sent again.
+blindly would apply it twice or overwrite a hand edit made in between. mutate_budgets and
+pause_campaigns raise OutcomeUnknown instead; the caller re-reads the live values before anything is
+sent again.
 
 The request id of a successful unary call is not exposed by the library; a small client interceptor
 (passed to get_service, so it sits outside the library's own) reads the `request-id` response header.
@@ -86,6 +88,12 @@ class LiveBudget:
 
 
 @dataclass(frozen=True)
+class LiveCampaign:
+    resource_name: str
+    status: str  # ENABLED, PAUSED, REMOVED (the enum's name)
+
+
+@dataclass(frozen=True)
 class OperationError:
     code: str
     message: str
@@ -145,6 +153,7 @@ class AdsGateway:
         self._recorder = _RequestIdRecorder()
         self._version = client.version or DEFAULT_API_VERSION
         self._budget_service = client.get_service("CampaignBudgetService", interceptors=[self._recorder])
+        self._campaign_service = client.get_service("CampaignService", interceptors=[self._recorder])
         # The service object must outlive every stream it opens (else the channel closes mid-stream).
         self._ads_service = client.get_service("GoogleAdsService")
         self._failure_type = import_module(
@@ -164,6 +173,19 @@ class AdsGateway:
             )
             for row in self._stream(customer_id, query):
                 found[str(row.campaign.id)] = _live_budget(row.campaign_budget)
+        return found
+
+    def read_campaign_statuses(
+        self, customer_id: str, campaign_ids: Iterable[str]
+    ) -> dict[str, LiveCampaign]:
+        """Per campaign id: its resource name and status, live (absent campaigns are missing)."""
+        found: dict[str, LiveCampaign] = {}
+        for listed in _in_lists(sorted({int(c) for c in campaign_ids}), str):
+            query = ("SELECT campaign.id, campaign.resource_name, campaign.status FROM campaign "
+                     f"WHERE campaign.id IN ({listed})")
+            for row in self._stream(customer_id, query):
+                campaign = row.campaign
+                found[str(campaign.id)] = LiveCampaign(campaign.resource_name, _enum_name(campaign, "status"))
         return found
 
     def read_budgets(self, customer_id: str, resource_names: Iterable[str]) -> dict[str, LiveBudget]:
@@ -211,6 +233,49 @@ class AdsGateway:
             return response, self._recorder.last
 
         what = f"mutate {len(amounts)} budgets of {customer_id}"
+        return self._mutate(what, call, len(amounts), validate_only, max_attempts)
+
+    def pause_campaigns(
+        self,
+        customer_id: str,
+        resource_names: Sequence[str],
+        *,
+        validate_only: bool,
+        max_attempts: int | None = None,
+    ) -> MutateOutcome:
+        """Set each campaign's status to PAUSED in one CampaignService request with partial_failure;
+        sent again only when nothing can have been applied, exactly as mutate_budgets."""
+        request = self._client.get_type("MutateCampaignsRequest")
+        request.customer_id = customer_id
+        request.partial_failure = True
+        request.validate_only = validate_only
+        paused = self._client.enums.CampaignStatusEnum.PAUSED
+        operations = []
+        for resource_name in resource_names:
+            operation = self._client.get_type("CampaignOperation")
+            operation.update.resource_name = resource_name
+            operation.update.status = paused
+            operation.update_mask.paths.append("status")
+            operations.append(operation)
+        request.operations.extend(operations)
+
+        def call() -> tuple[Any, str | None]:
+            response = self._campaign_service.mutate_campaigns(request=request, timeout=self._timeout)
+            return response, self._recorder.last
+
+        what = f"pause {len(resource_names)} campaigns of {customer_id}"
+        return self._mutate(what, call, len(resource_names), validate_only, max_attempts)
+
+    def _mutate(
+        self,
+        what: str,
+        call: Callable[[], tuple[Any, str | None]],
+        count: int,
+        validate_only: bool,
+        max_attempts: int | None,
+    ) -> MutateOutcome:
+        """One partial-failure mutate request: a validate_only one is retried like a query; a real one
+        only after a rejection that applied nothing (else OutcomeUnknown)."""
         if validate_only:
             response, request_id = self.with_retry(what, call, max_attempts=max_attempts)
         else:
@@ -218,7 +283,7 @@ class AdsGateway:
                 what, call, max_attempts=max_attempts, may_resend=_rejected_before_applying)
         errors = self._partial_failures(response)
         if validate_only:
-            applied = set(range(len(amounts))) - set(errors)
+            applied = set(range(count)) - set(errors)
         else:
             applied = {i for i, result in enumerate(response.results) if result.resource_name}
         return MutateOutcome(request_id, errors, applied)
@@ -385,6 +450,14 @@ def _from_failure(failure: Any, status: str, request_id: str | None) -> AdsError
             return AdsError("transient", code, error.message, request_id, seconds or None)
     kind = "transient" if status in _TRANSIENT_STATUSES else "permanent"
     return AdsError(kind, first_code, message, request_id)
+
+
+def _enum_name(message: Any, field: str) -> str:
+    """The name of an enum field's value of a raw protobuf message (the client runs without proto-plus)."""
+    enum_type = message.DESCRIPTOR.fields_by_name[field].enum_type
+    value = getattr(message, field)
+    known = value in enum_type.values_by_number
+    return enum_type.values_by_number[value].name if known else str(value)
 
 
 def _live_budget(budget: Any) -> LiveBudget:

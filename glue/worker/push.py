@@ -11,6 +11,10 @@ them per customer, reads each budget live (GAQL) and then:
     (deadline exceeded, UNAVAILABLE, INTERNAL) is never sent again blindly: the live budgets are
     read again first and decide as above, so a change reaches Google at most once per attempt whose
     outcome is known, and a hand edit made meanwhile ends as a conflict.
+A campaign pause (action_type campaign_pause: an approved pause_campaign recommendation) follows the
+same rules with the campaign's live status instead of a budget: already PAUSED -> success without a
+push; REMOVED -> conflict (changed outside the pipeline); ENABLED -> CampaignService mutate_campaigns,
+status PAUSED, partial_failure=True; an unknown outcome is followed by a fresh read of the status.
 Every claimed change is completed exactly once through complete_budget_change: success, failed,
 conflict, or pending (transient trouble or the daily quota; the attempt is counted by the claim).
 """
@@ -34,6 +38,7 @@ from glue.worker.gateway import (
     AdsCallFailed,
     AdsGateway,
     LiveBudget,
+    LiveCampaign,
     MutateOutcome,
     OutcomeUnknown,
     QuotaExhausted,
@@ -46,6 +51,7 @@ MICROS_PER_EUR = 1_000_000
 MICROS_UNIT = 10_000  # EUR amounts must be whole cents
 MAX_MICROS = 2**63 - 1
 _BUDGET_RN = re.compile(r"^customers/(\d{10})/campaignBudgets/\d+$")
+PAUSE = "campaign_pause"  # the action_type of a campaign pause; the others are budget changes
 
 
 @dataclass(frozen=True)
@@ -59,11 +65,16 @@ class Change:
     old_value: Decimal | None
     new_value: Decimal | None
     order: tuple[Any, ...] = ()  # (date, created_at): the order changes to one budget are applied in
+    action_type: str = "budget_increase"
+
+    @property
+    def is_pause(self) -> bool:
+        return self.action_type == PAUSE
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Change:
         return cls(row["id"], row["customer_id"], row["campaign_id"], row["budget_resource_name"],
-                   row["old_value"], row["new_value"], (row["date"], row["created_at"]))
+                   row["old_value"], row["new_value"], (row["date"], row["created_at"]), row["action_type"])
 
 
 @dataclass(frozen=True)
@@ -203,7 +214,8 @@ class _Batch:
                     self._leave_pending(group, "quota_error.RESOURCE_EXHAUSTED",
                                         "daily operation quota exhausted earlier in this run")
                 else:
-                    self._push_customer(customer_id, group)
+                    self._push_customer(customer_id, [c for c in group if not c.is_pause])
+                    self._pause_customer(customer_id, [c for c in group if c.is_pause])
         finally:
             # Whatever went wrong, no claimed change stays in_progress: back to the queue.
             left = [c for c in changes if c.id not in self._done]
@@ -212,6 +224,51 @@ class _Batch:
                 self._complete([Completion(c.id, "pending", error_code="WORKER_ERROR",
                                            error_message="the worker stopped before finishing this change")
                                 for c in left])
+
+    def _pause_customer(self, customer_id: str | None, changes: list[Change]) -> None:
+        """The campaign pauses of one customer: checked against the live status, the rest sent."""
+        if not changes:
+            return
+        rejected = [Completion(c.id, "failed", error_code="INVALID_TARGET", error_message=problem)
+                    for c in changes if (problem := _pause_target_problem(c, customer_id))]
+        self._complete(rejected)
+        valid = [c for c in changes if c.id not in self._done]
+        if not valid or self._report.quota_exhausted:
+            self._leave_pending(valid, "quota_error.RESOURCE_EXHAUSTED",
+                                "daily operation quota exhausted earlier in this run")
+            return
+        cid = str(customer_id)
+        for chunk in iter_chunks(self._check_pauses_against_live(cid, valid), self._settings.batch_size):
+            if self._report.quota_exhausted:
+                self._leave_pending([c for c, _ in chunk], "quota_error.RESOURCE_EXHAUSTED",
+                                    "daily operation quota exhausted earlier in this run")
+                continue
+            self._send(
+                cid, chunk, f"pause {len(chunk)} campaigns of {cid}",
+                lambda items, attempts: self._gateway.pause_campaigns(
+                    cid, [str(rn) for _, rn in items], validate_only=self._dry_run, max_attempts=attempts),
+                lambda items: self._check_pauses_against_live(cid, [c for c, _ in items], sent_before=True))
+
+    def _check_pauses_against_live(
+        self, customer_id: str, changes: Sequence[Change], *, sent_before: bool = False
+    ) -> list[tuple[Change, str]]:
+        """Read the campaigns' statuses live, complete the pauses they decide, return (change, campaign
+        resource name) for the ones still to send."""
+        try:
+            live = self._gateway.read_campaign_statuses(customer_id, [c.campaign_id or "" for c in changes])
+        except AdsCallFailed as failure:
+            self._call_failed(list(changes), failure)
+            return []
+        decided: list[Completion] = []
+        to_send: list[tuple[Change, str]] = []
+        for change in changes:
+            completion = _check_pause(change, live.get(change.campaign_id or ""), sent_before)
+            if completion is None:
+                to_send.append((change, live[change.campaign_id or ""].resource_name))
+            else:
+                decided.append(completion)
+        self._complete(decided)
+        return to_send
 
     def _push_customer(self, customer_id: str | None, changes: list[Change]) -> None:
         valid: list[tuple[Change, int]] = []
@@ -245,7 +302,13 @@ class _Batch:
                 self._leave_pending([c for c, _ in chunk], "quota_error.RESOURCE_EXHAUSTED",
                                     "daily operation quota exhausted earlier in this run")
                 continue
-            self._send(customer_id, chunk)
+            self._send(
+                customer_id, chunk, f"mutate {len(chunk)} budgets of {customer_id}",
+                lambda items, attempts: self._gateway.mutate_budgets(
+                    customer_id, [(c.budget_resource_name or "", int(m)) for c, m in items],
+                    validate_only=self._dry_run, max_attempts=attempts),
+                lambda items: self._check_against_live(
+                    customer_id, [(c, int(m)) for c, m in items], sent_before=True))
 
     def _check_against_live(
         self, customer_id: str, items: Sequence[tuple[Change, int]], *, sent_before: bool = False
@@ -279,32 +342,37 @@ class _Batch:
         self._complete(decided)
         return to_send
 
-    def _send(self, customer_id: str, chunk: Sequence[tuple[Change, int]]) -> None:
-        """One mutate request for the chunk; after an unknown outcome, never a blind resend.
+    def _send(
+        self,
+        customer_id: str,
+        chunk: Sequence[tuple[Change, Any]],
+        what: str,
+        mutate: Callable[[Sequence[tuple[Change, Any]], int], MutateOutcome],
+        recheck: Callable[[Sequence[tuple[Change, Any]]], Sequence[tuple[Change, Any]]],
+    ) -> None:
+        """One mutate request for the chunk (budgets: (change, micros); pauses: (change, campaign
+        resource name)); after an unknown outcome, never a blind resend.
 
         When Google may or may not have applied the request (deadline exceeded, UNAVAILABLE,
-        INTERNAL), the worker backs off, then checks the chunk against the live budgets as a new run
-        would: already at the new value -> success without a push; changed by hand -> conflict;
-        still at the old value -> sent again. At most max_attempts requests in all; what is left
-        then goes back to the queue, and the next run starts with the same live check.
+        INTERNAL), the worker backs off, then checks the chunk against the live values as a new run
+        would (recheck): already at the new value (or paused) -> success without a push; changed by
+        hand -> conflict; still at the old value -> sent again. At most max_attempts requests in all;
+        what is left then goes back to the queue, and the next run starts with the same live check.
         """
         attempts = 0
         while chunk:
-            amounts = [(change.budget_resource_name or "", micros) for change, micros in chunk]
             try:
-                outcome = self._gateway.mutate_budgets(customer_id, amounts, validate_only=self._dry_run,
-                                                       max_attempts=self._gateway.max_attempts - attempts)
+                outcome = mutate(chunk, self._gateway.max_attempts - attempts)
             except OutcomeUnknown as failure:
                 attempts += failure.attempts
                 self._report.requests += failure.attempts
-                what = f"mutate {len(amounts)} budgets of {customer_id}"
-                log.warning("%s: %s, so whether Google applied it is unknown; the live budgets are read "
+                log.warning("%s: %s, so whether Google applied it is unknown; the live values are read "
                             "again before anything is sent again", what, failure.error.code)
                 if attempts >= self._gateway.max_attempts or not self._gateway.pause(
                         what, attempts, failure.error):
                     self._call_failed([c for c, _ in chunk], OutcomeUnknown(failure.error, attempts))
                     return
-                chunk = self._check_against_live(customer_id, chunk, sent_before=True)
+                chunk = recheck(chunk)
                 continue
             except AdsCallFailed as failure:
                 self._report.requests += failure.attempts
@@ -314,15 +382,16 @@ class _Batch:
             self._record_outcome(chunk, outcome)
             return
 
-    def _record_outcome(self, chunk: Sequence[tuple[Change, int]], outcome: MutateOutcome) -> None:
+    def _record_outcome(self, chunk: Sequence[tuple[Change, Any]], outcome: MutateOutcome) -> None:
         completions = []
-        for index, (change, micros) in enumerate(chunk):
+        for index, (change, payload) in enumerate(chunk):
             error = outcome.errors.get(index)
             if error is not None:
                 completions.append(Completion(change.id, "failed", request_id=outcome.request_id,
                                               error_code=error.code, error_message=error.message))
             elif index in outcome.applied:
-                completions.append(Completion(change.id, "success", applied_amount=to_eur(micros),
+                amount = None if change.is_pause else to_eur(payload)
+                completions.append(Completion(change.id, "success", applied_amount=amount,
                                               request_id=outcome.request_id))
             else:
                 completions.append(Completion(
@@ -397,6 +466,31 @@ def _check_live(
                           error_message=f"live budget {live_eur} EUR differs from the expected old value "
                                         f"{change.old_value} EUR (changed outside the pipeline); "
                                         f"new value {change.new_value} EUR {_not_sent(sent_before)}")
+    return None
+
+
+def _check_pause(change: Change, live: LiveCampaign | None, sent_before: bool = False) -> Completion | None:
+    """The outcome of a pause decided by the campaign's live status, or None when it must be sent."""
+    if live is None:
+        return Completion(
+            change.id, "failed", error_code="CAMPAIGN_NOT_FOUND",
+            error_message=f"campaign {change.campaign_id} not found in customer {change.customer_id}")
+    if live.status == "PAUSED":
+        # Paused already: by an earlier request whose answer was lost, or by hand. No second push.
+        return Completion(change.id, "success")
+    if live.status != "ENABLED":
+        return Completion(
+            change.id, "conflict", error_code="CAMPAIGN_STATUS_CHANGED",
+            error_message=f"campaign {change.campaign_id} is {live.status} (changed outside the pipeline); "
+                          f"the pause is {_not_sent(sent_before)}")
+    return None
+
+
+def _pause_target_problem(change: Change, customer_id: str | None) -> str | None:
+    if not customer_id or not re.fullmatch(r"\d{10}", customer_id):
+        return f"customer id {customer_id!r} is not a 10-digit Google Ads customer id"
+    if not change.campaign_id or not re.fullmatch(r"\d{1,19}", change.campaign_id):
+        return f"campaign id {change.campaign_id!r} is not a Google Ads campaign id"
     return None
 
 

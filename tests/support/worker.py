@@ -17,6 +17,7 @@ from glue.lab.fake_google_ads import FakeGoogleAds, FakeGoogleAdsServer
 from glue.worker.config import RetryPolicy, WorkerSettings
 from glue.worker.gateway import AdsGateway
 from glue.worker.push import PushReport, push
+from tests.support import create_user
 from tests.support.fake_ads import FAKE_ACCESS_TOKEN, FAKE_DEVELOPER_TOKEN, fake_ads_config
 
 CUSTOMER = "1234567890"
@@ -184,3 +185,51 @@ def subprocess_env(server: FakeGoogleAdsServer, db_url: str, **extra: str) -> di
     )
     env.update(extra)
     return env
+
+
+@dataclass(frozen=True)
+class QueuedPause:
+    """An approved pause_campaign recommendation: its queued log row, the partner's campaign row and
+    the fake's campaign."""
+
+    log_id: uuid.UUID
+    recommendation_id: uuid.UUID
+    partner_campaign_id: uuid.UUID
+    partner_id: uuid.UUID
+    campaign_id: str
+    campaign_resource_name: str
+
+
+def queue_pauses(
+    conn: psycopg.Connection, state: FakeGoogleAds, count: int, *, customer_id: str = CUSTOMER
+) -> list[QueuedPause]:
+    """`count` partners, each with an active Google Ads campaign (live in the fake, ENABLED) and a
+    pending pause_campaign recommendation, approved through decide_marketing_recommendation (this
+    session is the trusted back end): each approval queues one campaign_pause change."""
+    queued = []
+    for _ in range(count):
+        campaign_rn, budget_rn = state.add_campaign(
+            customer_id, f"Partner {uuid.uuid4().hex[:8]}", micros("20.00"))
+        campaign_id = campaign_rn.rsplit("/", 1)[1]
+        partner = create_user(conn, primary_branch="dakdekker")
+        camp = conn.execute(
+            """insert into public.partner_marketing_campaigns
+                 (partner_id, channel, name, status, external_campaign_id, customer_id, budget_resource_name,
+                  daily_budget, ai_managed)
+               values (%s, 'google_ads', 'burning', 'active', %s, %s, %s, 20, true) returning id""",
+            (partner, campaign_id, customer_id, budget_rn),
+        ).fetchone()[0]
+        rec = conn.execute(
+            """insert into public.ai_marketing_recommendations
+                 (partner_id, campaign_id, type, for_date, reason, expires_at)
+               values (%s, %s, 'pause_campaign', current_date, 'spent 70 without a lead',
+                       now() + interval '1 day')
+               returning id""",
+            (partner, camp),
+        ).fetchone()[0]
+        payload = conn.execute(
+            "select (lead_flow.decide_marketing_recommendation(%s, true, null)).payload", (rec,)
+        ).fetchone()[0]
+        queued.append(QueuedPause(uuid.UUID(payload["orchestration_log_id"]), rec, camp, partner, campaign_id,
+                                  campaign_rn))
+    return queued

@@ -1,6 +1,7 @@
 """gRPC+TLS server speaking the Google Ads API subset the project uses, backed by FakeGoogleAds.
 
-Serves CampaignBudgetService.MutateCampaignBudgets, GoogleAdsService.Search and SearchStream for every
+Serves CampaignBudgetService.MutateCampaignBudgets, CampaignService.MutateCampaigns (status updates),
+GoogleAdsService.Search and SearchStream for every
 API version the installed google-ads library ships (the version is part of the method path; the
 message classes of a version are imported on its first call, as that takes about a second).
 """
@@ -29,6 +30,7 @@ from glue.lab.fake_google_ads.state import (
     LATE_ANSWER,
     AdsApiError,
     BudgetOperation,
+    CampaignOperation,
     ErrorDetail,
     FakeGoogleAds,
     MutateOutcome,
@@ -49,11 +51,14 @@ class _Protos:
     def __init__(self, version: str) -> None:
         base = f"google.ads.googleads.{version}"
         budget_service = import_module(f"{base}.services.types.campaign_budget_service")
+        campaign_service = import_module(f"{base}.services.types.campaign_service")
         ads_service = import_module(f"{base}.services.types.google_ads_service")
         errors = import_module(f"{base}.errors.types.errors")
         self.failure_key = f"{base}.errors.googleadsfailure-bin"
         self.mutate_request = budget_service.MutateCampaignBudgetsRequest.pb()
         self.mutate_response = budget_service.MutateCampaignBudgetsResponse.pb()
+        self.campaigns_request = campaign_service.MutateCampaignsRequest.pb()
+        self.campaigns_response = campaign_service.MutateCampaignsResponse.pb()
         self.search_request = ads_service.SearchGoogleAdsRequest.pb()
         self.search_response = ads_service.SearchGoogleAdsResponse.pb()
         self.stream_request = ads_service.SearchGoogleAdsStreamRequest.pb()
@@ -89,9 +94,18 @@ class _AdsServicer(grpc.GenericRpcHandler):
     def _build_handlers(self, p: _Protos) -> dict[tuple[str, str], grpc.RpcMethodHandler]:
         return {
             ("CampaignBudgetService", "MutateCampaignBudgets"): grpc.unary_unary_rpc_method_handler(
-                lambda request, context: self._mutate_call(p, request, context),
+                lambda request, context: self._mutate_call(
+                    p, request, context, "MutateCampaignBudgets", lambda rid: self._mutate(p, request, rid),
+                    p.mutate_response),
                 request_deserializer=p.mutate_request.FromString,
                 response_serializer=p.mutate_response.SerializeToString,
+            ),
+            ("CampaignService", "MutateCampaigns"): grpc.unary_unary_rpc_method_handler(
+                lambda request, context: self._mutate_call(
+                    p, request, context, "MutateCampaigns",
+                    lambda rid: self._mutate_campaigns(p, request, rid), p.campaigns_response),
+                request_deserializer=p.campaigns_request.FromString,
+                response_serializer=p.campaigns_response.SerializeToString,
             ),
             ("GoogleAdsService", "Search"): grpc.unary_unary_rpc_method_handler(
                 lambda request, context: self._unary(
@@ -130,18 +144,29 @@ class _AdsServicer(grpc.GenericRpcHandler):
         except AdsApiError as error:
             _abort(p, context, error, request_id)
 
-    def _mutate_call(self, p: _Protos, request: Any, context: grpc.ServicerContext) -> Message:
+    def _mutate_call(
+        self,
+        p: _Protos,
+        request: Any,
+        context: grpc.ServicerContext,
+        method: str,
+        mutate: Callable[[str], Message],
+        empty: Any,
+    ) -> Message:
         """A mutate, unless one is scripted to go wrong (state.fault_next_mutates): then the operations
         are applied or not, the hand edits land, and the call fails or is answered too late."""
-        request_id = self._begin(context, "MutateCampaignBudgets")
+        request_id = self._begin(context, method)
         try:
             self._state.inject_faults()
             fault = self._state.take_mutate_fault()
             if fault is None:
-                return self._mutate(p, request, request_id)
-            response = self._mutate(p, request, request_id) if fault.apply else p.mutate_response()
-            for resource_name, amount_micros in fault.hand_edits:
-                self._state.set_budget_amount(resource_name, amount_micros)
+                return mutate(request_id)
+            response = mutate(request_id) if fault.apply else empty()
+            for resource_name, value in fault.hand_edits:
+                if isinstance(value, str):
+                    self._state.set_campaign_status(resource_name, value)
+                else:
+                    self._state.set_budget_amount(resource_name, value)
             if fault.answer != LATE_ANSWER:
                 raise fault_error(fault.answer)
         except AdsApiError as error:
@@ -174,8 +199,20 @@ class _AdsServicer(grpc.GenericRpcHandler):
         )
         return self._mutate_response(p, request, outcome, request_id)
 
-    def _mutate_response(self, p: _Protos, request: Any, outcome: MutateOutcome, request_id: str) -> Message:
-        response = p.mutate_response()
+    def _mutate_campaigns(self, p: _Protos, request: Any, request_id: str) -> Message:
+        outcome = self._state.mutate_campaigns(
+            request.customer_id,
+            [_campaign_operation(op) for op in request.operations],
+            partial_failure=request.partial_failure,
+            validate_only=request.validate_only,
+            request_id=request_id,
+        )
+        return self._mutate_response(p, request, outcome, request_id, campaigns=True)
+
+    def _mutate_response(
+        self, p: _Protos, request: Any, outcome: MutateOutcome, request_id: str, *, campaigns: bool = False
+    ) -> Message:
+        response = p.campaigns_response() if campaigns else p.mutate_response()
         content_type = request.DESCRIPTOR.fields_by_name["response_content_type"].enum_type
         wants_resource = (
             content_type.values_by_number[request.response_content_type].name == "MUTABLE_RESOURCE"
@@ -184,7 +221,9 @@ class _AdsServicer(grpc.GenericRpcHandler):
             result = response.results.add()
             if resource_name is not None:
                 result.resource_name = resource_name
-            if resource_name is not None and wants_resource:
+            if resource_name is not None and wants_resource and campaigns:
+                _set_fields(result.campaign, _campaign_fields(self._state, resource_name))
+            elif resource_name is not None and wants_resource:
                 _set_fields(result.campaign_budget, _budget_fields(self._state, resource_name))
         if outcome.errors:
             status = response.partial_failure_error
@@ -233,6 +272,26 @@ def _budget_operation(op: Any) -> BudgetOperation:
         amount_micros=update.amount_micros if update.HasField("amount_micros") else None,
         name=update.name if update.HasField("name") else None,
     )
+
+
+def _campaign_operation(op: Any) -> CampaignOperation:
+    kind = op.WhichOneof("operation") or ""
+    if kind != "update":
+        return CampaignOperation(kind)
+    update = op.update
+    status_enum = update.DESCRIPTOR.fields_by_name["status"].enum_type
+    return CampaignOperation(
+        kind,
+        resource_name=update.resource_name,
+        update_mask=tuple(op.update_mask.paths),
+        status=status_enum.values_by_number[update.status].name,
+    )
+
+
+def _campaign_fields(state: FakeGoogleAds, resource_name: str) -> dict[str, Any]:
+    campaign = state.campaign(resource_name)
+    return {"resource_name": campaign.resource_name, "id": campaign.campaign_id, "name": campaign.name,
+            "status": campaign.status}
 
 
 def _budget_fields(state: FakeGoogleAds, resource_name: str) -> dict[str, Any]:

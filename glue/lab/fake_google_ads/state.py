@@ -39,8 +39,11 @@ LATE_ANSWER = "LATE"
 UNKNOWN_OUTCOME_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL")
 CAMPAIGN_STATUSES = ("ENABLED", "PAUSED", "REMOVED")
 MUTABLE_BUDGET_FIELDS = ("amount_micros", "name")
+MUTABLE_CAMPAIGN_FIELDS = ("status",)
+SETTABLE_CAMPAIGN_STATUSES = ("ENABLED", "PAUSED")  # REMOVED is a remove operation, not an update
 
 _BUDGET_RN = re.compile(r"^customers/(\d+)/campaignBudgets/(\d+)$")
+_CAMPAIGN_RN = re.compile(r"^customers/(\d+)/campaigns/(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,26 @@ class BudgetOperation:
 
 
 @dataclass(frozen=True)
+class CampaignOperation:
+    """A CampaignOperation as received (status updates only); kind as in BudgetOperation."""
+
+    kind: str
+    resource_name: str = ""
+    update_mask: tuple[str, ...] = ()
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class CampaignMutation:
+    """One campaign status update applied through the API (manual edits are not recorded)."""
+
+    resource_name: str
+    status: str
+    request_id: str
+    time: datetime.datetime
+
+
+@dataclass(frozen=True)
 class MutateOutcome:
     results: list[str | None]  # resource name per operation, None where it failed; empty if validate_only
     errors: list[ErrorDetail]  # per-operation failures (only with partial_failure)
@@ -194,7 +217,7 @@ class MutateFault:
 
     apply: bool
     answer: str = LATE_ANSWER
-    hand_edits: tuple[tuple[str, int], ...] = ()
+    hand_edits: tuple[tuple[str, int | str], ...] = ()  # budget -> micros, or campaign -> status
 
 
 @dataclass
@@ -235,6 +258,7 @@ class FakeGoogleAds:
         self._campaigns: dict[str, Campaign] = {}
         self._metrics: dict[tuple[str, int, datetime.date], DailyMetrics] = {}
         self._mutations: list[BudgetMutation] = []
+        self._campaign_mutations: list[CampaignMutation] = []
         self._calls: Counter[str] = Counter()  # RPCs received per method, whatever became of them
         self._faults = _Faults()
         self._operations_today = 0
@@ -310,6 +334,20 @@ class FakeGoogleAds:
         _check_amount(amount_micros, self.min_budget_micros)
         with self._lock:
             self._replace_budget(self._existing_budget(budget_resource_name), amount_micros=amount_micros)
+
+    def set_campaign_status(self, campaign_resource_name: str, status: str) -> None:
+        """Simulate pausing, enabling or removing a campaign by hand in the Google Ads UI (not recorded).
+        A removed campaign stops counting in its budget's reference_count, and stays removed."""
+        if status not in CAMPAIGN_STATUSES:
+            raise ValueError(f"unknown campaign status {status!r}")
+        with self._lock:
+            campaign = self.campaign(campaign_resource_name)
+            if campaign.status == "REMOVED" and status != "REMOVED":
+                raise ValueError(f"{campaign_resource_name} is removed; a removed campaign stays removed")
+            if status == "REMOVED" and campaign.status != "REMOVED":
+                budget = self._existing_budget(campaign.budget_resource_name)
+                self._replace_budget(budget, reference_count=budget.reference_count - 1)
+            self._campaigns[campaign_resource_name] = dataclasses.replace(campaign, status=status)
 
     def customers(self) -> list[Customer]:
         with self._lock:
@@ -411,9 +449,10 @@ class FakeGoogleAds:
         *,
         apply: bool = True,
         answer: str = LATE_ANSWER,
-        hand_edits: Mapping[str, int] | None = None,
+        hand_edits: Mapping[str, int | str] | None = None,
     ) -> None:
-        """Script the next `count` MutateCampaignBudgets calls (see MutateFault); queued after earlier ones.
+        """Script the next `count` mutate calls, MutateCampaignBudgets or MutateCampaigns (see MutateFault);
+        queued after earlier ones. hand_edits: budget resource name -> micros, campaign -> status.
 
         The default is the unknown outcome that matters most: applied, then answered too late.
         """
@@ -421,13 +460,18 @@ class FakeGoogleAds:
             known = ", ".join((LATE_ANSWER, *UNKNOWN_OUTCOME_CODES))
             raise ValueError(f"a scripted mutate answers {known}; not {answer!r}")
         edits = tuple((hand_edits or {}).items())
-        for _, amount in edits:
-            _check_amount(amount, self.min_budget_micros)
+        for name, value in edits:
+            if isinstance(value, str):
+                if not _CAMPAIGN_RN.match(name) or value not in CAMPAIGN_STATUSES:
+                    raise ValueError(
+                        f"a hand edit of a campaign sets {CAMPAIGN_STATUSES}: {name} {value}")
+            else:
+                _check_amount(value, self.min_budget_micros)
         with self._lock:
             self._faults.mutates.extend([MutateFault(apply, answer, edits)] * count)
 
     def take_mutate_fault(self) -> MutateFault | None:
-        """The script for the MutateCampaignBudgets call at hand, if one is queued."""
+        """The script for the mutate call at hand, if one is queued."""
         with self._lock:
             return self._faults.mutates.popleft() if self._faults.mutates else None
 
@@ -540,7 +584,46 @@ class FakeGoogleAds:
                     results.append(op.resource_name)
             return MutateOutcome(results, errors)
 
+    def mutate_campaigns(
+        self,
+        customer_id: str,
+        operations: list[CampaignOperation],
+        *,
+        partial_failure: bool,
+        validate_only: bool,
+        request_id: str,
+    ) -> MutateOutcome:
+        """CampaignService.MutateCampaigns semantics for status updates (ENABLED, PAUSED) only."""
+        self.check_customer(customer_id)
+        _check_operation_count(len(operations))
+        self.charge_quota(len(operations))
+        with self._lock:
+            errors = [e for i, op in enumerate(operations)
+                      for e in self._validate_campaign_update(customer_id, i, op)]
+            if errors and not partial_failure:
+                raise AdsApiError("INVALID_ARGUMENT", _summary_message(errors), errors)
+            if validate_only:
+                return MutateOutcome([], errors)
+            failed = {e.operation_index for e in errors}
+            results: list[str | None] = []
+            now = datetime.datetime.now(datetime.UTC)
+            for index, op in enumerate(operations):
+                if index in failed:
+                    results.append(None)
+                    continue
+                campaign = self._campaigns[op.resource_name]
+                status = op.status or campaign.status
+                self._campaigns[op.resource_name] = dataclasses.replace(campaign, status=status)
+                self._campaign_mutations.append(CampaignMutation(op.resource_name, status, request_id, now))
+                results.append(op.resource_name)
+            return MutateOutcome(results, errors)
+
     # -- summaries ---------------------------------------------------------------------------------
+
+    @property
+    def campaign_mutations(self) -> list[CampaignMutation]:
+        with self._lock:
+            return list(self._campaign_mutations)
 
     @property
     def mutations(self) -> list[BudgetMutation]:
@@ -562,6 +645,7 @@ class FakeGoogleAds:
                 ],
                 "metric_days": len(self._metrics),
                 "mutations": len(self._mutations),
+                "campaign_mutations": len(self._campaign_mutations),
                 "calls": dict(self._calls),
                 "operations_today": self._operations_today,
                 "faults": {
@@ -646,6 +730,41 @@ class FakeGoogleAds:
             )
         if "amount_micros" in op.update_mask:
             return self._validate_amount(op.amount_micros or 0, error)
+        return []
+
+    def _validate_campaign_update(
+        self, customer_id: str, index: int, op: CampaignOperation
+    ) -> list[ErrorDetail]:
+        def error(category: str, code: str, message: str, *path: str, **extra: Any) -> list[ErrorDetail]:
+            return [ErrorDetail(category, code, message, index, path, **extra)]
+
+        if op.kind != "update":
+            if not op.kind:
+                return error(
+                    "request_error", "OPERATION_REQUIRED", "Mutate operations must have an operation.")
+            code = f"{op.kind.upper()}_OPERATION_NOT_PERMITTED"
+            return error("operation_access_denied_error", code,
+                         "The fake supports campaign status updates only.", op.kind)
+        match = _CAMPAIGN_RN.match(op.resource_name)
+        if not match:
+            return error("request_error", "RESOURCE_NAME_MALFORMED", "Resource name is malformed.",
+                         "update", "resource_name", trigger=op.resource_name)
+        if match.group(1) != customer_id or op.resource_name not in self._campaigns:
+            return error("mutate_error", "RESOURCE_NOT_FOUND", "Resource was not found.",
+                         "update", "resource_name", trigger=op.resource_name)
+        if not op.update_mask:
+            return error(
+                "field_mask_error", "FIELD_MASK_MISSING", "The field mask must be set.", "update_mask")
+        unknown = [p for p in op.update_mask if p not in MUTABLE_CAMPAIGN_FIELDS]
+        if unknown:
+            return error("field_mask_error", "FIELD_NOT_FOUND",
+                         f"The field mask names a field the fake cannot update: {unknown[0]}.", "update_mask")
+        if self._campaigns[op.resource_name].status == "REMOVED":
+            return error("operation_access_denied_error", "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
+                         "Operation is not permitted on a removed resource.", "update", "status")
+        if op.status not in SETTABLE_CAMPAIGN_STATUSES:
+            return error("campaign_error", "INVALID_STATUS_CHANGE", "The status change is not allowed.",
+                         "update", "status", trigger=str(op.status))
         return []
 
     def _validate_amount(self, amount: int, error: Callable[..., list[ErrorDetail]]) -> list[ErrorDetail]:
