@@ -5,7 +5,8 @@
 -- Target, actual, gap and forecast for every active segment (or one given segment) on day p_date.
 --   target   = the newest manual override covering p_date, else 0 without capacity, else
 --              max(min_target_leads, floor(capacity x target_utilization)); capacity is the stats
---              row's (as of that night) and the live capacity when D has no stats row yet.
+--              row's (as of that night) and the live capacity when D has no stats row yet, less the
+--              part of its partners' declared capacity planning does not trust yet (sql/35).
 --   actual   = leads_generated of D's stats row, else a live count of D's leads.
 --   gap %    = gap / target x 100, NULL when the target is 0 (a percentage of nothing).
 --   expected = forecast of the leads of D + 1 (the day the new budget applies): the mean of the
@@ -44,6 +45,8 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
       union all
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacity(p_segment_id) c
        where p_segment_id is not null and v_need_live_capacity
+    ), untrusted as (   -- declared capacity its partners have not earned trust for yet (sql/35)
+      select u.segment_id, u.untrusted_leads from lead_flow.segment_trusted_capacities(p_date, p_segment_id) u
     ), live as (
       select l.segment_id, count(*)::integer as generated
         from public.leads l
@@ -67,7 +70,8 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
     ), base as (
       select s.id,
              ovr.target_leads_per_day as override_target,
-             coalesce(st.capacity_total_leads, cap.capacity_total_leads, 0) as capacity,
+             greatest(coalesce(st.capacity_total_leads, cap.capacity_total_leads, 0)
+                      - coalesce(u.untrusted_leads, 0), 0) as capacity,
              greatest((s.settings ->> 'target_utilization')::numeric, 0) as utilization,
              greatest(ceil((s.settings ->> 'min_target_leads')::numeric), 0)::integer as min_target,
              coalesce(st.leads_generated, live.generated, 0) as actual,
@@ -75,6 +79,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
         from segs s
         left join public.lead_generation_stats st on st.segment_id = s.id and st.date = p_date
         left join cap on cap.segment_id = s.id
+        left join untrusted u on u.segment_id = s.id
         left join live on live.segment_id = s.id
         left join hist h on h.segment_id = s.id
         left join ovr on ovr.segment_id = s.id
@@ -96,7 +101,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
   end
   $$;
 comment on function lead_flow.lead_gaps(date, uuid) is
-  'Target (override > no capacity 0 > max(minimum, floor(capacity x utilization))), actual, gap, gap % and '
+  'Target (override > no capacity 0 > max(minimum, floor(trusted capacity x utilization))), actual, gap, gap % and '
   'the weekday-seasonal forecast for D + 1, for every active segment or one given segment, on day p_date.';
 revoke all on function lead_flow.lead_gaps(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.lead_gaps(date, uuid) to authenticated, service_role;
@@ -142,12 +147,14 @@ create or replace function lead_flow.plan_lead_segments(p_date date) returns int
     if p_date is null then
       raise exception 'plan_lead_segments needs a date' using errcode = '22023';
     end if;
+    perform lead_flow.record_capacity_trust(p_date);   -- D's trusted capacity, which D + 1 ramps from
     return lead_flow.write_plans(p_date, null);
   end
   $$;
 comment on function lead_flow.plan_lead_segments(date) is
-  'Nightly step 2: plans every active segment for Amsterdam day p_date in one statement (target, actual, '
-  'gap, gap %, forecast for the next day). Idempotent; returns the number of plan rows inserted or changed.';
+  'Nightly step 2: stores the partners'' trusted capacity for Amsterdam day p_date, then plans every active '
+  'segment for it in one statement (target, actual, gap, gap %, forecast for the next day). Idempotent; returns '
+  'the number of plan rows inserted or changed.';
 revoke all on function lead_flow.plan_lead_segments(date) from public, anon, authenticated;
 grant execute on function lead_flow.plan_lead_segments(date) to service_role;
 

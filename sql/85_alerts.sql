@@ -2,8 +2,46 @@
 -- message, details) are the shape other areas union their alert kinds into; the API's view
 -- lead_flow_alerts (sql/91_api.sql) shows them.
 
+-- Changes the worker could not apply (failed, conflict) on or after p_since: a segment's budget change,
+-- or a partner campaign's budget change or pause (its segment is the campaign's, and details name the
+-- partner and the recommendation). p_partner: only that partner's campaigns (NULL: every change).
+create or replace function lead_flow.change_alerts(p_since date, p_partner uuid default null)
+  returns table (kind text, segment_id uuid, date date, severity text, message text, details jsonb)
+  language sql stable set search_path = ''
+  as $$
+    select case when l.action_type = 'campaign_pause' then 'campaign_pause_' else 'budget_change_' end
+           || case l.status when 'failed' then 'failed' else 'conflict' end,
+           coalesce(l.segment_id, c.segment_id), l.date,
+           case l.status when 'failed' then 'error' else 'warning' end,
+           case when l.action_type = 'campaign_pause'
+                then format('pause of campaign %s %s: %s', coalesce(c.name, l.campaign_id), l.status,
+                            coalesce(l.error_message, l.error_code, 'no detail'))
+                else format('%sbudget change %s -> %s %s: %s',
+                            case when c.id is not null then format('campaign %s: ', c.name) else '' end,
+                            coalesce(l.old_value::text, 'unknown'), l.new_value, l.status,
+                            coalesce(l.error_message, l.error_code, case when l.live_value is not null
+                                                                         then 'live budget was ' || l.live_value end,
+                                     'no detail')) end,
+           jsonb_build_object('log_id', l.id, 'action_type', l.action_type, 'attempts', l.attempts,
+                              'error_code', l.error_code, 'live_value', l.live_value, 'request_id', l.request_id,
+                              'campaign_id', l.campaign_id, 'partner_id', c.partner_id,
+                              'partner_campaign_id', l.partner_campaign_id, 'recommendation_id', l.recommendation_id)
+      from public.channel_orchestration_log l
+      left join public.partner_marketing_campaigns c on c.id = l.partner_campaign_id
+     where l.status in ('failed', 'conflict') and coalesce(l.error_code, '') <> 'superseded'
+       and l.date >= p_since
+       and (p_partner is null or c.partner_id = p_partner)
+  $$;
+comment on function lead_flow.change_alerts(date, uuid) is
+  'Alerts for the changes the worker could not apply since p_since (kind budget_change_failed/_conflict or '
+  'campaign_pause_failed/_conflict): the segment (a partner campaign''s own), message, and details naming the '
+  'change, the partner and the recommendation; p_partner limits them to that partner''s campaigns. Reads as its '
+  'caller: pipeline_alerts (definer) decides who gets which.';
+revoke all on function lead_flow.change_alerts(date, uuid) from public, anon, authenticated;
+
 -- Computed by a definer function because it reads internals (nightly_runs, effective settings);
--- it returns rows only to admins and back-end roles, so the view is safe to grant to authenticated.
+-- it returns every alert to admins and back-end roles, and a partner only the failed or conflicted
+-- changes of its own campaigns, so the view is safe to grant to authenticated.
 create or replace function lead_flow.pipeline_alerts(p_now timestamptz default now())
   returns table (kind text, segment_id uuid, date date, severity text, message text, details jsonb)
   language plpgsql stable security definer set search_path = ''
@@ -12,8 +50,12 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
   declare
     v_yesterday date := lead_flow.local_day(p_now) - 1;
   begin
-    -- Admins, the service role, and direct database sessions without JWT claims (psql, pg_cron).
+    -- Admins, the service role, and direct database sessions without JWT claims (psql, pg_cron) get
+    -- everything; a partner what the worker could not do with its own campaigns; others nothing.
     if not (lead_flow.is_admin() or lead_flow.is_back_end()) then
+      if lead_flow.is_partner() then
+        return query select * from lead_flow.change_alerts(v_yesterday - 6, lead_flow.jwt_user_id());
+      end if;
       return;
     end if;
 
@@ -45,19 +87,48 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
        and bool_and(abs(r.lead_gap_percentage) > r.threshold)
        and max(r.date) - min(r.date) = max(r.nights) - 1;
 
-    -- Budget changes the worker could not apply, over the last week.
+    -- Changes (budgets, partner campaigns' budgets and pauses) the worker could not apply, over the last week.
+    return query select * from lead_flow.change_alerts(v_yesterday - 6);
+
+    -- Large raises of a partner's declared capacity (max_open_leads, logged by sql/35's trigger) in the
+    -- 7 days before p_now: to more than capacity_change_alert_factor x from, and by more than
+    -- capacity_change_alert_min_leads; until an admin confirms at least the new value after the change.
+    -- One row per change, naming the partner and the segments it serves.
     return query
-    select case l.status when 'failed' then 'budget_change_failed' else 'budget_change_conflict' end,
-           l.segment_id, l.date,
-           case l.status when 'failed' then 'error' else 'warning' end,
-           format('budget change %s -> %s %s: %s', coalesce(l.old_value::text, 'unknown'), l.new_value, l.status,
-                  coalesce(l.error_message, l.error_code, case when l.live_value is not null
-                                                               then 'live budget was ' || l.live_value end, 'no detail')),
-           jsonb_build_object('log_id', l.id, 'attempts', l.attempts, 'error_code', l.error_code,
-                              'live_value', l.live_value, 'request_id', l.request_id, 'campaign_id', l.campaign_id)
-      from public.channel_orchestration_log l
-     where l.status in ('failed', 'conflict') and coalesce(l.error_code, '') <> 'superseded'
-       and l.date >= v_yesterday - 6;
+    with cfg as materialized (
+      select (ss.settings ->> 'capacity_change_alert_factor')::numeric as factor,
+             (ss.settings ->> 'capacity_change_alert_min_leads')::numeric as min_leads
+        from lead_flow.segment_settings ss
+       where ss.segment_id is null
+    ), jumps as (
+      select c.id, c.partner_id, c.changed_at, c.changed_by, c.changed_by_role, c.from_leads, c.to_leads,
+             p.company_name
+        from lead_flow.partner_capacity_changes c
+        join public.profiles p on p.id = c.partner_id and not p.is_admin
+       cross join cfg
+       where c.changed_at > p_now - interval '7 days' and c.changed_at <= p_now
+         and c.to_leads > coalesce(c.from_leads, 0) * cfg.factor
+         and c.to_leads - coalesce(c.from_leads, 0) > cfg.min_leads
+         and not exists (select from lead_flow.partner_capacity_confirmations k
+                          where k.partner_id = c.partner_id and k.confirmed_at >= c.changed_at
+                            and k.confirmed_leads >= c.to_leads)
+    )
+    select 'capacity_jump'::text, null::uuid, lead_flow.local_day(j.changed_at), 'warning'::text,
+           format('partner %s raised max_open_leads from %s to %s (segments: %s); planning ramps up to it '
+                  'unless an admin confirms it (confirm_partner_capacity)',
+                  coalesce(j.company_name, j.partner_id::text), coalesce(j.from_leads::text, 'nothing'), j.to_leads,
+                  coalesce(seg.codes, 'none')),
+           jsonb_build_object('change_id', j.id, 'partner_id', j.partner_id, 'company_name', j.company_name,
+                              'changed_at', j.changed_at, 'changed_by', j.changed_by,
+                              'changed_by_role', j.changed_by_role, 'from_leads', j.from_leads,
+                              'to_leads', j.to_leads, 'segments', coalesce(seg.segments, '[]'::jsonb))
+      from jumps j
+      left join lateral (
+        select string_agg(s.code, ', ' order by s.code) as codes,
+               jsonb_agg(jsonb_build_object('segment_id', s.id, 'code', s.code) order by s.code) as segments
+          from lead_flow.partner_segment_matches m
+          join public.lead_segments s on s.id = m.segment_id
+         where m.partner_id = j.partner_id) seg on true;
 
     -- Registered steps (lead_flow.pipeline_steps) that did not succeed for last night, an hour after due.
     return query
@@ -74,7 +145,9 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
   end
   $$;
 comment on function lead_flow.pipeline_alerts(timestamptz) is
-  'The pipeline''s alerts (persistent lead gaps, failed or conflicted budget changes, missed or failed steps '
-  'of last night) as of p_now; no rows for callers who are not admins or back-end roles.';
+  'The pipeline''s alerts (persistent lead gaps, failed or conflicted budget changes and campaign pauses with '
+  'their segment and partner, unconfirmed large raises of a partner''s max_open_leads in the last 7 days, missed '
+  'or failed steps of last night) as of p_now, for admins and back-end roles; a partner gets the failed or '
+  'conflicted changes of its own campaigns only; anyone else no rows.';
 revoke all on function lead_flow.pipeline_alerts(timestamptz) from public, anon, authenticated;
 grant execute on function lead_flow.pipeline_alerts(timestamptz) to authenticated, service_role;

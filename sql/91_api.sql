@@ -322,6 +322,100 @@ comment on function public.get_segment_plans(uuid, date, date) is
 revoke all on function public.get_segment_plans(uuid, date, date) from public, anon, authenticated;
 grant execute on function public.get_segment_plans(uuid, date, date) to authenticated, service_role;
 
+-- What-if of one segment's budget (issue 16): the estimate controller's own estimate
+-- (lead_flow.estimate_segment_response and estimate_leads_at, sql/66), so the figures shown are the
+-- ones the controller decides on. SECURITY DEFINER because stats and plans are admin-only; rows only
+-- for partners, admins and the back end; budgets, spend and cost per lead are money (NULL for partners,
+-- who see the budget as a change in % of today's).
+create or replace function lead_flow.api_segment_budget_response(p_segment_id uuid)
+  returns table (budget numeric, budget_change_pct numeric, spend numeric, expected_leads_per_day numeric,
+                 expected_leads_low numeric, expected_leads_high numeric, cost_per_lead numeric,
+                 cost_per_lead_low numeric, cost_per_lead_high numeric, is_current_budget boolean,
+                 is_target_budget boolean, target_leads_per_day numeric, estimated_for date, estimated_at timestamptz)
+  language sql stable security definer set search_path = ''
+  as $$
+    with caller as materialized (select lead_flow.reads_lead_flow() as reads, lead_flow.sees_money() as money),
+    base as (
+      select r.estimate, (select p.target_leads_per_day from public.lead_segment_plans p
+                           where p.segment_id = p_segment_id order by p.date desc limit 1)::numeric as target,
+             greatest(coalesce(c.daily_budget, 0), 0) as current_budget,
+             coalesce((ss.settings ->> 'min_budget')::numeric, 5.00) as min_budget,
+             coalesce((ss.settings ->> 'max_budget')::numeric, 1000.00) as max_budget
+        from caller k
+        cross join lateral (select max(st.date) as d from public.lead_generation_stats st
+                             where st.segment_id = p_segment_id) last
+        cross join lateral lead_flow.estimate_segment_response(last.d, p_segment_id) r
+        join lead_flow.segment_settings ss on ss.segment_id = p_segment_id
+        left join public.lead_segment_campaigns c on c.segment_id = p_segment_id and c.is_active
+       where k.reads and last.d is not null
+    ), aim as (   -- the budget whose expected leads meet the target: the controller's own decision maths
+      select b.*, round(d.wanted_spend / coalesce((b.estimate ->> 'pacing')::numeric, 0.97), 2) as target_budget
+        from base b
+        cross join lateral lead_flow.estimate_budget_decision(jsonb_build_object(
+               'estimate', b.estimate, 'day_start_budget', b.current_budget,
+               'target_leads_per_day', b.target, 'estimate_weekday_share', 0)) d
+    ), budgets as (
+      select distinct on (x.budget) x.budget, a.*
+        from aim a
+        cross join lateral (
+          select least(greatest(round(coalesce(nullif(a.current_budget, 0), 100) * f, 2), a.min_budget), a.max_budget)
+                   as budget
+            from unnest(array[0.5, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0]) f
+          union all
+          select least(greatest(a.target_budget, a.min_budget), a.max_budget) where a.target_budget is not null
+        ) x
+       order by x.budget
+    )
+    select case when k.money then b.budget end,
+           case when b.current_budget > 0 then round(100 * (b.budget / b.current_budget - 1), 1) end,
+           case when k.money then e.spend end,
+           round(e.expected, 2),
+           round(greatest(e.expected - 1.96 * e.standard_error, 0), 2),
+           round(e.expected + 1.96 * e.standard_error, 2),
+           case when k.money and e.expected > 0 then round(e.spend / e.expected, 2) end,
+           case when k.money and e.expected + 1.96 * e.standard_error > 0
+                then round(e.spend / (e.expected + 1.96 * e.standard_error), 2) end,
+           case when k.money and e.expected - 1.96 * e.standard_error > 0
+                then round(e.spend / (e.expected - 1.96 * e.standard_error), 2) end,
+           b.budget = b.current_budget,
+           b.budget = least(greatest(b.target_budget, b.min_budget), b.max_budget),
+           b.target, (b.estimate ->> 'estimated_for')::date, now()
+      from budgets b
+     cross join caller k
+     cross join lateral lead_flow.estimate_leads_at(b.estimate, b.budget, 0) e
+     order by b.budget
+  $$;
+comment on function lead_flow.api_segment_budget_response(uuid) is
+  'The rows of public.segment_budget_response for partners, admins and the back end (others: none); budget, '
+  'spend and cost per lead NULL for everyone but admins and the back end.';
+revoke all on function lead_flow.api_segment_budget_response(uuid) from public, anon, authenticated;
+grant execute on function lead_flow.api_segment_budget_response(uuid) to authenticated, service_role;
+
+create or replace function public.segment_budget_response(segment_id uuid)
+  returns table (budget numeric, budget_change_pct numeric, spend numeric, expected_leads_per_day numeric,
+                 expected_leads_low numeric, expected_leads_high numeric, cost_per_lead numeric,
+                 cost_per_lead_low numeric, cost_per_lead_high numeric, is_current_budget boolean,
+                 is_target_budget boolean, target_leads_per_day numeric, estimated_for date, estimated_at timestamptz)
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    perform lead_flow.api_require_reader('segment_budget_response');
+    perform lead_flow.api_check_segment(segment_budget_response.segment_id);
+    return query select r.* from lead_flow.api_segment_budget_response(segment_budget_response.segment_id) r;
+  end
+  $$;
+comment on function public.segment_budget_response(uuid) is
+  'What-if for one segment''s Google Ads daily budget, from the estimate controller''s own estimate of its '
+  'response (organic flow + paid leads with diminishing returns, fitted to its last 56 days): per daily budget '
+  '(0.5x to 2x today''s, and the one whose expected leads meet the target) the expected leads on an average day '
+  'with a 95% range (low, high), the spend and cost per lead (with their range), which row is today''s budget '
+  'and which the target''s, the latest target, the day the estimate is for and when it was made. No rows before '
+  'the segment has stats. Partners and admins; budget, spend and cost per lead are NULL except for admins '
+  '(budget_change_pct shows the budget as a change from today''s). 400 for an unknown segment, 403 without a '
+  'partner or admin profile.';
+revoke all on function public.segment_budget_response(uuid) from public, anon, authenticated;
+grant execute on function public.segment_budget_response(uuid) to authenticated, service_role;
+
 -- The spec's helpers calculateLeadGap / updateLeadGap --------------------------------------------
 
 -- One segment's gap for a day, read (calculate_lead_gap) or written (update_lead_gap), from the one
@@ -589,10 +683,59 @@ create or replace view public.lead_flow_alerts with (security_invoker = true) as
 comment on view public.lead_flow_alerts is
   'What needs attention (admins only; others see no rows): segments whose |gap %| exceeded alert_gap_percentage '
   'for alert_gap_nights nights in a row, failed or conflicted budget changes of the last 7 days, and nightly '
-  'steps that did not succeed last night, and (smart controller) campaigns that do not spend their budget, '
+  'steps that did not succeed last night, unconfirmed large raises of a partner''s max_open_leads (kind '
+  'capacity_jump, naming the partner and its segments), and (smart controller) campaigns that do not spend their budget, '
   'where more budget buys nothing. Columns: kind, segment_id, date, severity, message, details.';
 revoke all on public.lead_flow_alerts from anon, authenticated;
 grant select on public.lead_flow_alerts to authenticated, service_role;
+
+-- Trust in declared capacity (admins; sql/35_capacity_trust.sql) -----------------------------------
+
+create or replace view public.partner_capacity_trust with (security_invoker = true) as
+  select t.partner_id, t.company_name, t.declared_leads, t.trusted_leads, t.previous_leads, t.accepted_leads_30d,
+         t.confirmed_leads, t.confirmed_by, t.confirmed_at, t.confirmation_comment, t.last_change_at
+    from lead_flow.api_partner_capacity_trust() t;
+comment on view public.partner_capacity_trust is
+  'Admins only (others get 403). Per partner: declared_leads (max_open_leads, what the partner and '
+  'get_segment_capacity show), trusted_leads (the part tonight''s plan counts: a raise ramps from previous_leads '
+  'by 25% or 2 leads a night, at least 1.5 x accepted_leads_30d, at once up to confirmed_leads), the latest '
+  'confirmation (by, at, comment) and the last change of max_open_leads.';
+revoke all on public.partner_capacity_trust from anon, authenticated;
+grant select on public.partner_capacity_trust to authenticated, service_role;
+
+create or replace view public.partner_capacity_changes with (security_invoker = true) as
+  select c.id, c.partner_id, c.company_name, c.changed_at, c.changed_by, c.changed_by_role, c.from_leads, c.to_leads
+    from lead_flow.api_partner_capacity_changes() c;
+comment on view public.partner_capacity_changes is
+  'Admins only (others get 403). Every change of a partner''s max_open_leads: partner, changed_at, changed_by '
+  '(the user id; NULL without one) and changed_by_role, from_leads and to_leads. Newest first.';
+revoke all on public.partner_capacity_changes from anon, authenticated;
+grant select on public.partner_capacity_changes to authenticated, service_role;
+
+create or replace function public.confirm_partner_capacity(partner_id uuid, max_open_leads integer,
+                                                           comment text default null)
+  returns public.partner_capacity_trust
+  language plpgsql volatile set search_path = ''
+  as $$
+  #variable_conflict use_column
+  declare
+    v_row public.partner_capacity_trust;
+  begin
+    perform lead_flow.api_require_admin('confirm_partner_capacity');
+    perform lead_flow.confirm_partner_capacity(confirm_partner_capacity.partner_id,
+                                               confirm_partner_capacity.max_open_leads,
+                                               confirm_partner_capacity.comment);
+    select t.* into v_row from public.partner_capacity_trust t where t.partner_id = confirm_partner_capacity.partner_id;
+    return v_row;
+  end
+  $$;
+comment on function public.confirm_partner_capacity(uuid, integer, text) is
+  'Admins only. Confirms that a partner can take max_open_leads open leads (0 up to what it declares now), with '
+  'an optional comment (at most 1000 characters): planning trusts its declared capacity up to that at once, from '
+  'the next plan on, and clears the capacity_jump alert of a raise to at most that. Returns the partner''s '
+  'partner_capacity_trust row. 400 for an unknown partner or a value outside 0..declared, 403 for others.';
+revoke all on function public.confirm_partner_capacity(uuid, integer, text) from public, anon, authenticated;
+grant execute on function public.confirm_partner_capacity(uuid, integer, text) to authenticated, service_role;
 
 -- Re-running a night ---------------------------------------------------------------------------------
 

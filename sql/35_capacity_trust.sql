@@ -1,0 +1,265 @@
+-- Trust in declared capacity (issue 16): the capacity that drives planning, and so the ad spend, is
+-- bounded by evidence; the declared capacity (sum of max_open_leads, sql/30) stays what partners and
+-- the API show.
+--
+-- Per partner and planned day D (lead_flow.partner_capacity_trust_for):
+--   trusted(D) = declared                                   for a partner without a trusted figure yet
+--                                                            (the first night, or newly activated for
+--                                                            routing, which only the platform can do)
+--              = least(declared, greatest(
+--                    previous + greatest(ceil(previous x capacity_trust_ramp_percentage),
+--                                        capacity_trust_ramp_min_leads),     the ramp (+25% or +2 a night)
+--                    ceil(leads accepted in 30 days x capacity_trust_evidence_factor),   the evidence
+--                    the latest admin confirmation))                         confirm_partner_capacity
+--   previous = the partner's latest trusted figure before D. A lower declared value counts at once.
+-- Planning (sql/50, lead_gaps) subtracts each segment's untrusted part (declared - trusted of its
+-- partners) from the capacity it plans with. The plan step stores D's figures
+-- (record_capacity_trust) so D + 1 ramps from them; re-running D reads only days before D.
+-- Every change of max_open_leads is logged by tg_profiles__log_capacity_change (its trigger is
+-- migration 0050's); a large raise is an alert (sql/85_alerts.sql) until an admin confirms it.
+
+-- Who changed it: the JWT's role (authenticated, service_role) or, without one, the login role.
+create or replace function lead_flow.caller_role() returns text
+  language sql stable set search_path = ''
+  as $$
+    select coalesce(coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'role',
+                    session_user::text)
+  $$;
+comment on function lead_flow.caller_role() is
+  'The calling role for audit rows: the JWT''s role claim (authenticated, service_role) when there is one, '
+  'otherwise the session''s login role (postgres, a cron job''s role).';
+revoke all on function lead_flow.caller_role() from public, anon, authenticated;
+grant execute on function lead_flow.caller_role() to authenticated, service_role;
+
+-- The trigger (after update of max_open_leads, only when it changed: migration 0050) logs who, when,
+-- from and to. It must never fail the platform's profile update: an error is caught and written to
+-- lead_flow_logs instead. SECURITY DEFINER: a partner editing its own profile cannot write the log.
+create or replace function lead_flow.tg_profiles__log_capacity_change() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    begin
+      insert into lead_flow.partner_capacity_changes (partner_id, changed_by, changed_by_role, from_leads, to_leads)
+      values (new.id, lead_flow.jwt_user_id(), lead_flow.caller_role(), old.max_open_leads, new.max_open_leads);
+    exception when others then
+      perform lead_flow.log('error',
+                            format('could not log the capacity change of partner %s (%s -> %s): %s',
+                                   new.id, old.max_open_leads, new.max_open_leads, sqlerrm),
+                            jsonb_build_object('partner_id', new.id, 'from_leads', old.max_open_leads,
+                                               'to_leads', new.max_open_leads, 'sqlstate', sqlstate));
+    end;
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_profiles__log_capacity_change() is
+  'After a profile''s max_open_leads changed: appends partner, time, user id and role, from and to to '
+  'lead_flow.partner_capacity_changes. Never raises: a failure is written to lead_flow_logs instead.';
+revoke all on function lead_flow.tg_profiles__log_capacity_change() from public, anon, authenticated;
+
+-- The trusted capacity of the given partners (NULL: every partner that is active for routing or
+-- declares capacity, admins excepted) for planned day p_date, from the figures stored before it.
+-- One statement: an index probe per partner for its previous figure and its latest confirmation.
+create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_partner_ids uuid[] default null)
+  returns table (partner_id uuid, declared_leads integer, trusted_leads integer, previous_leads integer,
+                 accepted_leads_30d integer, confirmed_leads integer)
+  language sql stable set search_path = ''
+  as $$
+    with cfg as materialized (
+      select greatest(coalesce((ss.settings ->> 'capacity_trust_ramp_percentage')::numeric, 0), 0) as ramp_share,
+             greatest(coalesce((ss.settings ->> 'capacity_trust_ramp_min_leads')::numeric, 0), 0) as ramp_min,
+             greatest(coalesce((ss.settings ->> 'capacity_trust_evidence_factor')::numeric, 0), 0) as factor
+        from lead_flow.segment_settings ss
+       where ss.segment_id is null
+    ), facts as (
+      select p.id, greatest(p.max_open_leads, 0) as declared, prev.trusted_leads as previous,
+             coalesce(pps.leads_accepted_30d, 0)::integer as accepted, conf.confirmed_leads as confirmed
+        from public.profiles p
+        left join lateral (select t.trusted_leads from lead_flow.partner_capacity_trust t
+                            where t.partner_id = p.id and t.date < p_date
+                            order by t.date desc limit 1) prev on true
+        left join lateral (select c.confirmed_leads from lead_flow.partner_capacity_confirmations c
+                            where c.partner_id = p.id
+                            order by c.confirmed_at desc, c.id desc limit 1) conf on true
+        left join public.partner_performance_stats pps on pps.partner_id = p.id
+       where not p.is_admin and (p.is_active_for_routing or p.max_open_leads > 0)
+         and (p_partner_ids is null or p.id = any (p_partner_ids))
+    )
+    select f.id, f.declared,
+           case when f.previous is null then f.declared
+                else least(f.declared,
+                           ceil(greatest(f.previous + greatest(ceil(f.previous * c.ramp_share), c.ramp_min),
+                                         ceil(f.accepted * c.factor),
+                                         coalesce(f.confirmed, 0))))::integer end,
+           f.previous, f.accepted, f.confirmed
+      from facts f
+     cross join cfg c
+  $$;
+comment on function lead_flow.partner_capacity_trust_for(date, uuid[]) is
+  'Per partner (the given ones, or all that are active for routing or declare capacity; never admins): declared '
+  'max_open_leads and the part planning trusts for day p_date: declared for a partner without an earlier figure, '
+  'else least(declared, greatest(previous + max(ceil(previous x ramp %), ramp min), ceil(accepted in 30 days x '
+  'evidence factor), the latest admin confirmation)). Reads only figures stored for days before p_date.';
+revoke all on function lead_flow.partner_capacity_trust_for(date, uuid[]) from public, anon, authenticated;
+grant execute on function lead_flow.partner_capacity_trust_for(date, uuid[]) to service_role;
+
+-- Stores day p_date's trusted figures (the plan step calls it first), so day p_date + 1 ramps from
+-- them. Idempotent: inserts and updates what differs, deletes that day's rows of partners no longer
+-- counted. Returns rows changed.
+create or replace function lead_flow.record_capacity_trust(p_date date) returns integer
+  language plpgsql volatile security definer set search_path = ''
+  as $$
+  declare
+    v_rows integer;
+  begin
+    if p_date is null then
+      raise exception 'record_capacity_trust needs a date' using errcode = '22023';
+    end if;
+    with wanted as materialized (
+      select w.* from lead_flow.partner_capacity_trust_for(p_date, null) w
+    ), gone as (
+      delete from lead_flow.partner_capacity_trust t
+       where t.date = p_date and not exists (select from wanted w where w.partner_id = t.partner_id)
+      returning 1
+    ), put as (
+      insert into lead_flow.partner_capacity_trust as t
+        (partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads)
+      select w.partner_id, p_date, w.declared_leads, w.trusted_leads, w.previous_leads, w.accepted_leads_30d,
+             w.confirmed_leads
+        from wanted w
+      on conflict (partner_id, date) do update
+         set declared_leads = excluded.declared_leads, trusted_leads = excluded.trusted_leads,
+             previous_leads = excluded.previous_leads, accepted_leads_30d = excluded.accepted_leads_30d,
+             confirmed_leads = excluded.confirmed_leads
+       where (t.declared_leads, t.trusted_leads, t.previous_leads, t.accepted_leads_30d, t.confirmed_leads)
+             is distinct from
+             (excluded.declared_leads, excluded.trusted_leads, excluded.previous_leads, excluded.accepted_leads_30d,
+              excluded.confirmed_leads)
+      returning 1
+    )
+    select ((select count(*) from gone) + (select count(*) from put))::integer into v_rows;
+    return v_rows;
+  end
+  $$;
+comment on function lead_flow.record_capacity_trust(date) is
+  'Stores every partner''s trusted capacity for planned day p_date (partner_capacity_trust_for) in '
+  'lead_flow.partner_capacity_trust; idempotent; returns the rows inserted, updated or deleted.';
+revoke all on function lead_flow.record_capacity_trust(date) from public, anon, authenticated;
+grant execute on function lead_flow.record_capacity_trust(date) to service_role;
+
+-- Per segment (all active ones, or one): what its matched partners declare, what planning trusts of it,
+-- and the difference, which planning subtracts from the segment's capacity. SECURITY DEFINER as
+-- segment_capacities (profiles are private; these are aggregates). jit off: as segment_capacities.
+create or replace function lead_flow.segment_trusted_capacities(p_date date, p_segment_id uuid default null)
+  returns table (segment_id uuid, declared_leads integer, trusted_leads integer, untrusted_leads integer)
+  language sql stable security definer set search_path = '' set jit = off
+  as $$
+    with m as materialized (
+      select m.partner_id, m.segment_id
+        from lead_flow.partner_segment_matches m
+        join public.lead_segments s on s.id = m.segment_id
+       where (p_segment_id is null and s.is_active) or m.segment_id = p_segment_id
+    )
+    select m.segment_id, coalesce(sum(t.declared_leads), 0)::integer, coalesce(sum(t.trusted_leads), 0)::integer,
+           coalesce(sum(t.declared_leads - t.trusted_leads), 0)::integer
+      from m
+      left join lead_flow.partner_capacity_trust_for(
+                  p_date, case when p_segment_id is not null then array(select m2.partner_id from m m2) end) t
+        on t.partner_id = m.partner_id
+     group by m.segment_id
+  $$;
+comment on function lead_flow.segment_trusted_capacities(date, uuid) is
+  'Per active segment (or the one given) with matched partners: the sum of their declared max_open_leads, of '
+  'their trusted capacity for planned day p_date, and the untrusted difference planning leaves out.';
+revoke all on function lead_flow.segment_trusted_capacities(date, uuid) from public, anon, authenticated;
+grant execute on function lead_flow.segment_trusted_capacities(date, uuid) to service_role;
+
+-- Admins: every partner's declared and trusted capacity (what tonight's plan will trust: the figure for
+-- today, from the stored figures before it), its evidence and its confirmation. No rows for others.
+create or replace function lead_flow.api_partner_capacity_trust()
+  returns table (partner_id uuid, company_name text, declared_leads integer, trusted_leads integer,
+                 previous_leads integer, accepted_leads_30d integer, confirmed_leads integer,
+                 confirmed_by uuid, confirmed_at timestamptz, confirmation_comment text,
+                 last_change_at timestamptz)
+  language plpgsql stable security definer set search_path = ''
+  as $$
+  #variable_conflict use_column
+  begin
+    perform lead_flow.api_require_admin('partner_capacity_trust');
+    return query
+    select t.partner_id, p.company_name, t.declared_leads, t.trusted_leads, t.previous_leads,
+           t.accepted_leads_30d, t.confirmed_leads, c.confirmed_by, c.confirmed_at, c.comment, ch.changed_at
+      from lead_flow.partner_capacity_trust_for(lead_flow.local_day(now()), null) t
+      join public.profiles p on p.id = t.partner_id
+      left join lateral (select k.confirmed_by, k.confirmed_at, k.comment
+                           from lead_flow.partner_capacity_confirmations k
+                          where k.partner_id = t.partner_id
+                          order by k.confirmed_at desc, k.id desc limit 1) c on true
+      left join lateral (select max(x.changed_at) as changed_at
+                           from lead_flow.partner_capacity_changes x where x.partner_id = t.partner_id) ch on true;
+  end
+  $$;
+comment on function lead_flow.api_partner_capacity_trust() is
+  'Admins and the back end: per partner the declared capacity, the part tonight''s plan trusts, the previous '
+  'trusted figure, leads accepted in 30 days, the latest confirmation and the last change; 42501 for others.';
+revoke all on function lead_flow.api_partner_capacity_trust() from public, anon, authenticated;
+grant execute on function lead_flow.api_partner_capacity_trust() to authenticated, service_role;
+
+-- Admins: the log of declared capacity changes, newest first. 42501 for others.
+create or replace function lead_flow.api_partner_capacity_changes()
+  returns table (id bigint, partner_id uuid, company_name text, changed_at timestamptz, changed_by uuid,
+                 changed_by_role text, from_leads integer, to_leads integer)
+  language plpgsql stable security definer set search_path = ''
+  as $$
+  #variable_conflict use_column
+  begin
+    perform lead_flow.api_require_admin('partner_capacity_changes');
+    return query
+    select c.id, c.partner_id, p.company_name, c.changed_at, c.changed_by, c.changed_by_role, c.from_leads, c.to_leads
+      from lead_flow.partner_capacity_changes c
+      left join public.profiles p on p.id = c.partner_id
+     order by c.changed_at desc, c.id desc;
+  end
+  $$;
+comment on function lead_flow.api_partner_capacity_changes() is
+  'Admins and the back end: every logged change of a partner''s max_open_leads (who, when, from, to), newest '
+  'first; 42501 for others.';
+revoke all on function lead_flow.api_partner_capacity_changes() from public, anon, authenticated;
+grant execute on function lead_flow.api_partner_capacity_changes() to authenticated, service_role;
+
+-- An admin confirms that a partner can take p_leads open leads (at most what it declares now):
+-- planning trusts its declared capacity up to that at once, from the next plan on.
+create or replace function lead_flow.confirm_partner_capacity(p_partner_id uuid, p_leads integer, p_comment text)
+  returns bigint
+  language plpgsql volatile security definer set search_path = ''
+  as $$
+  declare
+    v_profile public.profiles;
+    v_comment text := nullif(btrim(p_comment), '');
+    v_id bigint;
+  begin
+    perform lead_flow.api_require_admin('confirm_partner_capacity');
+    if p_partner_id is null then
+      raise exception 'partner_id is required' using errcode = '22023';
+    end if;
+    select * into v_profile from public.profiles p where p.id = p_partner_id;
+    if not found or v_profile.is_admin then
+      raise exception 'unknown partner %', p_partner_id using errcode = '22023',
+        hint = 'partner_capacity_trust lists the partners';
+    end if;
+    if p_leads is null or p_leads < 0 or p_leads > v_profile.max_open_leads then
+      raise exception 'max_open_leads must be between 0 and what the partner declares now (%), got %',
+        v_profile.max_open_leads, coalesce(p_leads::text, 'nothing') using errcode = '22023';
+    end if;
+    perform lead_flow.api_check_length('comment', v_comment, 1000);
+    insert into lead_flow.partner_capacity_confirmations (partner_id, confirmed_leads, confirmed_by, confirmed_by_role, comment)
+    values (p_partner_id, p_leads, lead_flow.jwt_user_id(), lead_flow.caller_role(), v_comment)
+    returning id into v_id;
+    return v_id;
+  end
+  $$;
+comment on function lead_flow.confirm_partner_capacity(uuid, integer, text) is
+  'Admins and the back end: records that a partner can take p_leads open leads (0 up to its declared '
+  'max_open_leads), so planning trusts its declared capacity up to that at once. Returns the confirmation id; '
+  '22023 for an unknown partner or a value outside 0..declared, 42501 for others.';
+revoke all on function lead_flow.confirm_partner_capacity(uuid, integer, text) from public, anon, authenticated;
+grant execute on function lead_flow.confirm_partner_capacity(uuid, integer, text) to authenticated, service_role;
