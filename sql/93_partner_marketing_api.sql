@@ -12,6 +12,7 @@
 --   GET  /partners/:id/lead-gaps                           GET  /partner_lead_gaps
 --   GET  /partners/:id/marketing-recommendations           GET  /ai_marketing_recommendations
 --   POST .../:recId/approve | reject                       POST /rpc/approve_marketing_recommendation | reject_marketing_recommendation
+--   what became of a decision (pushed, failed, conflict)   GET  /marketing_recommendation_outcomes
 --   Admin: segment detail "Partner Marketing"              GET  /segment_partner_marketing?segment_id=eq.:id
 
 -- GET marketing profile -------------------------------------------------------------------------
@@ -100,7 +101,7 @@ create or replace function public.approve_marketing_recommendation(id uuid) retu
   language sql volatile set search_path = ''
   as $$ select * from lead_flow.decide_marketing_recommendation($1, true, null) $$;
 comment on function public.approve_marketing_recommendation(uuid) is
-  'Approves one of the caller''s pending recommendations (admins: any). A budget change becomes one pending Google Ads change for the worker; a landing page proposal a draft page. Approving twice, after expiry, or someone else''s: 400 with a message.';
+  'Approves one of the caller''s pending recommendations (admins: any). A budget change or a campaign pause becomes one pending Google Ads change for the worker (its outcome: marketing_recommendation_outcomes); a landing page proposal a draft page. Approving twice, after expiry, or someone else''s: 400 with a message.';
 revoke all on function public.approve_marketing_recommendation(uuid) from public, anon, authenticated;
 grant execute on function public.approve_marketing_recommendation(uuid) to authenticated, service_role;
 
@@ -112,6 +113,35 @@ comment on function public.reject_marketing_recommendation(uuid, text) is
   'Rejects one of the caller''s pending recommendations (admins: any) with an optional reason (at most 2000 characters). Deciding twice, after expiry, or someone else''s: 400 with a message.';
 revoke all on function public.reject_marketing_recommendation(uuid, text) from public, anon, authenticated;
 grant execute on function public.reject_marketing_recommendation(uuid, text) to authenticated, service_role;
+
+-- What became of each decision ------------------------------------------------------------------
+-- One row per decided recommendation with the change it queued for the worker (budget or pause) and
+-- that change's outcome. security_invoker: the tables' RLS decides the rows (a partner its own
+-- recommendations and its own campaigns' changes, admins all), so a partner sees a failed push of its
+-- campaign and why.
+create or replace view public.marketing_recommendation_outcomes with (security_invoker = true) as
+  select r.id as recommendation_id, r.partner_id, r.segment_id, r.campaign_id, c.name as campaign_name,
+         r.type, r.status, r.reason, r.decided_by, r.decided_at, r.decision_reason,
+         l.id as change_id, l.action_type, l.status as change_status,
+         case when r.status = 'rejected' then 'rejected'
+              when l.id is null and r.status = 'applied' then 'applied'
+              when l.id is null then 'approved'
+              when l.status in ('pending', 'in_progress') then 'waiting'
+              when l.status = 'success' then 'pushed'
+              else l.status end as outcome,
+         l.old_value, l.new_value, l.applied_value, l.live_value, l.attempts, l.error_code, l.error_message,
+         l.completed_at,
+         (r.payload ->> 'landing_page_id')::uuid as landing_page_id
+    from public.ai_marketing_recommendations r
+    left join public.channel_orchestration_log l on l.recommendation_id = r.id
+    left join public.partner_marketing_campaigns c on c.id = r.campaign_id
+   where r.status in ('approved', 'applied', 'rejected');
+comment on view public.marketing_recommendation_outcomes is
+  'What became of each decided marketing recommendation: outcome rejected, approved (nothing queued), applied '
+  '(a draft landing page), waiting (its change is queued for the worker), pushed (Google Ads has it), failed or '
+  'conflict (with error_code and error_message; a conflict''s live_value is what Google Ads has), with the change '
+  'it queued (change_id, action_type budget_increase, budget_decrease or campaign_pause, old, new and applied '
+  'value, attempts). A partner sees its own, admins all, anyone else no rows.';
 
 -- Admin: partner marketing in a segment ---------------------------------------------------------
 create or replace view public.segment_partner_marketing with (security_invoker = true) as

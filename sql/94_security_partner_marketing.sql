@@ -94,5 +94,7 @@ grant update (marketing_mode, auto_marketing_enabled, monthly_marketing_budget, 
               logo_url, tone_of_voice) on public.profiles to authenticated;
 
 -- API views: authenticated callers (their rows filtered by RLS and the views' own checks).
-revoke all on public.partner_marketing_profiles, public.segment_partner_marketing from anon, authenticated;
-grant select on public.partner_marketing_profiles, public.segment_partner_marketing to authenticated, service_role;
+revoke all on public.partner_marketing_profiles, public.segment_partner_marketing,
+              public.marketing_recommendation_outcomes from anon, authenticated;
+grant select on public.partner_marketing_profiles, public.segment_partner_marketing,
+                public.marketing_recommendation_outcomes to authenticated, service_role;

@@ -424,3 +424,47 @@ def test_approval_after_expiry_is_a_4xx(mk: Marketing, committed: psycopg.Connec
     response = http(mk.rest.partner, "POST", "/rpc/approve_marketing_recommendation", json={"id": str(rec)})
     assert response.status_code == 400 and "expired" in response.json()["message"]
     assert committed.execute("select count(*) from channel_orchestration_log").fetchone() == (0,)
+
+
+def test_a_partner_sees_what_became_of_its_approvals_in_its_view_and_its_alerts(
+    mk: Marketing, committed: psycopg.Connection
+) -> None:
+    """A's approved budget change fails in the worker, B's ends as a conflict: each partner reads its
+    own outcome (and why) and gets its own alert; the admin's alerts carry the segment and partner."""
+    a, b = mk.rest.partner_id, mk.rest.other_partner_id
+    mk.rest.partner.rpc("approve_marketing_recommendation", {"id": str(mk.rec[a])}).execute()
+    mk.rest.admin.rpc("approve_marketing_recommendation", {"id": str(mk.rec[b])}).execute()
+    waiting = mk.rest.partner.from_("marketing_recommendation_outcomes").select("outcome").execute().data
+    assert waiting == [{"outcome": "waiting"}]
+    claimed = dict(committed.execute(
+        "select partner_campaign_id, id from lead_flow.claim_budget_changes('w', 10)").fetchall())
+    complete = "select lead_flow.complete_budget_change(%s, %s, null, 'req', %s, %s, %s)"
+    committed.execute(complete, (claimed[mk.campaign[a]], "failed", "budget removed",
+                                 "mutate_error.RESOURCE_NOT_FOUND", None))
+    committed.execute(complete, (claimed[mk.campaign[b]], "conflict", "edited by hand",
+                                 "LIVE_BUDGET_CHANGED", 95))
+
+    for client, who, outcome, message in ((mk.rest.partner, a, "failed", "budget removed"),
+                                          (mk.rest.other_partner, b, "conflict", "edited by hand")):
+        rows = client.from_("marketing_recommendation_outcomes").select("*").execute().data
+        assert [(r["recommendation_id"], r["outcome"], r["error_message"]) for r in rows] == [
+            (str(mk.rec[who]), outcome, message)]
+        alerts = client.from_("lead_flow_alerts").select("*").execute().data
+        assert [(x["kind"], x["details"]["partner_id"]) for x in alerts] == [
+            (f"budget_change_{outcome}", str(who))]
+        assert alerts[0]["segment_id"] == str(mk.segment if who == a else mk.other_segment)
+        assert message in alerts[0]["message"]
+    live = [client.from_("marketing_recommendation_outcomes").select("live_value").execute().data
+            for client in (mk.rest.partner, mk.rest.other_partner)]
+    assert live == [[{"live_value": None}], [{"live_value": 95}]]
+
+    admin_alerts = (mk.rest.admin.from_("lead_flow_alerts").select("*").like("kind", "budget_change_%")
+                    .execute().data)
+    assert sorted((x["segment_id"], x["details"]["partner_id"]) for x in admin_alerts) == sorted(
+        [(str(mk.segment), str(a)), (str(mk.other_segment), str(b))])
+    assert len(mk.rest.admin.from_("marketing_recommendation_outcomes").select("*").execute().data) == 2
+    for who in NOT_PARTNER_OR_ADMIN:
+        for view in ("marketing_recommendation_outcomes", "lead_flow_alerts"):
+            response = http(getattr(mk.rest, who), "GET", f"/{view}")
+            assert (response.status_code, response.json()) == (200, []), (who, view)
+    assert http(mk.rest.anon, "GET", "/marketing_recommendation_outcomes").status_code == 401
