@@ -52,7 +52,7 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
     ), days as (
       select st.segment_id, st.date, st.leads_generated::double precision as leads,
              st.google_ads_conversions::double precision as conv, st.google_ads_spend::double precision as spend,
-             coalesce(wd.f, 1) as w, power(0.95, p_date - st.date) as a,
+             coalesce(wd.f, 1) as w, power(0.97, p_date - st.date) as a,
              -- the budget in force that day: the day-start value of its night's change, else the plan's
              -- live budget, else (for p_date itself) the campaign's budget now
              coalesce(l.old_value, p.actual_daily_budget_google_ads,
@@ -63,7 +63,7 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
         left join public.channel_orchestration_log l
           on l.segment_id = st.segment_id and l.channel = 'google_ads' and l.date = st.date
         left join public.lead_segment_plans p on p.segment_id = st.segment_id and p.date = st.date
-       where st.date between p_date - 27 and p_date
+       where st.date between p_date - 55 and p_date
     ), fit as (   -- per segment: sums for organic, the slope of log paid on log spend, pacing, demand
       select d.segment_id, count(*) as n,
              sum(d.a) as sa, sum(d.a * d.a) as sa2,
@@ -161,7 +161,8 @@ grant execute on function lead_flow.estimate_segment_response(date, uuid) to ser
 
 -- Expected leads a day at a daily budget under an estimate (the jsonb above), with a standard error:
 -- f x (organic + k x spend^b), spend = budget x pacing (at most the demand cap), f = 1 + share x
--- (weekday factor - 1). NULL or non-finite parts fall back to: organic 0, k 0, b 0.7, pacing 0.97.
+-- (weekday factor - 1). NULL or non-finite parts fall back to: organic 0, k 0, b 0.7, pacing 0.97;
+-- parts are rounded (k to 8 decimals, money to cents) so no double precision product underflows.
 create or replace function lead_flow.estimate_leads_at(p_estimate jsonb, p_budget numeric,
                                                        p_weekday_share numeric default 0)
   returns table (expected numeric, standard_error numeric, spend numeric)
@@ -175,20 +176,20 @@ begin atomic
          round(v.s::numeric, 2)
     from (select e.organic, e.k, e.b, e.b_se, e.mean_leads, e.n_eff, e.mean_spend,
                  1 + e.share * (e.wf - 1) as f,
-                 least(greatest(coalesce(lead_flow.finite(p_budget), 0), 0)::double precision * e.pacing,
+                 least(greatest(coalesce(round(lead_flow.finite(p_budget), 2), 0), 0)::double precision * e.pacing,
                        coalesce(e.cap, 'Infinity'::double precision)) as s
-            from (select greatest(coalesce(lead_flow.finite((p_estimate ->> 'organic')::numeric), 0), 0)::double precision as organic,
-                         least(greatest(coalesce(lead_flow.finite((p_estimate ->> 'k')::numeric), 0), 0), 1e6)::double precision as k,
-                         least(greatest(coalesce(lead_flow.finite((p_estimate ->> 'b')::numeric), 0.7), 0.3), 1.0)::double precision as b,
-                         least(greatest(coalesce(lead_flow.finite((p_estimate ->> 'b_se')::numeric), 0.15), 0), 1)::double precision as b_se,
-                         least(greatest(coalesce(lead_flow.finite((p_estimate ->> 'mean_leads')::numeric), 0), 0), 1e9)::double precision as mean_leads,
-                         greatest(coalesce(lead_flow.finite((p_estimate ->> 'n_eff')::numeric), 0), 0)::double precision as n_eff,
-                         greatest(coalesce(lead_flow.finite((p_estimate ->> 'mean_spend')::numeric), 0), 0)::double precision as mean_spend,
-                         least(greatest(coalesce(lead_flow.finite((p_estimate ->> 'pacing')::numeric), 0.97), 0.5), 1)::double precision as pacing,
+            from (select greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'organic')::numeric), 4), 0), 0)::double precision as organic,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'k')::numeric), 8), 0), 0), 1e6)::double precision as k,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'b')::numeric), 4), 0.7), 0.3), 1.0)::double precision as b,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'b_se')::numeric), 4), 0.15), 0), 1)::double precision as b_se,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'mean_leads')::numeric), 4), 0), 0), 1e9)::double precision as mean_leads,
+                         greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'n_eff')::numeric), 2), 0), 0)::double precision as n_eff,
+                         greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'mean_spend')::numeric), 2), 0), 0)::double precision as mean_spend,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'pacing')::numeric), 4), 0.97), 0.5), 1)::double precision as pacing,
                          case when (p_estimate ->> 'demand_limited')::boolean
-                              then greatest(lead_flow.finite((p_estimate ->> 'spend_cap')::numeric), 0)::double precision end as cap,
-                         least(greatest(coalesce(lead_flow.finite((p_estimate ->> 'weekday_factor')::numeric), 1), 0.2), 5)::double precision as wf,
-                         least(greatest(coalesce(lead_flow.finite(p_weekday_share), 0), 0), 1)::double precision as share
+                              then greatest(round(lead_flow.finite((p_estimate ->> 'spend_cap')::numeric), 2), 0)::double precision end as cap,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'weekday_factor')::numeric), 4), 1), 0.2), 5)::double precision as wf,
+                         least(greatest(coalesce(round(lead_flow.finite(p_weekday_share), 4), 0), 0), 1)::double precision as share
                   offset 0) e
           offset 0) v;
 end;
@@ -215,7 +216,7 @@ begin atomic
   ), p as (   -- the estimate's parts, with the same fallbacks as estimate_leads_at
     select i.*, now_.expected, now_.standard_error, now_.spend as spend_now,
            greatest(coalesce(lead_flow.finite((i.e ->> 'organic')::numeric), 0), 0) as organic,
-           least(greatest(coalesce(lead_flow.finite((i.e ->> 'k')::numeric), 0), 0), 1e6) as k,
+           least(greatest(coalesce(round(lead_flow.finite((i.e ->> 'k')::numeric), 8), 0), 0), 1e6) as k,
            least(greatest(coalesce(lead_flow.finite((i.e ->> 'b')::numeric), 0.7), 0.3), 1.0) as b,
            least(greatest(coalesce(lead_flow.finite((i.e ->> 'pacing')::numeric), 0.97), 0.5), 1) as pacing,
            coalesce((i.e ->> 'demand_limited')::boolean, false) as demand_limited,
@@ -226,10 +227,11 @@ begin atomic
   ), q as (   -- the gap, the band (twice as wide to turn back), the spend the target needs
     select p.*, p.target - p.expected as gap,
            greatest(p.z * p.standard_error, 0.02 * p.target)
-             * case when sign(p.target - p.expected) = -sign(p.last_dir) and p.last_dir <> 0 then 2 else 1 end as band,
+             * case when sign(p.target - p.expected) = -sign(p.last_dir) and p.last_dir <> 0 then 1.5 else 1 end as band,
            case when p.target / p.f - p.organic <= 0 then 0
                 when p.k <= 0 then null
-                else power(((p.target / p.f - p.organic) / p.k)::double precision, (1 / p.b)::double precision)::numeric
+                -- ((target / f - organic) / k)^(1 / b) in logarithms, at most e^30 (no overflow)
+                else round(exp(least((ln(p.target / p.f - p.organic) - ln(p.k)) / p.b, 30)), 4)
            end as need
       from p
   ), d as (

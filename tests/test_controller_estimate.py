@@ -1,0 +1,285 @@
+"""The estimate controller (sql/66_controller_estimate.sql) on a real database: it fits a segment's
+response and asks for the budget whose expected leads meet the target; a capacity step is answered the
+same night, a demand cap holds, every change has its reason, the hard limits always hold; and the
+what-if API (public.segment_budget_response) shows the same estimate."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from decimal import Decimal
+
+import psycopg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support import create_segment
+
+DAY = datetime.date(2025, 6, 10)
+
+
+def seed_segment(
+    db: psycopg.Connection,
+    *,
+    budget: float,
+    target: int,
+    leads_per_day: int,
+    spend_per_day: float,
+    paid_share: float = 0.7,
+    days: int = 56,
+    region: str = "utrecht",
+) -> str:
+    """A segment on the estimate controller with `days` days of level history at `spend_per_day`, the
+    budget in force on each day recorded on its plan (as orchestrate_budgets records it)."""
+    seg = create_segment(db, "schilder", region)
+    db.execute(
+        "insert into public.lead_segment_campaigns (segment_id, customer_id, campaign_id, "
+        "budget_resource_name, daily_budget) values (%s, '1234567890', %s, "
+        "'customers/1234567890/campaignBudgets/' || %s, %s)",
+        (seg, str(sum(map(ord, region))), str(sum(map(ord, region))), budget),
+    )
+    db.execute(
+        """insert into public.lead_generation_stats (segment_id, date, leads_generated, google_ads_spend,
+                                                   google_ads_conversions)
+           select %s, d::date, %s, %s, %s
+             from generate_series(%s::date - %s + 1, %s::date, interval '1 day') d""",
+        (seg, leads_per_day, spend_per_day, leads_per_day * paid_share, DAY, days, DAY),
+    )
+    db.execute(
+        """insert into public.lead_segment_plans (segment_id, date, target_leads_per_day, actual_leads, lead_gap,
+                                                  actual_daily_budget_google_ads)
+           select %s, d::date, %s, %s, %s, %s
+             from generate_series(%s::date - 6, %s::date, interval '1 day') d""",
+        (seg, target, leads_per_day, target - leads_per_day, budget, DAY, DAY),
+    )
+    db.execute(
+        "insert into public.lead_flow_settings (key, segment_id, value) values ('controller', %s, '\"estimate\"')",
+        (seg,),
+    )
+    return seg
+
+
+def change(db: psycopg.Connection, seg: str) -> tuple | None:
+    return db.execute(
+        "select old_value, new_value, controller, limited_by, reason from public.channel_orchestration_log "
+        "where segment_id = %s and date = %s",
+        (seg, DAY),
+    ).fetchone()
+
+
+def estimate(db: psycopg.Connection, seg: str) -> dict:
+    return db.execute(
+        "select estimate from lead_flow.estimate_segment_response(%s, %s)", (DAY, seg)
+    ).fetchone()[0]
+
+
+def test_it_learns_organic_flow_and_paid_response_from_the_history(db: psycopg.Connection) -> None:
+    seg = seed_segment(db, budget=200, target=20, leads_per_day=20, spend_per_day=194)
+    e = estimate(db, seg)
+    # 30% of the leads came without a conversion: organic 6 a day; the paid curve meets 14 at 194 EUR.
+    assert abs(float(e["organic"]) - 6) < 0.01
+    paid = float(e["k"]) * 194 ** float(e["b"])
+    assert abs(paid - 14) < 0.5
+    assert e["demand_limited"] is False and e["n"] == 56
+    # Level spend teaches nothing about the exponent: it stays at the prior.
+    assert abs(float(e["b"]) - 0.7) < 0.01
+
+
+def test_on_target_it_keeps_the_budget(db: psycopg.Connection) -> None:
+    seg = seed_segment(db, budget=200, target=20, leads_per_day=20, spend_per_day=194)
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    assert change(db, seg) is None
+    reason = db.execute(
+        "select orchestration_reason from public.lead_segment_plans where segment_id = %s and date = %s",
+        (seg, DAY),
+    ).fetchone()[0]
+    assert reason.startswith("estimate: ") and "within the band: keeps 200.00" in reason
+
+
+def test_a_capacity_step_is_answered_the_same_night(db: psycopg.Connection) -> None:
+    seg = seed_segment(db, budget=200, target=20, leads_per_day=20, spend_per_day=194)
+    # Partners joined: tonight's plan wants 30 a day. Tonight's change goes the whole way the limits allow.
+    db.execute(
+        "update public.lead_segment_plans set target_leads_per_day = 30 where segment_id = %s and date = %s",
+        (seg, DAY),
+    )
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    old, new, controller, limited_by, reason = change(db, seg)
+    assert controller == "estimate"
+    assert (old, new, limited_by) == (Decimal("200.00"), Decimal("240.00"), "max_increase")
+    # The reason says what was estimated, what was wanted and which limit cut it.
+    assert "20.00 +-" in reason and "leads/day expected at budget 200.00" in reason
+    assert "vs target 30" in reason and "wants 30 leads/day: needs spend" in reason
+    assert reason.endswith("capped at +20% of 200.00 -> 240.00")
+    # Partners left instead: it cuts at once, at most 20%.
+    db.execute(
+        "update public.lead_segment_plans set target_leads_per_day = 12 where segment_id = %s and date = %s",
+        (seg, DAY),
+    )
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    assert change(db, seg)[1:4:2] == (Decimal("160.00"), "max_decrease")
+
+
+def test_the_budget_it_asks_for_meets_the_target_on_its_own_curve(db: psycopg.Connection) -> None:
+    seg = seed_segment(db, budget=200, target=21, leads_per_day=20, spend_per_day=194)
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    _, new, _, limited_by, _ = change(db, seg)
+    assert limited_by == "none" and Decimal("200") < new < Decimal("240")
+    at_new = db.execute(
+        "select expected from lead_flow.estimate_leads_at(%s, %s)", (json.dumps(estimate(db, seg)), new)
+    ).fetchone()[0]
+    assert abs(float(at_new) - 21) < 0.05
+
+
+def test_a_demand_cap_is_a_cap(db: psycopg.Connection) -> None:
+    # Far below target, but it spends 150 of its 400 a day: search demand, not budget, is the limit.
+    seg = seed_segment(db, budget=400, target=30, leads_per_day=10, spend_per_day=150)
+    assert estimate(db, seg)["demand_limited"] is True
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    old, new, _, _, reason = change(db, seg)
+    # Not raised; brought toward 1.3x the demand it meets (150 x 1.3 / pacing), at most 20% a night.
+    assert old == Decimal("400.00") and new == Decimal("320.00")
+    assert "search demand caps the spend at about 150.00/day" in reason
+    # Once near the demand it holds there.
+    seg2 = seed_segment(db, budget=190, target=30, leads_per_day=10, spend_per_day=150, region="zeeland")
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    assert change(db, seg2) is None
+
+
+def test_thin_history_falls_back_on_the_priors(db: psycopg.Connection) -> None:
+    # Three days, no conversions recorded: the branch prior (default 25 EUR a lead) shapes the curve.
+    seg = seed_segment(db, budget=100, target=10, leads_per_day=8, spend_per_day=97, paid_share=0, days=3)
+    e = estimate(db, seg)
+    assert e["n"] == 3 and e["conversions_tracked"] is False
+    assert float(e["k"]) > 0
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    _, new, _, _, reason = change(db, seg)
+    assert Decimal("100") < new <= Decimal("120") and reason.startswith("estimate: ")
+
+
+def test_what_if_shows_the_controllers_estimate(db: psycopg.Connection) -> None:
+    seg = seed_segment(db, budget=200, target=21, leads_per_day=20, spend_per_day=194)
+    rows = db.execute(
+        "select budget, expected_leads_per_day, expected_leads_low, expected_leads_high, cost_per_lead, "
+        "is_current_budget, is_target_budget, target_leads_per_day, estimated_for, budget_change_pct "
+        "from public.segment_budget_response(%s)",
+        (seg,),
+    ).fetchall()
+    assert len(rows) >= 7
+    budgets = [r[0] for r in rows]
+    assert budgets == sorted(budgets) and Decimal("100.00") in budgets and Decimal("400.00") in budgets
+    expected = [r[1] for r in rows]
+    assert expected == sorted(expected)  # more budget, more leads
+    assert all(r[2] <= r[1] <= r[3] for r in rows)
+    # Diminishing returns: the cost per lead rises with the budget.
+    cpl = [r[4] for r in rows]
+    assert cpl == sorted(cpl) and cpl[0] < cpl[-1]
+    current = [r for r in rows if r[5]]
+    assert len(current) == 1 and current[0][0] == Decimal("200.00") and abs(float(current[0][1]) - 20) < 0.2
+    assert current[0][9] == Decimal("0.0")
+    target = [r for r in rows if r[6]]
+    assert len(target) == 1 and abs(float(target[0][1]) - 21) < 0.05
+    assert rows[0][7] == Decimal("21") and rows[0][8] == DAY
+    # The controller, on the same night, asks for that very budget.
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    assert abs(change(db, seg)[1] - target[0][0]) <= Decimal("0.01")
+
+
+def test_what_if_refuses_an_unknown_segment(db: psycopg.Connection) -> None:
+    try:
+        with db.transaction():
+            db.execute("select * from public.segment_budget_response(gen_random_uuid())")
+    except psycopg.errors.InvalidParameterValue as e:
+        assert "unknown segment" in str(e)
+    else:
+        raise AssertionError("an unknown segment was accepted")
+
+
+# -- the hard limits hold whatever the estimate (hypothesis, 10,000 cases) -----------------------
+
+finite_or_odd = st.one_of(
+    st.none(),
+    st.floats(min_value=-1e12, max_value=1e12, allow_nan=False),
+    st.sampled_from([0.0, -0.0, 1e-9, 1e15, -1e15]),
+    st.sampled_from(["NaN", "Infinity", "-Infinity"]),
+)
+
+
+@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    budget=finite_or_odd,
+    target=finite_or_odd,
+    organic=finite_or_odd,
+    k=finite_or_odd,
+    b=finite_or_odd,
+    pacing=finite_or_odd,
+    cap=finite_or_odd,
+    n_eff=finite_or_odd,
+    mean_leads=finite_or_odd,
+    mean_spend=finite_or_odd,
+    weekday=finite_or_odd,
+    share=finite_or_odd,
+    band=finite_or_odd,
+    demand_limited=st.one_of(st.none(), st.booleans()),
+    last_direction=st.sampled_from([None, -1, 0, 1]),
+)
+def test_whatever_it_estimates_the_limits_hold(
+    db: psycopg.Connection,
+    budget: object,
+    target: object,
+    organic: object,
+    k: object,
+    b: object,
+    pacing: object,
+    cap: object,
+    n_eff: object,
+    mean_leads: object,
+    mean_spend: object,
+    weekday: object,
+    share: object,
+    band: object,
+    demand_limited: bool | None,
+    last_direction: int | None,
+) -> None:
+    inputs = {
+        "day_start_budget": budget,
+        "target_leads_per_day": target,
+        "estimate_band": band,
+        "estimate_weekday_share": share,
+        "estimate": {
+            "organic": organic,
+            "k": k,
+            "b": b,
+            "b_se": 0.1,
+            "pacing": pacing,
+            "spend_cap": cap,
+            "demand_limited": demand_limited,
+            "n_eff": n_eff,
+            "mean_leads": mean_leads,
+            "mean_spend": mean_spend,
+            "weekday_factor": weekday,
+            "last_direction": last_direction,
+        },
+    }
+    with db.transaction(force_rollback=True):  # a savepoint: one failing example shows its own error
+        row = db.execute(
+            "select b.base, l.new_budget, l.changed, l.limited_by, d.explanation "
+            "from lead_flow.estimate_budget_decision(%s::jsonb) d "
+            "cross join lateral (select round(lead_flow.finite((%s::jsonb ->> 'day_start_budget')::numeric), 2) as base) b "
+            "cross join lateral lead_flow.hard_budget_limits(b.base, d.desired, 0.20, 5.00, 1000.00, 10.00) l",
+            (json.dumps(inputs), json.dumps(inputs)),
+        ).fetchone()
+    base, new, changed, limited_by, explanation = row
+    assert explanation and explanation.startswith("estimate: ")
+    if base is None or base <= 0:
+        assert new in (None, Decimal("0.00"), Decimal("10.00"))
+        return
+    if not changed:
+        assert new == base
+        return
+    assert Decimal("5.00") <= new <= Decimal("1000.00")
+    assert new <= base * Decimal("1.2") + Decimal("0.005") or new == Decimal("5.00")
+    assert new >= base * Decimal("0.8") - Decimal("0.005") or new == Decimal("1000.00")
+    assert limited_by in ("none", "max_increase", "max_decrease", "min_budget", "max_budget")
+    assert not math.isnan(float(new))
