@@ -188,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=28)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--report", type=Path, default=Path("reports/lead-flow-demo.html"))
+    demo.add_argument(
+        "--into-stack",
+        action="store_true",
+        help="fill the make-up stack with the demo marketplace (history to yesterday, last night run) "
+        "and print ADMIN_ID, PARTNER_ID, SEGMENT_ID as KEY=value lines",
+    )
     return parser
 
 
