@@ -157,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = command("simulate", _simulate, "run the simulated market with a controller and compare")
     sim.add_argument(
-        "--controller", default="spec,smart", help="spec, smart, or both comma-separated (side by side)"
+        "--controller",
+        default="spec,smart",
+        help="spec, smart, estimate, several comma-separated (side by side)",
     )
     sim.add_argument("--days", type=int, default=28)
     sim.add_argument("--seed", type=int, default=1)
