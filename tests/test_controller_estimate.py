@@ -47,14 +47,15 @@ def seed_segment(
         (seg, leads_per_day, spend_per_day, leads_per_day * paid_share, DAY, days, DAY),
     )
     db.execute(
-        """insert into public.lead_segment_plans (segment_id, date, target_leads_per_day, actual_leads, lead_gap,
-                                                  actual_daily_budget_google_ads)
+        """insert into public.lead_segment_plans (segment_id, date, target_leads_per_day, actual_leads,
+                                                  lead_gap, actual_daily_budget_google_ads)
            select %s, d::date, %s, %s, %s, %s
              from generate_series(%s::date - 6, %s::date, interval '1 day') d""",
         (seg, target, leads_per_day, target - leads_per_day, budget, DAY, DAY),
     )
     db.execute(
-        "insert into public.lead_flow_settings (key, segment_id, value) values ('controller', %s, '\"estimate\"')",
+        "insert into public.lead_flow_settings (key, segment_id, value) "
+        "values ('controller', %s, '\"estimate\"')",
         (seg,),
     )
     return seg
@@ -266,8 +267,10 @@ def test_whatever_it_estimates_the_limits_hold(
         row = db.execute(
             "select b.base, l.new_budget, l.changed, l.limited_by, d.explanation "
             "from lead_flow.estimate_budget_decision(%s::jsonb) d "
-            "cross join lateral (select round(lead_flow.finite((%s::jsonb ->> 'day_start_budget')::numeric), 2) as base) b "
-            "cross join lateral lead_flow.hard_budget_limits(b.base, d.desired, 0.20, 5.00, 1000.00, 10.00) l",
+            "cross join lateral (select round(lead_flow.finite("
+            "(%s::jsonb ->> 'day_start_budget')::numeric), 2) as base) b "
+            "cross join lateral lead_flow.hard_budget_limits("
+            "b.base, d.desired, 0.20, 5.00, 1000.00, 10.00) l",
             (json.dumps(inputs), json.dumps(inputs)),
         ).fetchone()
     base, new, changed, limited_by, explanation = row
