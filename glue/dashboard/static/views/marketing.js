@@ -19,13 +19,13 @@ function profileSection(profile, partnerId, refresh) {
     h('button', { type: 'submit' }, t.common.save));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    await act(out, () => rpc('update_marketing_profile', {
+    const ok = await act(out, () => rpc('update_marketing_profile', {
       partner_id: partnerId, marketing_mode: form.mode.value, auto_marketing_enabled: form.auto.checked,
       monthly_marketing_budget: form.monthly.value === '' ? null : Number(form.monthly.value),
       preferred_channels: form.channels.value.split(',').map((s) => s.trim()).filter(Boolean),
       brand_color: form.color.value, tone_of_voice: form.tone.value,
     }), t.common.saved);
-    await refresh();
+    if (ok) await refresh(t.common.saved);
   });
   return section(m.profile, form, out);
 }
@@ -44,7 +44,7 @@ function pagesSection(pages, segments, partnerId, refresh) {
       partner_id: partnerId, segment_id: form.segment.value || null, path: form.path.value.trim(),
       title: form.title.value || null, status: 'draft',
     })), t.common.saved);
-    if (ok) await refresh();
+    if (ok) await refresh(t.common.saved);
   });
   const rows = pages.map((p) => {
     const draft = p.status === 'draft';
@@ -52,10 +52,10 @@ function pagesSection(pages, segments, partnerId, refresh) {
     const subtitle = h('input', { type: 'text', value: p.subtitle ?? '', 'aria-label': `${m.subtitle} ${p.path}`, disabled: !draft });
     const actions = draft ? [
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        if (await act(out, () => run(db.from('partner_landing_pages').update({ title: title.value || null, subtitle: subtitle.value || null }).eq('id', p.id)), t.common.saved)) await refresh();
+        if (await act(out, () => run(db.from('partner_landing_pages').update({ title: title.value || null, subtitle: subtitle.value || null }).eq('id', p.id)), t.common.saved)) await refresh(t.common.saved);
       } }, t.common.save), ' ',
       h('button', { type: 'button', onclick: async () => {
-        if (await act(out, () => rpc('publish_landing_page', { id: p.id }), m.published)) await refresh();
+        if (await act(out, () => rpc('publish_landing_page', { id: p.id }), m.published)) await refresh(m.published);
       } }, m.publish),
     ] : [];
     return { ...p, titleField: title, subtitleField: subtitle, actions: h('span', {}, actions) };
@@ -87,17 +87,17 @@ function recommendationsSection(recs, outcomes, codes, refresh) {
     { label: m.expires, key: 'expires_at', format: fmt.time },
     { label: '', key: 'id', format: (id, r) => (r.status !== 'pending' ? '' : h('span', {},
       h('button', { type: 'button', dataset: { approve: id }, onclick: async () => {
-        if (await act(out, () => rpc('approve_marketing_recommendation', { id }), m.approved)) await refresh();
+        if (await act(out, () => rpc('approve_marketing_recommendation', { id }), m.approved)) await refresh(m.approved);
       } }, m.approve), ' ',
       h('button', { type: 'button', class: 'danger', dataset: { reject: id }, onclick: async () => {
-        if (await act(out, () => rpc('reject_marketing_recommendation', { id }), m.rejected)) await refresh();
+        if (await act(out, () => rpc('reject_marketing_recommendation', { id }), m.rejected)) await refresh(m.rejected);
       } }, m.reject))) },
   ], recs));
 }
 
 export async function render(root, ctx) {
   const partnerId = ctx.partnerId;
-  const redraw = () => render(root, ctx);
+  const redraw = (flash) => render(root, { ...ctx, flash });
   const [profiles, gaps, campaigns, pages, recs, outcomes, links] = await Promise.all([
     run(db.from('partner_marketing_profiles').select('*').eq('partner_id', partnerId)),
     run(db.from('partner_lead_gaps').select('*').eq('partner_id', partnerId).order('date', { ascending: false }).limit(2000)),
@@ -141,6 +141,7 @@ export async function render(root, ctx) {
   root.replaceChildren(
     ctx.admin ? h('p', {}, link('#/partners', `← ${t.partners.title}`)) : '',
     h('h1', {}, `${m.title}${ctx.admin ? ` — ${profile.company_name || partnerId}` : ''}`),
+    ctx.flash ? notice(ctx.flash, 'ok') : '',
     section(m.segments, latest.length ? table([
       { label: t.common.segment, key: 'segment_id', format: (v) => (ctx.admin ? link(`#/segment/${v}`, codes.get(v) || v) : codes.get(v) || v) },
       { label: t.common.date, key: 'date', format: fmt.date },

@@ -1,0 +1,271 @@
+"""The Leadstroom page in a real browser: Debian's chromium driven by selenium through chromedriver,
+against `leadflow dashboard`'s server, the test stack's PostgREST and committed data.
+
+An admin signs in through the URL fragment, sees one heatmap cell per active segment, opens a segment,
+adds a target override (in the list and in the database) and sees a bad override's message as
+PostgREST gave it; a partner sees only its own rows and approves a recommendation, which queues one
+pending budget change; anon sees the sign-in only; no view logs a console error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from glue.dashboard import server
+from glue.lab import stack as glue_stack
+from glue.lab.tokens import anon_key, make_jwt
+from tests.support import RestClients
+from tests.support.api import seed
+from tests.test_partner_marketing_api import _seed_partner
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_S = 20
+
+
+def chrome() -> WebDriver:
+    """Headless Debian chromium with its console log readable (goog:loggingPrefs)."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1440,900", "--lang=nl-NL"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    driver = chrome()
+    yield driver
+    driver.quit()
+
+
+@dataclass
+class Page:
+    driver: WebDriver
+    url: str
+    secret: str
+
+    def token(self, user: uuid.UUID) -> str:
+        return make_jwt(self.secret, "authenticated", user)
+
+    def sign_in(self, user: uuid.UUID, view: str = "") -> None:
+        self.fresh()
+        suffix = f"&view={view}" if view else ""
+        self.driver.get(f"{self.url}/#access_token={self.token(user)}{suffix}")
+        self.wait_state()
+
+    def fresh(self) -> None:
+        """A new browser session: no token kept from an earlier test."""
+        self.driver.get(f"{self.url}/config.js")  # the origin, without the app running
+        self.driver.execute_script("sessionStorage.clear()")
+        self.console_errors()  # drop what an earlier page logged
+
+    def go(self, view: str) -> None:
+        self.driver.execute_script("location.hash = arguments[0]", f"#/{view}")
+        time.sleep(0.05)
+        self.wait_state()
+
+    def wait_state(self) -> str:
+        """The page's state once it stops loading: ready, signed-out or error."""
+        self.wait(lambda: self.js("return document.body.dataset.state") not in ("loading", None), "the page")
+        return str(self.js("return document.body.dataset.state"))
+
+    def wait(self, condition: Callable[[], Any], what: str = "condition") -> Any:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; page says: {self.main_text()[:500]}")
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def main_text(self) -> str:
+        return self.driver.find_element(By.ID, "main").text
+
+    def view(self) -> str:
+        return self.js("return document.body.dataset.view")
+
+    def console_errors(self) -> list[str]:
+        return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+
+    def open_numbers(self, css: str = "details.numbers") -> None:
+        """Open a chart's numbers table (built when opened) and wait for its rows."""
+        self.driver.find_element(By.CSS_SELECTOR, f"{css} summary").click()
+        self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, f"{css} tbody tr"), "the numbers table")
+
+    def chart_data(self, name: str) -> list[dict[str, Any]]:
+        self.wait(lambda: self.js(
+            "const el = document.querySelector(`[data-chart='${arguments[0]}']`);"
+            "return el && window.echarts.getInstanceByDom(el) !== undefined", name), f"chart {name}")
+        return self.js(
+            "const el = document.querySelector(`[data-chart='${arguments[0]}']`);"
+            "return window.echarts.getInstanceByDom(el).getOption().series[0].data", name)
+
+
+@dataclass
+class Market:
+    rest: RestClients
+    segment: uuid.UUID
+    other_segment: uuid.UUID
+    rec: dict[uuid.UUID, uuid.UUID]
+    campaign: dict[uuid.UUID, uuid.UUID]
+
+
+@pytest.fixture
+def market(rest: RestClients, committed: psycopg.Connection) -> Market:
+    """Two active segments (plans, stats, budget changes) and an inactive one; both partners with a
+    marketing profile, a campaign, a landing page, a lead gap and a pending budget recommendation."""
+    s = seed(committed)
+    a = _seed_partner(committed, rest.partner_id, s.segment, "111")
+    b = _seed_partner(committed, rest.other_partner_id, s.other_segment, "222")
+    committed.execute(
+        "update partner_marketing_campaigns set name = 'Eigen campagne ' || external_campaign_id"
+    )
+    return Market(
+        rest, s.segment, s.other_segment,
+        rec={rest.partner_id: a[2], rest.other_partner_id: b[2]},
+        campaign={rest.partner_id: a[1], rest.other_partner_id: b[1]},
+    )
+
+
+@pytest.fixture
+def page(browser: WebDriver, stack: glue_stack.Stack) -> Iterator[Page]:
+    running = server.start(stack.rest.url, anon_key(stack.base))
+    yield Page(browser, running.url, stack.rest.jwt_secret)
+    running.stop()
+
+
+def test_anon_sees_the_sign_in_only(page: Page, market: Market) -> None:
+    page.fresh()
+    page.driver.get(f"{page.url}/#/overview")
+    page.driver.refresh()
+    assert page.wait_state() == "signed-out"
+    assert page.driver.find_element(By.ID, "sign-in").is_displayed()
+    assert page.driver.find_element(By.ID, "nav").text == ""
+    assert "Inloggen" in page.main_text() and "Overzicht" not in page.main_text()
+    assert page.console_errors() == []
+
+
+def test_a_bad_token_becomes_a_clear_message(page: Page, market: Market) -> None:
+    page.fresh()
+    page.driver.get(f"{page.url}/#access_token={make_jwt('not-the-secret-' * 4, 'authenticated', uuid.uuid4())}")
+    assert page.wait_state() == "signed-out"
+    assert "Je sessie is verlopen of ongeldig (401)" in page.main_text()
+
+
+def test_admin_overview_heatmap_has_one_cell_per_active_segment(
+    page: Page, market: Market, committed: psycopg.Connection
+) -> None:
+    page.sign_in(market.rest.admin_id)
+    assert page.view() == "overview"
+    cells = page.chart_data("Gap % per branche × provincie")
+    active = {str(r[0]) for r in committed.execute("select id from lead_segments where is_active")}
+    assert sorted(c["id"] for c in cells) == sorted(active)
+    # Its numbers as a table: one row per active segment, each a link to the segment.
+    page.open_numbers()
+    links = page.driver.find_elements(By.CSS_SELECTOR, "details.numbers tbody a")
+    assert sorted(a.get_attribute("href").rsplit("/", 1)[1] for a in links) == sorted(active)
+    assert page.console_errors() == []
+
+
+def test_admin_opens_a_segment_adds_an_override_and_sees_a_bad_ones_message(
+    page: Page, market: Market, committed: psycopg.Connection
+) -> None:
+    page.sign_in(market.rest.admin_id)
+    page.open_numbers()
+    page.driver.find_element(By.CSS_SELECTOR, f"details.numbers a[href='#/segment/{market.segment}']").click()
+    page.wait(lambda: page.view() == "segment" and page.js("return document.body.dataset.state") == "ready",
+              "the segment view")
+    assert "schilder_noord_brabant" in page.driver.find_element(By.TAG_NAME, "h1").text
+    assert page.console_errors() == []
+
+    start = dt.date.today() + dt.timedelta(days=40)
+    form = page.driver.find_element(By.ID, "override-form")
+
+    def submit(first: dt.date, last: dt.date, target: int, reason: str) -> None:
+        for name, value in (("valid_from", first.isoformat()), ("valid_to", last.isoformat()),
+                            ("target", str(target)), ("reason", reason)):
+            page.js("arguments[0].elements[arguments[1]].value = arguments[2]", form, name, value)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    submit(start, start + dt.timedelta(days=3), 17, "voorjaarsactie")
+    overrides = page.driver.find_element(By.ID, "overrides-list")
+    page.wait(lambda: "voorjaarsactie" in overrides.text, "the override")
+    rows = committed.execute(
+        "select valid_from, valid_to, target_leads_per_day from lead_segment_target_overrides "
+        "where segment_id = %s and reason = 'voorjaarsactie'", (market.segment,)
+    ).fetchall()
+    assert rows == [(start, start + dt.timedelta(days=3), 17)]
+
+    # An overlapping one: PostgREST's message as it is (409 from set_target_override).
+    submit(start + dt.timedelta(days=1), start + dt.timedelta(days=5), 9, "overlap")
+    message = page.wait(lambda: page.driver.find_element(By.ID, "override-message").text, "the message")
+    assert message.startswith(
+        f"the segment already has an override from {start.isoformat()} to "
+        f"{(start + dt.timedelta(days=3)).isoformat()} (target 17) that overlaps"
+    ), message
+    assert "remove it with remove_target_override" in message  # the hint too
+    assert "overlap" not in page.driver.find_element(By.ID, "overrides-list").text
+
+
+def test_a_partner_sees_its_own_rows_and_approval_queues_one_pending_change(
+    page: Page, market: Market, committed: psycopg.Connection
+) -> None:
+    me, other = market.rest.partner_id, market.rest.other_partner_id
+    page.sign_in(me)
+    assert page.view() == "marketing"
+    text = page.main_text()
+    assert "Eigen campagne 111" in text and "Eigen campagne 222" not in text
+    assert "schilder_noord_brabant" in text and "dakdekker_utrecht" not in text
+    nav = page.driver.find_element(By.ID, "nav").text
+    assert "Marketing" in nav and "Overzicht" not in nav and "Instellingen" not in nav
+    buttons = page.driver.find_elements(By.CSS_SELECTOR, "button[data-approve]")
+    assert [b.get_attribute("data-approve") for b in buttons] == [str(market.rec[me])]
+    assert page.console_errors() == []
+
+    buttons[0].click()
+    page.wait(lambda: "Goedgekeurd." in page.main_text(), "the approval")
+    page.wait(lambda: "in de wachtrij" in page.main_text(), "what became of it")
+    rows = committed.execute(
+        "select status, recommendation_id, partner_campaign_id from channel_orchestration_log "
+        "where recommendation_id is not null"
+    ).fetchall()
+    assert rows == [("pending", market.rec[me], market.campaign[me])]
+    assert committed.execute(
+        "select status from ai_marketing_recommendations where id = %s", (market.rec[other],)
+    ).fetchone() == ("pending",)
+
+    # An admin view by URL: a clear message, not a blank and not the data.
+    page.go("overview")
+    assert "alleen voor beheerders" in page.main_text()
+
+
+def test_no_view_logs_a_console_error(page: Page, market: Market) -> None:
+    page.sign_in(market.rest.admin_id)
+    for view in ("overview", f"segment/{market.segment}", "nights", "settings", "partners",
+                 f"partner/{market.rest.partner_id}"):
+        page.go(view)
+        assert page.js("return document.body.dataset.state") == "ready", (view, page.main_text()[:300])
+        time.sleep(0.2)
+        assert page.console_errors() == [], view
+    page.sign_in(market.rest.partner_id)
+    assert page.js("return document.body.dataset.state") == "ready"
+    time.sleep(0.2)
+    assert page.console_errors() == []
