@@ -67,6 +67,7 @@ ADDED_TO_PLATFORM = {
     "trigger public.profiles.tg_profiles__segment_codes_insert",
     "trigger public.profiles.tg_profiles__segment_codes_update",
     "trigger public.profiles.tg_profiles__validate_marketing",
+    "trigger public.profiles.tg_profiles__log_capacity_change",
 }
 # Schemas whose new top-level objects (tables, views, functions) are Lead Flow's own.
 LEAD_FLOW_SCHEMAS = {"public", "lead_flow"}
