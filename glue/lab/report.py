@@ -1,4 +1,6 @@
-"""The demo's report: one self-contained HTML file with inline SVG pictures (no scripts, no CDN).
+"""The demo's report: one self-contained HTML file whose charts Apache ECharts draws (the dashboard's
+vendored library file, embedded: it opens offline, nothing is fetched; every chart's numbers are a
+table beside it).
 
 Pictures: gap % per branch x province (first and last simulated week), lead flow against target
 for a sample of segments, budget trends for the same sample, and the marketplace totals per day.
@@ -8,11 +10,13 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from statistics import mean
 
+from glue.dashboard.server import STATIC_DIR
 from glue.lab.market import PROVINCES
 from glue.lab.simulate import RunResult, Scores, SegmentDay
 
@@ -63,62 +67,75 @@ def gap_colour(gap: float | None) -> str:
     return f"rgb({r},{gr},{b})"
 
 
+def _table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f'<th data-series="{esc(c)}">{esc(c)}</th>' for c in columns)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td>{esc(_cell(v))}</td>" for v in row)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cell(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.1f}"
+    return str(v)
+
+
+def chart_block(kind: str, title: str, option: dict, table_html: str, height: int = 240) -> str:
+    """A chart ECharts draws from `option` (JSON beside it; the page's one script draws them all), with
+    its numbers as a table below."""
+    data = json.dumps(option, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
+    return (
+        f'<figure class="chart-box" data-kind="{kind}">'
+        f'<div class="chart" style="height:{height}px" role="img" aria-label="{esc(title)}"></div>'
+        f'<script type="application/json" class="chart-option">{data}</script>'
+        f"<details><summary>Numbers: {esc(title)}</summary>{table_html}</details></figure>"
+    )
+
+
 def heatmap(result: RunResult, days: Sequence[datetime.date], title: str) -> str:
     per = result.by_segment()
     branches = sorted({code.split("_", 1)[0] for code in per})
     regions = [r for r in REGION_ORDER if any(c.endswith("_" + r.replace("-", "_")) for c in per)]
-    cell_w, cell_h, left, top = 46, 22, 120, 44
-    width, height = left + cell_w * len(regions) + 10, top + cell_h * len(branches) + 36
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{esc(title)}" class="heatmap">',
-        f'<text x="{left}" y="16" class="t">{esc(title)}</text>',
-    ]
-    for j, region in enumerate(regions):
-        out.append(
-            f'<text x="{left + j * cell_w + cell_w / 2}" y="{top - 8}" class="ax" text-anchor="middle">'
-            f"{REGION_SHORT.get(region, region)}<title>{esc(region)}</title></text>"
-        )
     wanted = set(days)
+    cells, rows = [], []
     for i, branch in enumerate(branches):
-        y = top + i * cell_h
-        out.append(
-            f'<text x="{left - 6}" y="{y + cell_h / 2 + 4}" class="ax" text-anchor="end">{esc(branch)}</text>'
-        )
         for j, region in enumerate(regions):
             code = f"{branch}_{region.replace('-', '_')}"
-            rows = [r for r in per.get(code, []) if r.day in wanted]
-            gap = week_gap(rows) if rows else None
-            x = left + j * cell_w
-            label = "" if gap is None else f"{gap:+.0f}"
-            tip = (
-                f"{code}: no target"
-                if gap is None
-                else f"{code}: target {sum(r.target for r in rows)}, "
-                f"leads {sum(r.leads for r in rows)}, gap {gap:+.1f}%"
-            )
-            out.append(
-                f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{gap_colour(gap)}" '
-                f'data-gap="{"" if gap is None else f"{gap:.1f}"}"><title>{esc(tip)}</title></rect>'
-            )
-            if label:
-                out.append(
-                    f'<text x="{x + cell_w / 2 - 1}" y="{y + cell_h / 2 + 3}" class="v" '
-                    f'text-anchor="middle">{label}</text>'
-                )
-    ly = top + cell_h * len(branches) + 14
-    for k, g in enumerate((-50, -25, -15, 0, 15, 25, 50)):
-        x = left + k * 62
-        out.append(
-            f'<rect x="{x}" y="{ly}" width="16" height="12" fill="{gap_colour(g)}" stroke="#999"/>'
-            f'<text x="{x + 20}" y="{ly + 10}" class="ax">{g:+d}%</text>'
-        )
-    out.append(
-        f'<text x="{left + 7 * 62}" y="{ly + 10}" class="ax">gap % = (target - leads) / target; '
-        f"red: too few leads, blue: too many</text>"
+            if code not in per:
+                continue
+            week = [r for r in per[code] if r.day in wanted]
+            gap = week_gap(week) if week else None
+            cells.append([j, i, "-" if gap is None else round(gap, 1)])
+            rows.append((code, gap, sum(r.target for r in week), sum(r.leads for r in week)))
+    option = {
+        "animation": False,
+        "title": {"text": title, "textStyle": {"fontSize": 13}},
+        "tooltip": {},
+        "grid": {"left": 110, "right": 10, "top": 34, "bottom": 76},
+        "xAxis": {"type": "category", "data": [REGION_SHORT.get(r, r) for r in regions]},
+        "yAxis": {"type": "category", "data": branches, "inverse": True},
+        "visualMap": {
+            "min": -50, "max": 50, "orient": "horizontal", "left": "center", "bottom": 0,
+            "text": ["+50%: too few leads", "-50%: too many"], "calculable": True,
+            "inRange": {"color": ["#3a6fd8", "#ffffff", "#e0492f"]},
+        },
+        "series": [{"type": "heatmap", "name": "gap %", "data": cells,
+                    "label": {"show": True, "fontSize": 9, "formatter": "{@[2]}"}}],
+    }
+    table_rows = "".join(
+        f"<tr><td>{esc(code)}</td><td data-gap=\"{'' if gap is None else f'{gap:.1f}'}\">"
+        f"{'' if gap is None else f'{gap:+.1f}'}</td><td>{target}</td><td>{leads}</td></tr>"
+        for code, gap, target, leads in rows
     )
-    out.append("</svg>")
-    return "\n".join(out)
+    table_html = (
+        "<table><thead><tr><th>segment</th><th>gap %</th><th>target</th><th>leads</th></tr></thead>"
+        f"<tbody>{table_rows}</tbody></table>"
+    )
+    return chart_block("heatmap", title, option, table_html, height=60 + 22 * len(branches) + 60)
 
 
 def line_chart(
@@ -126,72 +143,45 @@ def line_chart(
     days: Sequence[datetime.date],
     title: str,
     width: int = 420,
-    height: int = 200,
+    height: int = 220,
     y_label: str = "",
     markers: Sequence[tuple[datetime.date, str]] = (),
 ) -> str:
-    """series: (name, colour, values per day, dash) -> an SVG line chart with axes and a legend."""
-    left, right, top, bottom = 46, 10, 26, 40
-    values = [v for _, _, vals, _ in series for v in vals if v is not None]
-    hi = max(values + [1.0]) * 1.1
-    n = max(len(days) - 1, 1)
+    """series: (name, colour, values per day, dash) -> an ECharts line chart with its numbers as a table."""
+    labels = [d.isoformat() for d in days]
 
-    # Rounded to 1/100 px: sums of floats in another order (set iteration) differ in the last bits,
-    # and the same seed should give the same page, byte for byte.
-    def px(i: int) -> float:
-        return round(left + (width - left - right) * i / n, 2)
+    def value(v: float | None) -> float | None:
+        return None if v is None else round(v, 2)
 
-    def py(v: float) -> float:
-        return round(top + (height - top - bottom) * (1 - v / hi), 2)
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{esc(title)}" class="chart">',
-        f'<text x="{left}" y="15" class="t">{esc(title)}</text>',
-        f'<line x1="{left}" y1="{py(0)}" x2="{width - right}" y2="{py(0)}" class="axis"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{py(0)}" class="axis"/>',
-    ]
-    for k in range(5):
-        v = hi / 1.1 * k / 4
-        out.append(
-            f'<text x="{left - 4}" y="{py(v) + 3}" class="ax" text-anchor="end">{v:.0f}</text>'
-            f'<line x1="{left}" y1="{py(v)}" x2="{width - right}" y2="{py(v)}" class="grid"/>'
-        )
-    for i, d in enumerate(days):
-        if i % 7 == 0 or i == len(days) - 1:
-            out.append(
-                f'<text x="{px(i)}" y="{py(0) + 13}" class="ax" text-anchor="middle">'
-                f'{d.strftime("%d %b")}</text>'
-            )
-    for day, label in markers:
-        if day in days:
-            x = px(list(days).index(day))
-            out.append(
-                f'<line x1="{x}" y1="{top}" x2="{x}" y2="{py(0)}" class="marker"/>'
-                f'<text x="{x + 3}" y="{top + 9}" class="ax">{esc(label)}</text>'
-            )
-    for name, colour, vals, dash in series:
-        pts = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(vals) if v is not None)
-        out.append(
-            f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.8" '
-            f'stroke-dasharray="{dash}" data-series="{esc(name)}"/>'
-        )
-    lx = left
-    for name, colour, _, dash in series:
-        out.append(
-            f'<line x1="{lx}" y1="{height - 10}" x2="{lx + 18}" y2="{height - 10}" stroke="{colour}" '
-            f'stroke-width="2" stroke-dasharray="{dash}"/><text x="{lx + 22}" y="{height - 6}" class="ax">'
-            f"{esc(name)}</text>"
-        )
-        lx += 30 + 6.2 * len(name)
-    if y_label:
-        out.append(
-            f'<text x="10" y="{top + (height - top - bottom) / 2}" class="ax" '
-            f'transform="rotate(-90 10 {top + (height - top - bottom) / 2})" text-anchor="middle">'
-            f"{esc(y_label)}</text>"
-        )
-    out.append("</svg>")
-    return "\n".join(out)
+    lines = []
+    for k, (name, colour, vals, dash) in enumerate(series):
+        line: dict = {
+            "type": "line", "name": name, "data": [value(v) for v in vals], "showSymbol": False,
+            "itemStyle": {"color": colour},
+            "lineStyle": {"color": colour, "type": "dashed" if dash else "solid"},
+        }
+        if k == 0 and markers:
+            line["markLine"] = {
+                "symbol": "none", "lineStyle": {"color": "#c00", "type": "dotted"},
+                "label": {"formatter": "{b}", "fontSize": 9},
+                "data": [{"xAxis": d.isoformat(), "name": label} for d, label in markers if d in days],
+            }
+        lines.append(line)
+    option = {
+        "animation": False,
+        "title": {"text": title, "textStyle": {"fontSize": 12}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0, "textStyle": {"fontSize": 10}},
+        "grid": {"left": 50, "right": 12, "top": 30, "bottom": 46},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": {"type": "value", "name": y_label, "nameTextStyle": {"fontSize": 10}},
+        "series": lines,
+    }
+    rows = [[d.isoformat(), *[value(vals[i]) for _, _, vals, _ in series]] for i, d in enumerate(days)]
+    table_html = _table(["day", *[name for name, _, _, _ in series]], rows)
+    return chart_block("line", title, option, table_html, height=height).replace(
+        'class="chart-box"', f'class="chart-box" style="width:{width}px"', 1
+    )
 
 
 def trailing_mean(values: Sequence[float], window: int = 7) -> list[float | None]:
@@ -363,9 +353,8 @@ def render(
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }}
 h1 {{ font-size: 22px; }} h2 {{ font-size: 17px; margin-top: 28px; }}
 .grid-2 {{ display: flex; flex-wrap: wrap; gap: 18px; }}
-svg .t {{ font-size: 12px; font-weight: 600; }} svg .ax {{ font-size: 10px; fill: #444; }}
-svg .v {{ font-size: 9px; fill: #222; }} svg .axis {{ stroke: #666; }} svg .grid {{ stroke: #eee; }}
-svg .marker {{ stroke: #c00; stroke-dasharray: 2 2; }}
+.chart-box {{ margin: 0; width: 640px; max-width: 100%; }} .chart {{ width: 100%; }}
+details summary {{ cursor: pointer; color: #1f5fbf; font-size: 12px; }}
 table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; }}
 th {{ background: #f4f4f4; text-align: left; }} .facts th {{ width: 360px; }}
 pre {{ background: #f7f7f7; padding: 8px; overflow-x: auto; }}
@@ -390,8 +379,25 @@ A campaign whose spend stays below its budget is not budget-limited.</p>
 <div class="grid-2">{"".join(budget_charts)}</div>
 <h2>Every segment at the end of the run</h2>
 {"".join(table)}
+<script>{echarts_library()}</script>
+<script>{DRAW_CHARTS}</script>
 </body></html>
 """
+
+
+# Draws every chart of the page from the JSON option beside it.
+DRAW_CHARTS = """
+document.querySelectorAll('.chart-box').forEach(function (box) {
+  var chart = echarts.init(box.querySelector('.chart'));
+  chart.setOption(JSON.parse(box.querySelector('.chart-option').textContent));
+  window.addEventListener('resize', function () { chart.resize(); });
+});
+"""
+
+
+def echarts_library() -> str:
+    """The vendored ECharts file the dashboard serves (glue/dashboard/static/vendor), embedded as is."""
+    return (STATIC_DIR / "vendor" / "echarts.min.js").read_text(encoding="utf-8")
 
 
 def write(path: Path, document: str) -> Path:
