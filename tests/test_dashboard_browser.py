@@ -178,6 +178,7 @@ def test_admin_overview_heatmap_has_one_cell_per_active_segment(
     cells = page.chart_data("Gap % per branche × provincie")
     active = {str(r[0]) for r in committed.execute("select id from lead_segments where is_active")}
     assert sorted(c["id"] for c in cells) == sorted(active)
+    page.wait(lambda: page.js("return window.leadstroom.overviewDrawnAt"), "the heatmap's first draw")
     # Its numbers as a table: one row per active segment, each a link to the segment.
     page.open_numbers()
     links = page.driver.find_elements(By.CSS_SELECTOR, "details.numbers tbody a")

@@ -85,6 +85,8 @@ async function route() {
     if (name && !all[name]) throw new Error(who.kind === 'partner' && ADMIN_VIEWS[name] ? t.errors.adminOnly : t.errors.notFound);
     const partnerId = who.kind === 'partner' ? who.id : params[0];
     await view.render(main, { who, params, partnerId, admin: who.kind === 'admin' });
+    window.leadstroom = window.leadstroom || {};
+    window.leadstroom.readyAt = performance.now();
     document.body.dataset.state = 'ready';
   } catch (err) {
     if (err.status === 401) {

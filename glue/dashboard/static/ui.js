@@ -51,7 +51,8 @@ export function section(title, ...children) {
 // cost nothing until someone asks for them).
 const charts = new Set();
 
-export function chart(name, option, columns, rows, { height = 280 } = {}) {
+// onInit(instance) runs before the option is set, so its handlers see the first draw ('finished').
+export function chart(name, option, columns, rows, { height = 280, onInit } = {}) {
   const box = h('div', { class: 'chart', style: `height:${height}px`, role: 'img', 'aria-label': name, dataset: { chart: name } });
   const details = h('details', { class: 'numbers' }, h('summary', {}, `${t.common.table}: ${name}`));
   let filled = false;
@@ -64,9 +65,9 @@ export function chart(name, option, columns, rows, { height = 280 } = {}) {
   const wrap = h('div', { class: 'chart-wrap' }, box, details);
   requestAnimationFrame(() => {
     const instance = window.echarts.init(box, null, { renderer: 'canvas' });
-    instance.setOption(option);
     charts.add(instance);
-    box.dispatchEvent(new CustomEvent('chart-ready', { detail: instance }));
+    if (onInit) onInit(instance);
+    instance.setOption(option);
   });
   return wrap;
 }

@@ -47,12 +47,9 @@ function heatmapSection(rows) {
     { label: t.overview.actual7, key: 'actual_leads_7_days', format: fmt.num },
   ];
   const height = Math.min(Math.max(260, branches.length * 18 + 110), 760);
-  const block = chart(t.overview.heatmap, heatmapOption(cells, branches, regions, 'last'), columns, () => rows, { height });
-  const box = block.querySelector('.chart');
   const buttons = [['last', t.overview.lastNight], ['week', t.overview.last7]].map(([measure, label]) =>
     h('button', { type: 'button', 'aria-pressed': measure === 'last' ? 'true' : 'false', dataset: { measure } }, label));
-  box.addEventListener('chart-ready', (e) => {
-    const instance = e.detail;
+  const onInit = (instance) => {
     instance.on('click', (p) => { if (p.data && p.data.id) location.hash = `#/segment/${p.data.id}`; });
     instance.on('finished', () => {
       if (!window.leadstroom.overviewDrawnAt) window.leadstroom.overviewDrawnAt = performance.now();
@@ -63,7 +60,8 @@ function heatmapSection(rows) {
         instance.setOption({ series: [{ data: heatmapOption(cells, branches, regions, b.dataset.measure).series[0].data }] });
       });
     }
-  });
+  };
+  const block = chart(t.overview.heatmap, heatmapOption(cells, branches, regions, 'last'), columns, () => rows, { height, onInit });
   const night = rows.length ? rows[0].last_night : null;
   return section(t.overview.heatmap,
     h('p', { class: 'empty' }, `${t.overview.heatmapHelp} ${t.overview.plannedNight}: ${fmt.date(night)}.`),
