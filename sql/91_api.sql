@@ -884,3 +884,37 @@ comment on function public.get_lead_flow_daily_totals(date, date) is
   '(EUR). 400 for a missing or reversed range.';
 revoke all on function public.get_lead_flow_daily_totals(date, date) from public, anon, authenticated;
 grant execute on function public.get_lead_flow_daily_totals(date, date) to authenticated, service_role;
+
+-- The partners behind a segment's capacity (admins): the dashboard's segment page. SECURITY DEFINER as
+-- segment_capacities (profiles is private under RLS); it checks the caller itself.
+create or replace function lead_flow.api_segment_capacity_partners(p_segment_id uuid)
+  returns table (partner_id uuid, company_name text, max_open_leads integer, open_leads integer)
+  language plpgsql stable security definer set search_path = ''
+  as $$
+  begin
+    perform lead_flow.api_require_admin('get_segment_capacity_partners');
+    perform lead_flow.api_check_segment(p_segment_id);
+    return query
+      select m.partner_id, p.company_name, p.max_open_leads, coalesce(pps.open_leads_count, 0)::integer
+        from lead_flow.partner_segment_matches m
+        join public.profiles p on p.id = m.partner_id
+        left join public.partner_performance_stats pps on pps.partner_id = m.partner_id
+       where m.segment_id = p_segment_id
+       order by p.company_name, m.partner_id;
+  end
+  $$;
+comment on function lead_flow.api_segment_capacity_partners(uuid) is
+  'The partners serving a segment (lead_flow.partner_segment_matches) with their max_open_leads and open leads: '
+  'the rows behind its capacity figures. Admins and the back end only (42501 otherwise); 400 for an unknown segment.';
+revoke all on function lead_flow.api_segment_capacity_partners(uuid) from public, anon, authenticated;
+grant execute on function lead_flow.api_segment_capacity_partners(uuid) to authenticated, service_role;
+
+create or replace function public.get_segment_capacity_partners(segment_id uuid default null)
+  returns table (partner_id uuid, company_name text, max_open_leads integer, open_leads integer)
+  language sql stable set search_path = ''
+  as $$ select * from lead_flow.api_segment_capacity_partners(segment_id) $$;
+comment on function public.get_segment_capacity_partners(uuid) is
+  'Admins only (403 otherwise). The partners that make up a segment''s capacity (get_segment_capacity): id, '
+  'company name, max_open_leads and open leads, by name. 400 for a missing or unknown segment id.';
+revoke all on function public.get_segment_capacity_partners(uuid) from public, anon, authenticated;
+grant execute on function public.get_segment_capacity_partners(uuid) to authenticated, service_role;

@@ -64,3 +64,21 @@ def test_partners_and_anon_are_refused_the_overview(rest: RestClients, committed
     only_start = {"start_date": DAY.isoformat()}
     response = http(rest.admin, "GET", "/rpc/get_lead_flow_daily_totals", params=only_start)
     assert response.status_code == 400 and "required" in response.json()["message"]
+
+
+def test_the_partners_behind_a_segments_capacity_for_admins_only(
+    rest: RestClients, committed: psycopg.Connection
+) -> None:
+    s = seed(committed)
+    rows = rest.admin.rpc("get_segment_capacity_partners", {"segment_id": str(s.segment)}).execute().data
+    # RestClients' partner serves schilder x noord-brabant with max_open_leads 10; the other partner does not.
+    assert [(r["partner_id"], r["max_open_leads"], r["open_leads"]) for r in rows] == [
+        (str(rest.partner_id), 10, 0)
+    ]
+    capacity = rest.admin.rpc("get_segment_capacity", {"segment_id": str(s.segment)}).execute().data
+    assert capacity["capacity_partners"] == len(rows)
+    body = {"segment_id": str(s.segment)}
+    response = http(rest.partner, "POST", "/rpc/get_segment_capacity_partners", json=body)
+    assert response.status_code == 403, response.text
+    response = http(rest.admin, "POST", "/rpc/get_segment_capacity_partners", json={})
+    assert response.status_code == 400 and response.json()["message"] == "segment_id is required"

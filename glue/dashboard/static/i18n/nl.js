@@ -86,6 +86,7 @@ export const t = {
     capacityPartners: 'Partners',
     capacityTotal: 'Capaciteit (leads)',
     openLeads: 'Open leads',
+    maxOpen: 'Max. open leads',
     available: 'Beschikbaar',
     plans: 'Plannen',
     actual: 'Leads',

@@ -52,10 +52,11 @@ export async function render(root, ctx) {
   const s = seg[0];
   const end = s.plan_date || amsterdamYesterday();
   const start = addDays(end, -29);
-  const [stats, plans, capacity, changes, marketing] = await Promise.all([
+  const [stats, plans, capacity, capacityPartners, changes, marketing] = await Promise.all([
     rpc('get_segment_stats', { segment_id: id, start_date: start, end_date: end }, { get: true }),
     rpc('get_segment_plans', { segment_id: id, start_date: start, end_date: end }, { get: true }),
     rpc('get_segment_capacity', { segment_id: id }, { get: true }),
+    rpc('get_segment_capacity_partners', { segment_id: id }, { get: true }),
     run(db.from('channel_orchestration_log').select('*').eq('segment_id', id).order('date', { ascending: false }).limit(60)),
     run(db.from('segment_partner_marketing').select('*').eq('segment_id', id)),
   ]);
@@ -103,7 +104,11 @@ export async function render(root, ctx) {
     h('p', {}, link('#/overview', t.segment.back)),
     h('h1', {}, `${t.segment.title} ${s.code}`),
     h('div', { class: 'grid2' }, section(t.segment.leadsChart, leadsChart), section(t.segment.budgetChart, moneyChart)),
-    section(t.segment.capacity, kpis),
+    section(t.segment.capacity, kpis, table([
+      { label: t.segment.company, key: 'company_name', format: (v, r) => link(`#/partner/${r.partner_id}`, v || r.partner_id) },
+      { label: t.segment.maxOpen, key: 'max_open_leads', format: fmt.num },
+      { label: t.segment.openLeads, key: 'open_leads', format: fmt.num },
+    ], capacityPartners)),
     overrides.element,
     section(t.segment.plans, table([
       { label: t.common.date, key: 'date', format: fmt.date },
