@@ -528,3 +528,63 @@ def test_leads_only_partner_mode_is_the_default(db: psycopg.Connection) -> None:
         (partner,),
     ).fetchone() == ("leads_only", False, Decimal("0.00"))
     set_marketing(db, partner, mode="full_marketing")
+
+
+def _pause_recs(db: psycopg.Connection, count: int = 1) -> tuple:
+    """A partner whose `count` campaigns spend without a lead: (partner, campaigns, their pause
+    recommendations)."""
+    partner, seg, _ = marketing_partner(db, max_open_leads=0)  # no gap: only the pause rule
+    old = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    camps = [create_campaign(db, partner, seg, ext=f"70{n}", cpl_target=20, created_at=old)
+             for n in range(count)]
+    for n in range(count):
+        add_spend(db, f"70{n}", DAY - dt.timedelta(days=13), DAY, 5)  # 70 >= 3 x 20, no lead
+    run_night(db)
+    by_campaign = {r["campaign_id"]: r for r in recommendations(db, partner) if r["type"] == "pause_campaign"}
+    return partner, camps, [by_campaign[c] for c in camps]
+
+
+def test_approving_a_pause_queues_one_campaign_pause_and_its_success_pauses_the_campaign(
+    db: psycopg.Connection,
+) -> None:
+    partner, [camp], [rec] = _pause_recs(db)
+    with acting_as(db, partner):
+        approved = db.execute("select status, payload from approve_marketing_recommendation(%s)",
+                              (rec["id"],)).fetchone()
+    assert approved[0] == "approved"
+    rows = db.execute(
+        "select id, status, action_type, old_value, new_value, campaign_id, recommendation_id "
+        "from channel_orchestration_log where partner_campaign_id = %s", (camp,)).fetchall()
+    assert [r[1:] for r in rows] == [("pending", "campaign_pause", Decimal("100.00"), None, "700", rec["id"])]
+    assert approved[1]["orchestration_log_id"] == str(rows[0][0])
+    with (pytest.raises(psycopg.errors.InvalidParameterValue, match="already approved"),
+          acting_as(db, partner)):
+        db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+
+    (log_id,) = db.execute(
+        "select id from lead_flow.claim_budget_changes('w', 10) where partner_campaign_id = %s", (camp,)
+    ).fetchone()
+    db.execute("select lead_flow.complete_budget_change(%s, 'success', null, 'req-pause')", (log_id,))
+    assert db.execute("select status, daily_budget from partner_marketing_campaigns where id = %s",
+                      (camp,)).fetchone() == ("paused", Decimal("100.00"))
+    assert db.execute("select status from ai_marketing_recommendations where id = %s",
+                      (rec["id"],)).fetchone() == ("applied",)
+
+
+def test_a_pause_is_refused_for_a_campaign_no_longer_active_or_with_a_change_waiting(
+    db: psycopg.Connection,
+) -> None:
+    partner, [stopped, busy], [stopped_rec, busy_rec] = _pause_recs(db, 2)
+    db.execute("update partner_marketing_campaigns set status = 'paused' where id = %s", (stopped,))
+    db.execute(
+        "insert into channel_orchestration_log (date, channel, action_type, old_value, new_value, "
+        "customer_id, campaign_id, budget_resource_name, partner_campaign_id) "
+        "select %s, 'google_ads', 'budget_decrease', 100, 80, customer_id, external_campaign_id, "
+        "budget_resource_name, id from partner_marketing_campaigns where id = %s",
+        (DAY, busy))
+    for rec, message in ((stopped_rec, "is already paused; only an active campaign is paused"),
+                         (busy_rec, "is already waiting for the worker")):
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match=message), acting_as(db, partner):
+            db.execute("select approve_marketing_recommendation(%s)", (rec["id"],))
+    assert db.execute("select count(*) from channel_orchestration_log where action_type = 'campaign_pause'"
+                      ).fetchone() == (0,)
