@@ -28,8 +28,9 @@ create or replace function lead_flow.aggregate_lead_stats(p_date date) returns i
     if p_date is null then
       raise exception 'aggregate_lead_stats needs a date' using errcode = '22023';
     end if;
-    -- Capacity reads open leads from the router's view: bring it up to date first.
-    perform public.refresh_partner_performance_stats();
+    -- No refresh of the platform's partner_performance_stats here: the stats keep capacity_partners
+    -- and capacity_total_leads (profiles), never open leads, and the refresh reads every lead of all
+    -- time (the night reads its window only; the platform refreshes its view itself, daily).
     -- Leads that arrived before their segment existed (or failed assignment) are counted too.
     perform lead_flow.assign_segments_to_leads(v_from);
 
@@ -94,7 +95,7 @@ create or replace function lead_flow.aggregate_lead_stats(p_date date) returns i
 comment on function lead_flow.aggregate_lead_stats(date) is
   'Nightly step 1: upserts one lead_generation_stats row per active segment for Amsterdam day p_date '
   '(lead counts by status, Google Ads spend/clicks/impressions/conversions, capacity as of now, '
-  'avg_cpl = spend / leads or NULL), zeros where nothing happened. Refreshes partner_performance_stats '
-  'and assigns unassigned leads first. Idempotent; returns the number of rows inserted or changed.';
+  'avg_cpl = spend / leads or NULL), zeros where nothing happened. Assigns unassigned leads of the day '
+  'first; reads only that day''s leads. Idempotent; returns the number of rows inserted or changed.';
 revoke all on function lead_flow.aggregate_lead_stats(date) from public, anon, authenticated;
 grant execute on function lead_flow.aggregate_lead_stats(date) to service_role;

@@ -166,18 +166,24 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
     get diagnostics v_n = row_count;
     v_rows := v_rows + v_n;
 
-    -- A landing page where the partner is short of leads and has none for the segment.
+    -- A landing page where the partner is short of leads and has none for the segment. The eligible
+    -- partners first (materialized: the planner knows their number from profiles' statistics), then
+    -- their gaps by index: D's gap rows were written moments ago, after the last analyze, and an
+    -- estimate of a handful of them made the planner probe profiles once per gap row instead.
     insert into public.ai_marketing_recommendations
       (partner_id, segment_id, type, for_date, payload, reason, expires_at)
+    with eligible as materialized (
+      select p.id from public.profiles p
+       where p.auto_marketing_enabled and p.marketing_mode <> 'leads_only' and not p.is_admin
+    )
     select g.partner_id, g.segment_id, 'create_landing_page', p_date,
            jsonb_build_object('suggested_path', '/' || replace(s.code, '_', '-') || '/' || left(g.partner_id::text, 8),
                               'suggested_title', initcap(s.branch) || ' in ' || r.name,
                               'lead_gap', g.lead_gap),
            format('gap %s leads/day in %s and no landing page there yet', g.lead_gap, s.code),
            v_expires
-      from public.partner_lead_gaps g
-      join public.profiles p
-        on p.id = g.partner_id and p.auto_marketing_enabled and p.marketing_mode <> 'leads_only' and not p.is_admin
+      from eligible e
+      join public.partner_lead_gaps g on g.partner_id = e.id
       join public.lead_segments s on s.id = g.segment_id
       join public.regions r on r.slug = s.region
      where g.date = p_date and g.lead_gap >= greatest(v_min_gap, 0.01)
@@ -198,9 +204,10 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
       from public.partner_marketing_campaigns c
       join public.profiles p
         on p.id = c.partner_id and p.auto_marketing_enabled and p.marketing_mode <> 'leads_only' and not p.is_admin
+      join lead_flow.segment_settings ss on ss.segment_id = c.segment_id
       cross join lateral (
         select coalesce(sum(m.cost), 0) as spend,
-               coalesce(c.cpl_target, (lead_flow.setting('default_cost_per_lead', c.segment_id))::text::numeric) as cpl
+               coalesce(c.cpl_target, (ss.settings ->> 'default_cost_per_lead')::numeric) as cpl
           from public.campaign_daily_metrics m
          where m.customer_id = c.customer_id and m.campaign_id = c.external_campaign_id
            and m.date > p_date - v_pause_days and m.date <= p_date) sp
@@ -222,7 +229,10 @@ comment on function lead_flow.generate_partner_recommendations(date) is
 revoke all on function lead_flow.generate_partner_recommendations(date) from public, anon, authenticated;
 
 -- The registered step: campaign totals first (the recommendations read each campaign's cost per lead,
--- and attributed leads arrive without a trigger), then the night's recommendations.
+-- and attributed leads arrive without a trigger), then the night's recommendations. Only the
+-- campaigns with an attributed lead on D are recounted: the metrics' own trigger keeps spend and
+-- clicks current, and a campaign without a new lead has the lead count it had; recounting all of
+-- them read every campaign's whole history every night.
 create or replace function lead_flow.recommend_partner_marketing(p_date date) returns integer
   language plpgsql volatile set search_path = ''
   as $$
@@ -230,11 +240,16 @@ create or replace function lead_flow.recommend_partner_marketing(p_date date) re
     if p_date is null then
       raise exception 'a date is required' using errcode = '22023';
     end if;
-    perform lead_flow.sync_partner_campaign_totals();
+    perform lead_flow.sync_partner_campaign_totals(array(
+      select distinct c.id
+        from public.leads l
+        join public.partner_marketing_campaigns c on c.external_campaign_id = l.source_campaign_id
+       where l.created_at >= lead_flow.day_start(p_date) and l.created_at < lead_flow.day_start(p_date + 1)
+         and l.source_campaign_id is not null));
     return lead_flow.generate_partner_recommendations(p_date);
   end
   $$;
 comment on function lead_flow.recommend_partner_marketing(date) is
-  'The nightly step partner_recommendations for Amsterdam day p_date: refreshes every partner campaign''s totals, '
-  'then makes the night''s recommendations; returns recommendations added.';
+  'The nightly step partner_recommendations for Amsterdam day p_date: refreshes the totals of the partner campaigns '
+  'with an attributed lead on p_date, then makes the night''s recommendations; returns recommendations added.';
 revoke all on function lead_flow.recommend_partner_marketing(date) from public, anon, authenticated;
