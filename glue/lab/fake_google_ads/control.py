@@ -12,7 +12,7 @@ Routes (all bodies and answers are JSON):
   POST /advance-day           {"date"} -> metrics per campaign (default market model)
   POST /faults                any of {"rates": {CODE: p}, "fail_next": {"code", "count"},
                                "mutates": {"count"?, "apply"?, "answer"? ("LATE" or a code),
-                                           "hand_edits"?: {budget resource name: micros}},
+                                           "hand_edits"?: {budget: micros, campaign: status}},
                                "latency_seconds", "daily_quota" (null: unlimited), "retry_delay_seconds",
                                "clear": true, "reset_quota": true}
 """
@@ -87,7 +87,8 @@ def _faults(state: FakeGoogleAds, body: dict[str, Any]) -> Any:
             int(script.get("count", 1)),
             apply=bool(script.get("apply", True)),
             answer=script.get("answer", LATE_ANSWER),
-            hand_edits={name: int(micros) for name, micros in script.get("hand_edits", {}).items()},
+            hand_edits={name: value if isinstance(value, str) else int(value)
+                        for name, value in script.get("hand_edits", {}).items()},
         )
     if "latency_seconds" in body:
         state.set_latency(float(body["latency_seconds"]))
