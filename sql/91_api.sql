@@ -681,8 +681,10 @@ create or replace view public.lead_flow_alerts with (security_invoker = true) as
   select c.kind, c.segment_id, c.date, c.severity, c.message, c.details
     from lead_flow.controller_alerts(now()) c;
 comment on view public.lead_flow_alerts is
-  'What needs attention (admins only; others see no rows): segments whose |gap %| exceeded alert_gap_percentage '
-  'for alert_gap_nights nights in a row, failed or conflicted budget changes of the last 7 days, and nightly '
+  'What needs attention (admins; a partner sees the failed or conflicted changes of its own campaigns, others no '
+  'rows): segments whose |gap %| exceeded alert_gap_percentage '
+  'for alert_gap_nights nights in a row, failed or conflicted budget changes and campaign pauses of the last 7 '
+  'days (with the segment; a partner campaign''s also name the partner), and nightly '
   'steps that did not succeed last night, unconfirmed large raises of a partner''s max_open_leads (kind '
   'capacity_jump, naming the partner and its segments), and (smart controller) campaigns that do not spend their budget, '
   'where more budget buys nothing. Columns: kind, segment_id, date, severity, message, details.';
