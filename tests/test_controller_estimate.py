@@ -14,7 +14,7 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import create_segment
+from tests.support import create_segment, create_user
 
 DAY = datetime.date(2025, 6, 10)
 
@@ -195,6 +195,38 @@ def test_what_if_refuses_an_unknown_segment(db: psycopg.Connection) -> None:
         assert "unknown segment" in str(e)
     else:
         raise AssertionError("an unknown segment was accepted")
+
+
+def test_what_if_is_for_partners_and_admins_and_money_for_admins(db: psycopg.Connection) -> None:
+    seg = seed_segment(db, budget=200, target=21, leads_per_day=20, spend_per_day=194)
+    partner = create_user(db, primary_branch="schilder", regions=["utrecht"], max_open_leads=10)
+    admin = create_user(db, is_admin=True)
+    nobody = create_user(db, company_name="Former partner", is_active_for_routing=False)
+    db.execute("update public.profiles set primary_branch = null, regions = '{}' where id = %s", (nobody,))
+    query = (
+        "select count(*), count(budget), count(cost_per_lead), count(expected_leads_per_day), "
+        "count(budget_change_pct) from public.segment_budget_response(%s)"
+    )
+
+    def as_user(user: object) -> tuple:
+        with db.transaction(force_rollback=True):
+            db.execute("set local role authenticated")
+            db.execute(
+                "select set_config('request.jwt.claims', %s, true)",
+                (json.dumps({"role": "authenticated", "sub": str(user)}),),
+            )
+            return db.execute(query, (seg,)).fetchone()
+
+    rows, budgets, cpl, leads, pct = as_user(admin)
+    assert rows >= 7 and budgets == cpl == leads == pct == rows
+    rows, budgets, cpl, leads, pct = as_user(partner)
+    assert rows >= 7 and budgets == cpl == 0 and leads == pct == rows
+    try:
+        as_user(nobody)
+    except psycopg.errors.InsufficientPrivilege as e:
+        assert "segment_budget_response needs a partner or admin profile" in str(e)
+    else:
+        raise AssertionError("a caller without a partner or admin profile got the what-if")
 
 
 # -- the hard limits hold whatever the estimate (hypothesis, 10,000 cases) -----------------------
