@@ -3,8 +3,9 @@
 -- Lead creation never fails because of this: whatever goes wrong leaves segment_id NULL and a line
 -- in lead_flow_logs.
 -- Per lead the trigger makes plain indexed lookups: the region (lead_flow.region_for: the alias and
--- PC4 tables), then the industry's row and the segment by its code; only a miss (no segment yet)
--- takes the slow path, which may create the segment.
+-- PC4 tables), then the industry's row and the segment by branch and region, in one statement; only
+-- a miss (a name spelled otherwise than its segment's branch, or no segment yet) takes the slow
+-- path, which looks the segment up by its code and may create it.
 
 -- A branch as segments spell it: the industry name lower-cased, inner whitespace collapsed, trimmed.
 create or replace function lead_flow.normalize_branch(p_name text) returns text
@@ -85,10 +86,12 @@ comment on function lead_flow.find_or_create_segment(text, text) is
   'Active segment id for a normalized branch x region (by code); creates it when auto_create_segments is on; NULL otherwise.';
 revoke all on function lead_flow.find_or_create_segment(text, text) from public, anon, authenticated;
 
--- The slow path of lead assignment, for a lead with an industry and a region whose segment does not
--- exist (not created yet, or an industry whose name cannot be a branch): the segment, created when
--- auto_create_segments is on. Never raises: an unexpected error gives NULL and a line in
--- lead_flow_logs. The exception handler's subtransaction is paid on this path only.
+-- The slow path of lead assignment, for a lead with an industry and a region whose segment the
+-- trigger did not find by branch and region (an industry name spelled otherwise than its segment's
+-- branch, a segment not created yet, an industry whose name cannot be a branch): the segment by the
+-- code rule (find_or_create_segment), created when auto_create_segments is on. Never raises: an
+-- unexpected error gives NULL and a line in lead_flow_logs. The exception handler's subtransaction
+-- is paid on this path only.
 create or replace function lead_flow.segment_for_unmapped_lead(p_lead_id uuid, p_industry_id uuid,
                                                                p_province text, p_postcode text) returns uuid
   language plpgsql volatile security definer set search_path = ''
@@ -111,60 +114,58 @@ create or replace function lead_flow.segment_for_unmapped_lead(p_lead_id uuid, p
   end
   $$;
 comment on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) is
-  'Segment for a lead whose industry x region has no segment yet: created when auto_create_segments is on; NULL otherwise. Never raises (errors go to lead_flow_logs).';
+  'Segment for a lead whose industry x region the trigger did not find by branch and region: by its code (segment_code), created when missing and auto_create_segments is on; NULL otherwise. Never raises (errors go to lead_flow_logs).';
 revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) from public, anon, authenticated;
 
--- A lead's segment: the region from lead_flow.region_for, then the industry's name (primary key) and
--- the segment with the code of that name and the region (lead_segments' unique index on code). An
--- inactive segment takes no leads (NULL, and no second segment is created); a missing one goes to
--- the slow path. VOLATILE, as the slow path writes: each lookup then sees the segments created by
--- the leads before it in the same statement (a COPY creates a new segment once).
-create or replace function lead_flow.segment_for_lead(p_lead_id uuid, p_industry_id uuid, p_province text,
-                                                      p_postcode text) returns uuid
-  language plpgsql volatile set search_path = ''
+-- The trigger function: a lead's segment is the segment of its industry x its region
+-- (lead_flow.region_for). The usual case is one statement: the industry by its primary key and the
+-- segment by its branch and region (the index on lead_segments (branch, region)), the branch being
+-- the industry name in lower case, as segments made for an industry spell it. Found there, it is the
+-- segment whose code is segment_code(industry name, region): a segment's code is that of its branch
+-- and region, and lower(name) = branch gives segment_code(name, region) = code. Otherwise the slow
+-- path decides by the code rule (a name spelled otherwise, 'Dak-Dekker' for the segment 'dak dekker',
+-- and a missing segment, created when auto_create_segments is on). An inactive segment takes no
+-- leads (NULL, and no second segment is created). No industry or no region: NULL (an update that
+-- takes them away unassigns the lead).
+-- It runs for every lead, so it does no more than that (issue 14 guardrail: at most 30 us of server
+-- CPU added to an insert, bench/bench_segments.py): two statements (region_for's lookup and the
+-- segment's), no function of its own between the trigger and them (a call of a function with a fixed
+-- search_path costs a save and restore of the setting), the code rule (a third such call and three
+-- regular expressions) only on the slow path, no logging, no setting read, and no exception handler
+-- (its subtransaction would be paid per lead; nothing here raises: region_for never does, and the
+-- slow path catches its own errors).
+-- SECURITY DEFINER, so that whoever may insert a lead (anon through a form, a partner, an import
+-- role) needs no right on lead_flow: assignment can never refuse a lead for want of a grant. A fixed
+-- search_path, as a definer function without one would be a hijack waiting to happen. VOLATILE, as
+-- the slow path writes: each lead's lookup sees the segments created by the leads before it in the
+-- same statement (a COPY creates a new segment once).
+create or replace function lead_flow.tg_leads__assign_segment() returns trigger
+  language plpgsql security definer set search_path = ''
   as $$
   declare
     v_region text;
     v_segment_id uuid;
     v_active boolean;
   begin
-    if p_industry_id is null then
-      return null;
-    end if;
-    v_region := lead_flow.region_for(p_province, p_postcode);
+    v_region := case when new.industry_id is not null then lead_flow.region_for(new.province, new.postcode) end;
     if v_region is null then
-      return null;
+      new.segment_id := null;
+      return new;
     end if;
-    -- The code first (an uncorrelated subquery, computed once), then one probe of the unique index:
-    -- a join would let the planner, short of statistics, compute the code once per segment row.
     select s.id, s.is_active into v_segment_id, v_active
-      from public.lead_segments s
-     where s.code = (select lead_flow.segment_code(i.name, v_region) from public.industries i
-                      where i.id = p_industry_id);
+      from public.industries i
+      join public.lead_segments s on s.branch = lower(i.name) and s.region = v_region
+     where i.id = new.industry_id;
     if found then
-      return case when v_active then v_segment_id end;
+      new.segment_id := case when v_active then v_segment_id end;
+    else
+      new.segment_id := lead_flow.segment_for_unmapped_lead(new.id, new.industry_id, new.province, new.postcode);
     end if;
-    return lead_flow.segment_for_unmapped_lead(p_lead_id, p_industry_id, p_province, p_postcode);
-  end
-  $$;
-comment on function lead_flow.segment_for_lead(uuid, uuid, text, text) is
-  'The active segment of a lead with this industry, province and postcode (branch x region); created when missing and auto_create_segments is on; NULL when none. Never raises.';
-revoke all on function lead_flow.segment_for_lead(uuid, uuid, text, text) from public, anon, authenticated;
-
--- The trigger function: one assignment through lead_flow.segment_for_lead.
--- SECURITY DEFINER, so that whoever may insert a lead (anon through a form, a partner, an import
--- role) needs no right on lead_flow: assignment can never refuse a lead for want of a grant. A fixed
--- search_path, as a definer function without one would be a hijack waiting to happen.
-create or replace function lead_flow.tg_leads__assign_segment() returns trigger
-  language plpgsql security definer set search_path = ''
-  as $$
-  begin
-    new.segment_id := lead_flow.segment_for_lead(new.id, new.industry_id, new.province, new.postcode);
     return new;
   end
   $$;
 comment on function lead_flow.tg_leads__assign_segment() is
-  'Before insert, and update of industry_id, province or postcode, on leads: sets segment_id (branch x region) through lead_flow.segment_for_lead; never fails the lead.';
+  'Before insert, and update of industry_id, province or postcode, on leads: sets segment_id to the active segment of the lead''s industry x region (lead_flow.region_for, lead_flow.segment_code), created when missing and auto_create_segments is on, else NULL; never fails the lead.';
 revoke all on function lead_flow.tg_leads__assign_segment() from public, anon, authenticated;
 
 -- Its triggers on leads (tg_leads__assign_segment on insert without segment_id, and

@@ -344,6 +344,36 @@ def test_one_segment_code_rule_the_lookup_and_the_stored_code_agree(
         )
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_BRANCH, spelling=_BRANCH, same=st.booleans(), active=st.booleans())
+def test_the_trigger_gives_the_segment_the_code_rule_names(
+    db: psycopg.Connection, name: str, spelling: str, same: bool, active: bool
+) -> None:
+    """The trigger looks a lead's segment up by branch = lower(industry name) and region, and goes to
+    the code rule only when that misses: for any industry name and any spelling of its segment's
+    branch (the same as the name, or another), the lead gets the active segment whose code is
+    segment_code(industry name, region), or none, and no segment is added (auto-create off)."""
+    set_auto_create(db, False)
+    with db.transaction(force_rollback=True):
+        spelled = name if same else spelling
+        branch = db.execute("select lead_flow.normalize_branch(%s)", (spelled,)).fetchone()[0]
+        if db.execute("select lead_flow.is_valid_branch(%s)", (branch,)).fetchone()[0]:
+            db.execute(
+                "insert into public.lead_segments (branch, region, is_active) values (%s, 'utrecht', %s)",
+                (branch, active),
+            )
+        industry = create_industry(db, name) if name.strip() else None  # industries refuse a blank name
+        expected = db.execute(
+            "select s.id from public.lead_segments s"
+            " where s.code = lead_flow.segment_code(%s, 'utrecht') and s.is_active",
+            (name,),
+        ).fetchone()
+        segments = segment_count(db)
+        lead = insert_lead(db, industry, "Utrecht")
+        assert segment_of(db, lead) == (expected[0] if expected and industry else None)
+        assert segment_count(db) == segments
+
+
 def test_an_auto_created_segment_takes_the_next_leads_of_the_same_statement(db: psycopg.Connection) -> None:
     """A segment created on the fly by one lead is found by the leads after it in the same COPY: none
     creates a duplicate."""
