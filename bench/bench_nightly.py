@@ -1,13 +1,15 @@
 """Benchmark: each nightly step against the floor of the same work (issues 14 and 17), in one run.
 
 Data (generated set-based on a throwaway stack): 10,000 active segments, 20,000 partners, 1,000,000
-leads over 60 days (inserted in arrival order, as a live table holds them; a quarter accepted and
-assigned to a partner of the segment, one in twenty from a partner's own campaign), a campaign for
-most segments (some without one, some at budget 0 or unknown), per-segment overrides (paused, a
-smaller max change, manual targets), 59 days of stats history and day D's ad metrics. Partner
-marketing: every 10th partner has a marketing profile (hybrid or full, most on auto, monthly budgets
-from tight to ample), explicit partner segments (its own and a second one), half of them a landing
-page, and a Google Ads campaign with 60 days of metrics (some paused, some not ai-managed).
+leads per 60 days over --history-days days (60; 365 shows that history does not cost the night: the
+same daily volume, six times the rows behind it), inserted in arrival order, as a live table holds
+them (a quarter accepted and assigned to a partner of the segment, one in twenty from a partner's own
+campaign), a campaign for most segments (some without one, some at budget 0 or unknown), per-segment
+overrides (paused, a smaller max change, manual targets), the stats history of every day before D and
+day D's ad metrics. Partner marketing: every 10th partner has a marketing profile (hybrid or full,
+most on auto, monthly budgets from tight to ample), explicit partner segments (its own and a second
+one), half of them a landing page, and a Google Ads campaign with metrics for every day of the
+history (some paused, some not ai-managed).
 
 Then every step registered in lead_flow.pipeline_steps, in its order, through lead_flow.run_step(step,
 D) as pg_cron runs it (its lead_flow_logs lines and nightly_runs row included), and beside it the
@@ -17,7 +19,8 @@ target's foreign keys; none of its triggers; logged like the targets, which are 
   * aggregate: one `insert ... select ... group by` of D's leads (the Amsterdam day), with the capacity
     join (partner_segment_matches x profiles) and D's ad metrics, into a lead_generation_stats copy;
     its rows are checked equal to the step's;
-  * plan, orchestrate, partner_lead_gaps, partner_recommendations: the step's computed values, copied
+  * plan, orchestrate, partner_lead_gaps, partner_recommendations: the step's computed values (plan: its
+    plans and the partners' trusted capacity it stores for D), copied
     from its real output into a prepared table, written again with `insert ... select` (and, where the
     step updates rows -- orchestrate's plan columns, the campaign totals partner_recommendations
     refreshes -- the same `update ... from` on a copy of those rows as they were before the step).
@@ -29,8 +32,9 @@ for each step, issue 17, and for the total, issue 14); the backend's own CPU sec
 not in it); and the backend's peak private memory during the step (RssAnon of /proc/PID/status,
 sampled every 5 ms: what work_mem and hash tables take; shared buffers not counted).
 
-Usage: .venv/bin/python bench/bench_nightly.py [--segments 10000] [--leads 1000000]
-(the defaults take several minutes, most of it generating data; issue 17 runs 100000 / 10000000)
+Usage: .venv/bin/python bench/bench_nightly.py [--segments 10000] [--leads 1000000] [--history-days 60]
+(the defaults take several minutes, most of it generating data; issue 17 runs 100000 / 10000000, and
+--history-days 365 beside the default to compare the night with six times the history)
 """
 
 from __future__ import annotations
@@ -169,7 +173,7 @@ def generate(conn: psycopg.Connection, segments: int, leads: int, days: int = 60
                                                 row_number() over (order by ps.partner_id) as k
                                            from public.partner_segments ps where ps.is_primary) x""",
         ),
-        # Their metrics for the 60 days up to D (the statement trigger syncs the campaign totals once;
+        # Their metrics for the history's days up to D (the statement trigger syncs the campaign totals once;
         # the leads below arrive after, so the night's sync has attributed leads to count).
         (
             "partner metrics",
@@ -476,12 +480,34 @@ class InsertFloor(Floor):
         return insert_again(conn, self.table, self.columns, f"{self.table}_rows")
 
 
+TRUST_COLUMNS = (
+    "partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads"
+)
+
+
 class PlanFloor(InsertFloor):
-    """D's plan rows (the step's columns) inserted again. The table stays for orchestrate's floor: it
-    holds the plans as they are before orchestrate, as the real table does."""
+    """D's plan rows (the step's columns) inserted again, and the partners' trusted capacity for D the
+    step stores first (sql/35). The plan table stays for orchestrate's floor: it holds the plans as
+    they are before orchestrate, as the real table does."""
 
     table = "lead_segment_plans"
     columns = PLAN_COLUMNS
+
+    def before(self, conn: psycopg.Connection) -> None:
+        super().before(conn)
+        like(conn, "lead_flow.partner_capacity_trust", "partner_capacity_trust")
+
+    def after(self, conn: psycopg.Connection) -> None:
+        super().after(conn)
+        prepared(
+            conn,
+            "partner_capacity_trust_rows",
+            f"select {TRUST_COLUMNS} from lead_flow.partner_capacity_trust where date = %(d)s",
+        )
+
+    def write(self, conn: psycopg.Connection) -> int:
+        trust = insert_again(conn, "partner_capacity_trust", TRUST_COLUMNS, "partner_capacity_trust_rows")
+        return trust + super().write(conn)
 
 
 class OrchestrateFloor(Floor):
@@ -645,14 +671,14 @@ def row(name: str, rows: str, floor_rows: str, step: Measure, floor: Measure) ->
     )
 
 
-def report(results: list[Result], segments: int, leads: int) -> None:
+def report(results: list[Result], segments: int, leads: int, days: int) -> None:
     """The table, with the goal's verdict per step and for the total."""
     print()
     print(
-        f"nightly run for D = {D}: {segments:,} segments, {leads:,} leads over 60 days; each step through "
-        f"lead_flow.run_step as pg_cron runs it, beside the bare write of the same rows. Measured once on "
-        f"{os.cpu_count()} cores shared with other work (load average now {os.getloadavg()[0]:.1f}): wall "
-        f"seconds slow down under load, CPU is the backend's own."
+        f"nightly run for D = {D}: {segments:,} segments, {leads:,} leads over {days} days; each step "
+        f"through lead_flow.run_step as pg_cron runs it, beside the bare write of the same rows. Measured "
+        f"once on {os.cpu_count()} cores shared with other work (load average now "
+        f"{os.getloadavg()[0]:.1f}): wall seconds slow down under load, CPU is the backend's own."
     )
     header = (
         f"{'step':<24} {'rows':>7} {'floor':>7} {'step s':>7} {'floor s':>7} {'ratio':>6} "
@@ -685,8 +711,13 @@ def report(results: list[Result], segments: int, leads: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=10_000)
-    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--leads", type=int, default=1_000_000, help="leads per 60 days (the daily volume)")
+    parser.add_argument(
+        "--history-days", type=int, default=60, help="days of leads, metrics and stats up to D (60; try 365)"
+    )
     args = parser.parse_args()
+    days = args.history_days
+    leads = args.leads * days // 60
 
     base = Path(tempfile.mkdtemp(prefix="leadflow-bench-nightly-"))
     stack = glue_stack.up(base)
@@ -698,13 +729,13 @@ def main() -> int:
             # on tables that autovacuum has not reached yet; statistics come from the explicit analyze).
             conn.execute("alter system set autovacuum = off")
             conn.execute("select pg_reload_conf()")
-            print(f"generating {args.segments} segments, {args.leads} leads over 60 days ...", flush=True)
-            generate(conn, args.segments, args.leads)
+            print(f"generating {args.segments} segments, {leads} leads over {days} days ...", flush=True)
+            generate(conn, args.segments, leads, days)
             active = conn.execute("select count(*) from public.lead_segments where is_active").fetchone()[0]
             n_leads = conn.execute("select count(*) from public.leads").fetchone()[0]
             print(f"data: {active} active segments, {n_leads} leads; day D = {D}", flush=True)
             print("the night, step by step, each with its floor:", flush=True)
-            report(run_night(conn, stack.database_url), active, n_leads)
+            report(run_night(conn, stack.database_url), active, n_leads, days)
     finally:
         stack.stop()
         shutil.rmtree(base, ignore_errors=True)
