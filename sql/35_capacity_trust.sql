@@ -11,10 +11,13 @@
 --                                        capacity_trust_ramp_min_leads),     the ramp (+25% or +2 a night)
 --                    ceil(leads accepted in 30 days x capacity_trust_evidence_factor),   the evidence
 --                    the latest admin confirmation))                         confirm_partner_capacity
---   previous = the partner's latest trusted figure before D. A lower declared value counts at once.
+--   previous = the partner's trusted figure of the latest planned day before D. A lower declared
+--   value counts at once.
 -- Planning (sql/50, lead_gaps) subtracts each segment's untrusted part (declared - trusted of its
 -- partners) from the capacity it plans with. The plan step stores D's figures
 -- (record_capacity_trust) so D + 1 ramps from them; re-running D reads only days before D.
+-- previous is the figure stored for the latest planned day before D: a partner the platform had
+-- switched off (not routing, nothing declared: no figure) counts its declared capacity on its return.
 -- Every change of max_open_leads is logged by tg_profiles__log_capacity_change (its trigger is
 -- migration 0050's); a large raise is an alert (sql/85_alerts.sql) until an admin confirms it.
 
@@ -57,8 +60,8 @@ comment on function lead_flow.tg_profiles__log_capacity_change() is
 revoke all on function lead_flow.tg_profiles__log_capacity_change() from public, anon, authenticated;
 
 -- The trusted capacity of the given partners (NULL: every partner that is active for routing or
--- declares capacity, admins excepted) for planned day p_date, from the figures stored before it.
--- One statement: an index probe per partner for its previous figure and its latest confirmation.
+-- declares capacity, admins excepted) for planned day p_date, from the figures stored for the latest
+-- planned day before it (a partner without a figure that day: none before). One statement, hash joins.
 create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_partner_ids uuid[] default null)
   returns table (partner_id uuid, declared_leads integer, trusted_leads integer, previous_leads integer,
                  accepted_leads_30d integer, confirmed_leads integer)
@@ -70,16 +73,18 @@ create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_p
              greatest(coalesce((ss.settings ->> 'capacity_trust_evidence_factor')::numeric, 0), 0) as factor
         from lead_flow.segment_settings ss
        where ss.segment_id is null
+    ), confirmed as (   -- each partner's latest confirmation (a small table)
+      select distinct on (c.partner_id) c.partner_id, c.confirmed_leads
+        from lead_flow.partner_capacity_confirmations c
+       order by c.partner_id, c.confirmed_at desc, c.id desc
     ), facts as (
       select p.id, greatest(p.max_open_leads, 0) as declared, prev.trusted_leads as previous,
              coalesce(pps.leads_accepted_30d, 0)::integer as accepted, conf.confirmed_leads as confirmed
         from public.profiles p
-        left join lateral (select t.trusted_leads from lead_flow.partner_capacity_trust t
-                            where t.partner_id = p.id and t.date < p_date
-                            order by t.date desc limit 1) prev on true
-        left join lateral (select c.confirmed_leads from lead_flow.partner_capacity_confirmations c
-                            where c.partner_id = p.id
-                            order by c.confirmed_at desc, c.id desc limit 1) conf on true
+        left join lead_flow.partner_capacity_trust prev
+          on prev.partner_id = p.id
+         and prev.date = (select max(t.date) from lead_flow.partner_capacity_trust t where t.date < p_date)
+        left join confirmed conf on conf.partner_id = p.id
         left join public.partner_performance_stats pps on pps.partner_id = p.id
        where not p.is_admin and (p.is_active_for_routing or p.max_open_leads > 0)
          and (p_partner_ids is null or p.id = any (p_partner_ids))
@@ -98,7 +103,8 @@ comment on function lead_flow.partner_capacity_trust_for(date, uuid[]) is
   'Per partner (the given ones, or all that are active for routing or declare capacity; never admins): declared '
   'max_open_leads and the part planning trusts for day p_date: declared for a partner without an earlier figure, '
   'else least(declared, greatest(previous + max(ceil(previous x ramp %), ramp min), ceil(accepted in 30 days x '
-  'evidence factor), the latest admin confirmation)). Reads only figures stored for days before p_date.';
+  'evidence factor), the latest admin confirmation)). previous: the figure stored for the latest planned day '
+  'before p_date.';
 revoke all on function lead_flow.partner_capacity_trust_for(date, uuid[]) from public, anon, authenticated;
 grant execute on function lead_flow.partner_capacity_trust_for(date, uuid[]) to service_role;
 
@@ -147,8 +153,9 @@ revoke all on function lead_flow.record_capacity_trust(date) from public, anon, 
 grant execute on function lead_flow.record_capacity_trust(date) to service_role;
 
 -- Per segment (all active ones, or one): what its matched partners declare, what planning trusts of it,
--- and the difference, which planning subtracts from the segment's capacity. SECURITY DEFINER as
--- segment_capacities (profiles are private; these are aggregates). jit off: as segment_capacities.
+-- and the difference, which planning subtracts from the segment's capacity. The figures stored for
+-- p_date when the plan step has stored them (record_capacity_trust), else computed. SECURITY DEFINER
+-- as segment_capacities (profiles are private; these are aggregates). jit off: as segment_capacities.
 create or replace function lead_flow.segment_trusted_capacities(p_date date, p_segment_id uuid default null)
   returns table (segment_id uuid, declared_leads integer, trusted_leads integer, untrusted_leads integer)
   language sql stable security definer set search_path = '' set jit = off
@@ -158,18 +165,27 @@ create or replace function lead_flow.segment_trusted_capacities(p_date date, p_s
         from lead_flow.partner_segment_matches m
         join public.lead_segments s on s.id = m.segment_id
        where (p_segment_id is null and s.is_active) or m.segment_id = p_segment_id
+    ), trust as (
+      select t.partner_id, t.declared_leads, t.trusted_leads
+        from lead_flow.partner_capacity_trust t
+       where t.date = p_date
+         and (select exists (select from lead_flow.partner_capacity_trust x where x.date = p_date))
+      union all
+      select c.partner_id, c.declared_leads, c.trusted_leads
+        from lead_flow.partner_capacity_trust_for(
+               p_date, case when p_segment_id is not null then array(select m2.partner_id from m m2) end) c
+       where not (select exists (select from lead_flow.partner_capacity_trust x where x.date = p_date))
     )
     select m.segment_id, coalesce(sum(t.declared_leads), 0)::integer, coalesce(sum(t.trusted_leads), 0)::integer,
            coalesce(sum(t.declared_leads - t.trusted_leads), 0)::integer
       from m
-      left join lead_flow.partner_capacity_trust_for(
-                  p_date, case when p_segment_id is not null then array(select m2.partner_id from m m2) end) t
-        on t.partner_id = m.partner_id
+      left join trust t on t.partner_id = m.partner_id
      group by m.segment_id
   $$;
 comment on function lead_flow.segment_trusted_capacities(date, uuid) is
   'Per active segment (or the one given) with matched partners: the sum of their declared max_open_leads, of '
-  'their trusted capacity for planned day p_date, and the untrusted difference planning leaves out.';
+  'their trusted capacity for planned day p_date (as stored by the plan step, else computed), and the '
+  'untrusted difference planning leaves out.';
 revoke all on function lead_flow.segment_trusted_capacities(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.segment_trusted_capacities(date, uuid) to service_role;
 
