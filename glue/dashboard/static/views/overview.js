@@ -9,19 +9,20 @@ function heatmapOption(cells, branches, regions, measure) {
   return {
     animation: false,
     tooltip: {
-      formatter: (p) => `${p.data.code}<br>${t.overview.branch}: ${branches[p.data.value[1]]}<br>`
-        + `${t.overview.province}: ${regions[p.data.value[0]]}<br>Gap: ${fmt.pct(p.data.value[2] === '-' ? null : p.data.value[2])}`,
+      formatter: (p) => `${cells[p.dataIndex].code}<br>${t.overview.branch}: ${branches[p.value[1]]}<br>`
+        + `${t.overview.province}: ${regions[p.value[0]]}<br>Gap: ${fmt.pct(p.value[2] === '-' ? null : p.value[2])}`,
     },
     grid: { left: 130, right: 20, top: 10, bottom: 90 },
-    xAxis: { type: 'category', data: regions, axisLabel: { rotate: 40 }, splitArea: { show: true } },
-    yAxis: { type: 'category', data: branches, splitArea: { show: true } },
+    xAxis: { type: 'category', data: regions, axisLabel: { rotate: 40 } },
+    yAxis: { type: 'category', data: branches },
     visualMap: {
       min: -100, max: 100, calculable: true, orient: 'horizontal', left: 'center', bottom: 0,
       inRange: { color: GAP_COLORS }, text: ['+100% tekort', '-100% overschot'],
     },
     series: [{
       type: 'heatmap', name: t.overview.heatmap, progressive: 0,
-      data: cells.map((c) => ({ value: [c.x, c.y, c[measure] ?? '-'], id: c.segment_id, code: c.code })),
+      // Plain [x, y, gap] triples (10,000 of them draw in one pass); cells[i] is the segment of data[i].
+      data: cells.map((c) => [c.x, c.y, c[measure] ?? '-']),
       emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } },
     }],
   };
@@ -46,11 +47,12 @@ function heatmapSection(rows) {
     { label: t.overview.target7, key: 'target_leads_7_days', format: fmt.num },
     { label: t.overview.actual7, key: 'actual_leads_7_days', format: fmt.num },
   ];
+  window.leadstroom.heatmapSegments = cells.map((c) => c.segment_id);
   const height = Math.min(Math.max(260, branches.length * 18 + 110), 760);
   const buttons = [['last', t.overview.lastNight], ['week', t.overview.last7]].map(([measure, label]) =>
     h('button', { type: 'button', 'aria-pressed': measure === 'last' ? 'true' : 'false', dataset: { measure } }, label));
   const onInit = (instance) => {
-    instance.on('click', (p) => { if (p.data && p.data.id) location.hash = `#/segment/${p.data.id}`; });
+    instance.on('click', (p) => { if (cells[p.dataIndex]) location.hash = `#/segment/${cells[p.dataIndex].segment_id}`; });
     instance.on('finished', () => {
       if (!window.leadstroom.overviewDrawnAt) window.leadstroom.overviewDrawnAt = performance.now();
     });
@@ -99,26 +101,38 @@ function totalsSections(days) {
     section(t.overview.totalsMoney, chart(t.overview.totalsMoney, moneyOption, cols, days)));
 }
 
+const ALERT_COLUMNS = (codes) => [
+  { label: t.common.date, key: 'date', format: fmt.date },
+  { label: t.overview.severity, key: 'severity' },
+  { label: t.overview.kind, key: 'kind' },
+  { label: t.common.segment, key: 'segment_id', format: (v) => (v ? link(`#/segment/${v}`, codes.get(v) || v) : '–') },
+  { label: t.overview.message, key: 'message' },
+];
+
 export async function render(root) {
   window.leadstroom = window.leadstroom || {};
-  window.leadstroom.overviewDrawnAt = null;
-  const heat = await run(db.from('lead_flow_gap_heatmap')
-    .select('segment_id,code,branch,region,last_night,gap_percentage_last_night,gap_percentage_7_days,target_leads_7_days,actual_leads_7_days'));
-  const last = heat.length && heat[0].last_night ? heat[0].last_night : amsterdamYesterday();
-  const [days, alerts] = await Promise.all([
-    rpc('get_lead_flow_daily_totals', { start_date: addDays(last, -29), end_date: last }, { get: true }),
-    run(db.from('lead_flow_alerts').select('*').order('date', { ascending: false }).limit(200)),
+  Object.assign(window.leadstroom, { overviewDrawnAt: null, alertsAt: null });
+  // All three at once; the alerts (the slowest on a large marketplace) fill their section when they come.
+  const yesterday = amsterdamYesterday();
+  const totals = (end) => rpc('get_lead_flow_daily_totals', { start_date: addDays(end, -29), end_date: end }, { get: true });
+  const alerts = run(db.from('lead_flow_alerts').select('*').order('date', { ascending: false }).limit(200));
+  alerts.catch(() => {}); // shown in its section below
+  const [heat, recent] = await Promise.all([
+    run(db.from('lead_flow_gap_heatmap')
+      .select('segment_id,code,branch,region,last_night,gap_percentage_last_night,gap_percentage_7_days,target_leads_7_days,actual_leads_7_days')),
+    totals(yesterday),
   ]);
+  const last = heat.length && heat[0].last_night ? heat[0].last_night : yesterday;
+  // A marketplace whose last planned night lies further back: the 30 days up to that night.
+  const days = last < addDays(yesterday, -29) ? await totals(last) : recent;
   const codes = new Map(heat.map((r) => [r.segment_id, r.code]));
+  const alertsBox = h('div', { id: 'alerts' }, h('p', { class: 'empty' }, t.loading));
   const parts = [h('h1', {}, t.overview.title)];
   if (!heat.some((r) => r.last_night)) parts.push(notice(t.overview.noPlans));
-  parts.push(heatmapSection(heat), totalsSections(days));
-  parts.push(section(t.overview.alerts, table([
-    { label: t.common.date, key: 'date', format: fmt.date },
-    { label: t.overview.severity, key: 'severity' },
-    { label: t.overview.kind, key: 'kind' },
-    { label: t.common.segment, key: 'segment_id', format: (v) => (v ? link(`#/segment/${v}`, codes.get(v) || v) : '–') },
-    { label: t.overview.message, key: 'message' },
-  ], alerts)));
+  parts.push(heatmapSection(heat), totalsSections(days), section(t.overview.alerts, alertsBox));
   root.replaceChildren(...parts);
+  alerts.then(
+    (rows) => alertsBox.replaceChildren(table(ALERT_COLUMNS(codes), rows)),
+    (err) => alertsBox.replaceChildren(notice(err.message, 'error')),
+  ).finally(() => { window.leadstroom.alertsAt = performance.now(); });
 }
