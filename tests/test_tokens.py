@@ -49,8 +49,8 @@ def test_tokens_are_signed_with_the_stacks_secret_and_work_against_its_postgrest
 
 
 def test_token_refuses_without_a_local_stack_or_with_a_bad_user_id(stack: glue_stack.Stack) -> None:
-    empty = tempfile.mkdtemp(prefix="leadflow-no-stack-")
-    refused = _token(empty, "00000000-0000-0000-0000-000000000001")
+    with tempfile.TemporaryDirectory(prefix="leadflow-no-stack-") as empty:
+        refused = _token(empty, "00000000-0000-0000-0000-000000000001")
     assert refused.returncode == 2 and refused.stdout == ""
     assert f"leadflow token: no local stack under {empty}" in refused.stderr
     bad = _token(str(stack.base), "not-a-uuid")
