@@ -9,8 +9,11 @@ create or replace trigger tg_partner_lead_gaps__touch_updated_at
 -- Partner lead stats and demand planning: per partner and matched segment, the target (the
 -- partner's max_open_leads spread over its segments by priority weight), the platform leads
 -- (assigned to it, not from its own campaigns), its own-campaign leads, and gap = target - actual.
+-- jit off and work_mem: as the other nightly steps (40_stats.sql) -- at 100,000 segments the
+-- statement's cost passes jit_above_cost, and compiling costs more than it saves in a statement of a
+-- second; the matches' hash tables (two rows per partner) fit in memory instead of spilling.
 create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns integer
-  language plpgsql volatile set search_path = ''
+  language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
   declare
     v_rows integer;

@@ -232,9 +232,10 @@ revoke all on function lead_flow.generate_partner_recommendations(date) from pub
 -- and attributed leads arrive without a trigger), then the night's recommendations. Only the
 -- campaigns with an attributed lead on D are recounted: the metrics' own trigger keeps spend and
 -- clicks current, and a campaign without a new lead has the lead count it had; recounting all of
--- them read every campaign's whole history every night.
+-- them read every campaign's whole history every night. jit off and work_mem: as the other nightly
+-- steps (40_stats.sql).
 create or replace function lead_flow.recommend_partner_marketing(p_date date) returns integer
-  language plpgsql volatile set search_path = ''
+  language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
   begin
     if p_date is null then
