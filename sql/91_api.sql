@@ -866,8 +866,8 @@ create or replace function public.get_lead_flow_daily_totals(start_date date def
              coalesce(st.spend, 0)
         from (select pl.date, count(*) as segments, sum(pl.target_leads_per_day)::bigint as target_leads,
                      sum(pl.actual_leads)::bigint as actual_leads,
-                     coalesce(sum(pl.actual_daily_budget_google_ads), 0) as daily_budget,
-                     coalesce(sum(pl.target_daily_budget_google_ads), 0) as next_day_budget
+                     sum(pl.actual_daily_budget_google_ads) as daily_budget,
+                     sum(pl.target_daily_budget_google_ads) as next_day_budget
                 from public.lead_segment_plans pl
                where pl.date between get_lead_flow_daily_totals.start_date and get_lead_flow_daily_totals.end_date
                group by pl.date) p
@@ -882,8 +882,9 @@ create or replace function public.get_lead_flow_daily_totals(start_date date def
 comment on function public.get_lead_flow_daily_totals(date, date) is
   'Admins only (403 otherwise). Per planned Amsterdam day from start_date to end_date (both required, '
   'inclusive): segments planned, the sum of their lead targets and actual leads, the daily Google Ads budget '
-  'live that day (daily_budget) and the one set for the next day (next_day_budget), and the Google Ads spend '
-  '(EUR). 400 for a missing or reversed range.';
+  'live that day (daily_budget) and the one set for the next day (next_day_budget; both NULL for a day no plan '
+  'recorded a budget for, e.g. a backfilled one), and the Google Ads spend (EUR). 400 for a missing or reversed '
+  'range.';
 revoke all on function public.get_lead_flow_daily_totals(date, date) from public, anon, authenticated;
 grant execute on function public.get_lead_flow_daily_totals(date, date) to authenticated, service_role;
 

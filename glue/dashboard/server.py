@@ -95,9 +95,13 @@ class DashboardHandler(SimpleHTTPRequestHandler):
         return super().guess_type(path)
 
     def do_GET(self) -> None:
+        path = urllib.parse.urlsplit(self.path).path
         if self._is_rest():
             self._proxy()
-        elif urllib.parse.urlsplit(self.path).path == "/config.js":
+        elif path == "/favicon.ico":  # the page declares none; a browser asks anyway
+            self.send_response(204)
+            self.end_headers()
+        elif path == "/config.js":
             body = self.server.config_for(self.server.url).to_js().encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript; charset=utf-8")

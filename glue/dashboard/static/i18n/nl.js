@@ -171,6 +171,7 @@ export const t = {
     target: 'Doel',
     gap: 'Gap',
     campaigns: 'Campagnes',
+    campaign: 'Campagne',
     name: 'Naam',
     channel: 'Kanaal',
     dailyBudget: 'Dagbudget',

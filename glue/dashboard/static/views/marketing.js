@@ -69,7 +69,7 @@ function pagesSection(pages, segments, partnerId, refresh) {
   ], rows));
 }
 
-function recommendationsSection(recs, outcomes, codes, refresh) {
+function recommendationsSection(recs, outcomes, codes, campaignNames, refresh) {
   const out = h('div', { id: 'recommendations-message' });
   const byRec = new Map(outcomes.map((o) => [o.recommendation_id, o]));
   const outcomeText = (r) => {
@@ -81,6 +81,7 @@ function recommendationsSection(recs, outcomes, codes, refresh) {
   return section(m.recommendations, out, table([
     { label: m.type, key: 'type', format: (v) => m.types[v] || v },
     { label: t.common.segment, key: 'segment_id', format: (v) => codes.get(v) || '–' },
+    { label: m.campaign, key: 'campaign_id', format: (v) => (v ? campaignNames.get(v) || v : '–') },
     { label: t.common.reason, key: 'reason' },
     { label: t.common.status, key: 'status', format: fmt.status },
     { label: m.outcome, value: outcomeText, class: 'outcome' },
@@ -125,7 +126,7 @@ export async function render(root, ctx) {
   }
   const days = [...perDay.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).slice(-30);
   const flow = chart(m.flowChart, {
-    tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
     xAxis: { type: 'category', data: days.map((d) => d.date) }, yAxis: { type: 'value' },
     series: [
       { type: 'bar', stack: 'leads', name: m.platformLeads, data: days.map((d) => d.platform) },
@@ -151,7 +152,7 @@ export async function render(root, ctx) {
       { label: m.gap, key: 'lead_gap', format: fmt.num },
     ], latest) : notice(t.common.none)),
     section(m.flowChart, flow),
-    recommendationsSection(recs, outcomes, codes, redraw),
+    recommendationsSection(recs, outcomes, codes, new Map(campaigns.map((c) => [c.id, c.name || c.external_campaign_id])), redraw),
     section(m.campaigns, table([
       { label: m.name, key: 'name' },
       { label: m.channel, key: 'channel' },

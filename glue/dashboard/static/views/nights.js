@@ -9,7 +9,7 @@ export async function render(root) {
   const kinds = [['succeeded', t.nights.succeeded], ['failed', t.nights.failed], ['conflicts', t.nights.conflicts],
     ['pending', t.nights.pending], ['superseded', t.nights.superseded]];
   const option = {
-    tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
     xAxis: { type: 'category', data: ordered.map((n) => n.date) }, yAxis: { type: 'value' },
     series: kinds.map(([key, name]) => ({ type: 'bar', stack: 'changes', name, data: ordered.map((n) => n[key]) })),
   };

@@ -12,7 +12,7 @@ function heatmapOption(cells, branches, regions, measure) {
       formatter: (p) => `${cells[p.dataIndex].code}<br>${t.overview.branch}: ${branches[p.value[1]]}<br>`
         + `${t.overview.province}: ${regions[p.value[0]]}<br>Gap: ${fmt.pct(p.value[2] === '-' ? null : p.value[2])}`,
     },
-    grid: { left: 130, right: 20, top: 10, bottom: 90 },
+    grid: { left: 130, right: 20, top: 10, bottom: 120 },
     xAxis: { type: 'category', data: regions, axisLabel: { rotate: 40 } },
     yAxis: { type: 'category', data: branches },
     visualMap: {
@@ -73,7 +73,7 @@ function heatmapSection(rows) {
 function totalsSections(days) {
   const dates = days.map((d) => d.date);
   const leadsOption = {
-    tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
     xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' },
     series: [
       { type: 'bar', name: t.overview.leads, data: days.map((d) => d.actual_leads) },
@@ -81,11 +81,11 @@ function totalsSections(days) {
     ],
   };
   const moneyOption = {
-    tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 60, right: 20, top: 40, bottom: 30 },
+    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 60, right: 20, top: 40, bottom: 30 },
     xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' },
     series: [
       { type: 'bar', name: t.overview.spend, data: days.map((d) => Number(d.google_ads_spend)) },
-      { type: 'line', name: t.overview.budget, data: days.map((d) => Number(d.daily_budget)) },
+      { type: 'line', name: t.overview.budget, data: days.map((d) => (d.daily_budget === null ? null : Number(d.daily_budget))) },
     ],
   };
   const cols = [

@@ -3,9 +3,10 @@ import { db, rpc, run } from '../api.js';
 import { t } from '../i18n/nl.js';
 import { act, addDays, amsterdamYesterday, chart, fmt, h, link, notice, section, table } from '../ui.js';
 
+// The mean of the (up to) 7 days ending at day i that have stats; null when none has.
 function mean7(values, i) {
-  const window = values.slice(Math.max(0, i - 6), i + 1);
-  return Math.round((window.reduce((a, b) => a + b, 0) / window.length) * 10) / 10;
+  const known = values.slice(Math.max(0, i - 6), i + 1).filter((v) => v !== null);
+  return known.length ? Math.round((known.reduce((a, b) => a + b, 0) / known.length) * 10) / 10 : null;
 }
 
 function overridesSection(segmentId) {
@@ -64,7 +65,7 @@ export async function render(root, ctx) {
   const statsByDate = new Map(stats.map((r) => [r.date, r]));
   const dates = [];
   for (let d = start; d <= end; d = addDays(d, 1)) dates.push(d);
-  const leads = dates.map((d) => (statsByDate.get(d) ? statsByDate.get(d).leads_generated : 0));
+  const leads = dates.map((d) => (statsByDate.get(d) ? statsByDate.get(d).leads_generated : null));
   const days = dates.map((d, i) => ({
     date: d, leads: leads[i], mean: mean7(leads, i),
     target: byDate.get(d) ? byDate.get(d).target_leads_per_day : null,
@@ -72,7 +73,7 @@ export async function render(root, ctx) {
     next: byDate.get(d) ? byDate.get(d).target_daily_budget_google_ads : null,
     spend: statsByDate.get(d) ? statsByDate.get(d).google_ads_spend : null,
   }));
-  const base = { tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+  const base = { tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
     xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' } };
   const leadsChart = chart(t.segment.leadsChart, { ...base, series: [
     { type: 'bar', name: t.segment.leadsPerDay, data: days.map((d) => d.leads) },
