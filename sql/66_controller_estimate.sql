@@ -2,7 +2,7 @@
 -- every controller it only proposes a desired budget; lead_flow.hard_budget_limits (60_budget_maths)
 -- applies the hard limits afterwards (+-20% of the day-start budget, [5, 1000]).
 --
--- The model, fitted per segment to its last 28 days (set-based, one statement for all segments):
+-- The model, fitted per segment to its last 56 days (set-based, one statement for all segments):
 --   expected leads on a day with weekday factor w at spend s = w x (organic + k x s^b)
 --   * w: the weekday factors of the whole marketplace's last 56 days (leads per weekday / mean);
 --   * organic: the weighted mean of (leads - Google Ads conversions) / w: the flow that comes without
@@ -12,7 +12,10 @@
 --     stays near the prior; within 0.3 .. 1.0;
 --   * k: weighted sum of paid / weighted sum of w x s^b (the Poisson maximum likelihood for a known
 --     b), with 3 days' worth of a prior (the branch's paid cost per lead, else default_cost_per_lead);
---   * weights 0.95^age (a half-life of about two weeks), so a drifting cost is followed;
+--   * weights 0.97^age (a half-life of about three weeks) over 56 days, for the paid curve times a
+--     kernel in log spend around today's spend (sd 0.5): fitted where it is asked; and a drift of the paid
+--     response: the slope of log(paid / (w x s^b)) on the day's age where it is 2.5 standard errors from
+--     none; k is the level of today moved one day on (a cost that keeps rising is followed, not averaged);
 --   * the standard error of the expected leads at a budget: the Poisson error of the window's mean
 --     (mean leads / effective days) plus the error of b times how far that budget's spend lies from
 --     the window's mean spend (log ratio), so an extrapolation is as uncertain as it is;
@@ -30,7 +33,8 @@
 -- lead_flow.estimate_leads_at: one mechanism.
 
 -- Per active segment (or one), the fitted response on Amsterdam day p_date as jsonb (keys above):
--- organic, k, b, b_se, n, n_eff, mean_leads, mean_spend, pacing, demand_limited, spend_cap,
+-- organic, k (for tomorrow), b, b_se, drift (of k per day), n, n_eff, mean_leads, mean_spend, pacing,
+-- demand_limited, spend_cap,
 -- weekday_factor (of p_date + 1), conversions_tracked, last_direction, estimated_for.
 create or replace function lead_flow.estimate_segment_response(p_date date, p_segment_id uuid default null)
   returns table (segment_id uuid, estimate jsonb)
@@ -53,6 +57,12 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
       select st.segment_id, st.date, st.leads_generated::double precision as leads,
              st.google_ads_conversions::double precision as conv, st.google_ads_spend::double precision as spend,
              coalesce(wd.f, 1) as w, power(0.97, p_date - st.date) as a,
+             -- closeness to today's spend (a kernel in log spend, sd 0.5): the paid curve is fitted
+             -- around the spend it is asked about, so a shape that is not a power curve misleads less
+             coalesce(exp(-power(ln((st.google_ads_spend + 1)
+                                    / (max(st.google_ads_spend) filter (where st.date = p_date)
+                                         over (partition by st.segment_id) + 1)), 2)::double precision / 0.5), 1)
+               as kern,
              -- the budget in force that day: the day-start value of its night's change, else the plan's
              -- live budget, else (for p_date itself) the campaign's budget now
              coalesce(l.old_value, p.actual_daily_budget_google_ads,
@@ -66,7 +76,7 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
        where st.date between p_date - 55 and p_date
     ), fit as (   -- per segment: sums for organic, the slope of log paid on log spend, pacing, demand
       select d.segment_id, count(*) as n,
-             sum(d.a) as sa, sum(d.a * d.a) as sa2,
+             sum(d.a) as sa, sum(d.a * d.kern) as sak, sum(d.a * d.kern * d.a * d.kern) as sak2,
              sum(d.a * greatest(d.leads - d.conv, 0) / greatest(d.w, 0.1)) as sa_organic,
              sum(d.a * d.leads / greatest(d.w, 0.1)) as sa_leads,
              avg(d.leads) as mean_leads, avg(d.spend) as mean_spend, sum(d.conv) as conv, sum(d.spend) as spend,
@@ -115,16 +125,33 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
              least(greatest((coalesce(h.b_hat, 0.7) * h.p_hat + 0.7 * 44.4) / (h.p_hat + 44.4), 0.3), 1.0) as b,
              1 / sqrt(h.p_hat + 44.4) as b_se
         from shape h
-    ), powered as (   -- sums over the window at the fitted b
-      select c.id, sum(d.a * d.w * power(d.spend, c.b)) as sa_wsb, sum(d.a * d.conv) as sa_conv,
-             sum(d.a * power(d.spend, c.b)) as sa_sb
+    ), trend_fit as (   -- drift of the paid response: slope of log(paid / (w x s^b)) on the day's age,
+                        -- and its precision: spread of the ages x paid leads a day (var log ~ 1 / mean)
+      select c.id, c.tracked,
+             regr_slope(ln((d.conv + 0.5) / (greatest(d.w, 0.1) * power(d.spend, c.b))),
+                        (p_date - d.date)::double precision) as slope,
+             coalesce(regr_sxx(ln((d.conv + 0.5) / (greatest(d.w, 0.1) * power(d.spend, c.b))),
+                               (p_date - d.date)::double precision), 0) * greatest(c.mean_conv, 0.5) as p
+        from curve c join days d on d.segment_id = c.id and d.spend > 0
+       group by c.id, c.tracked, c.mean_conv
+    ), trend as (   -- used only when 2.5 standard errors from none (else no drift); within +-3% a day
+      select t.id,
+             case when t.tracked and abs(t.slope) * sqrt(t.p) > 2.5 then least(greatest(t.slope, -0.03), 0.03)
+                  else 0 end as g
+        from trend_fit t
+    ), powered as (   -- sums over the window at the fitted b, each day's spend moved to today's level
+      select c.id, coalesce(min(t.g), 0) as g,
+             sum(d.a * d.kern * d.w * power(d.spend, c.b) * exp(coalesce(t.g, 0) * (p_date - d.date))) as sa_wsb,
+             sum(d.a * d.kern * d.conv) as sa_conv,
+             sum(d.a * power(d.spend, c.b) * exp(coalesce(t.g, 0) * (p_date - d.date))) as sa_sb
         from curve c join days d on d.segment_id = c.id
+        left join trend t on t.id = c.id
        group by c.id
     ), fitted as (
-      select c.*, pw.sa_wsb, pw.sa_conv, pw.sa_sb,
+      select c.*, coalesce(pw.g, 0) as g, pw.sa_wsb, pw.sa_conv, pw.sa_sb,
              -- the prior's k: the branch's paid cost per lead at the window's mean spend (100 EUR without)
              power(coalesce(nullif(c.mean_spend, 0), 100), 1 - c.b) / c.prior_cpl as k0,
-             coalesce(pw.sa_wsb / nullif(c.sa, 0), 0) as m
+             coalesce(pw.sa_wsb / nullif(c.sak, 0), 0) as m
         from curve c left join powered pw on pw.id = c.id
     ), model as (
       select f.*,
@@ -136,10 +163,12 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
            jsonb_build_object(
              'estimated_for', p_date,
              'n', coalesce(m.n, 0),
-             'n_eff', round(coalesce(m.sa * m.sa / nullif(m.sa2, 0), 0)::numeric, 2),
+             'n_eff', round(coalesce(m.sak * m.sak / nullif(m.sak2, 0), 0)::numeric, 2),
              'organic', round(greatest(case when m.tracked then m.sa_organic / nullif(m.sa, 0)
                                             else (m.sa_leads - m.k * m.sa_sb) / nullif(m.sa, 0) end, 0)::numeric, 4),
-             'k', round(m.k::numeric, 6), 'b', round(m.b::numeric, 4), 'b_se', round(m.b_se::numeric, 4),
+             -- k for tomorrow: today's level moved one more day along the drift
+             'k', round((m.k * exp(-m.g))::numeric, 8), 'b', round(m.b::numeric, 4), 'b_se', round(m.b_se::numeric, 4),
+             'drift', round(-m.g::numeric, 4),
              'mean_leads', round(coalesce(m.mean_leads, 0)::numeric, 4),
              'mean_spend', round(coalesce(m.mean_spend, 0)::numeric, 2),
              'pacing', round(coalesce(least(greatest(m.paced_spend / nullif(m.paced_budget, 0), 0.8), 1.0), 0.97)::numeric, 4),
@@ -155,7 +184,7 @@ comment on function lead_flow.estimate_segment_response(date, uuid) is
   'The estimate controller''s fitted response per active segment (or one) on Amsterdam day p_date, as jsonb: '
   'organic leads a day, the paid curve k x spend^b with b''s standard error, effective days of evidence, '
   'pacing, whether search demand caps the spend and its cap, tomorrow''s weekday factor, the last change''s '
-  'direction. Set-based over the last 28 days (weights 0.95^age); priors where data is thin.';
+  'direction. Set-based over the last 56 days (weights 0.97^age, a drift of the paid response); priors where data is thin.';
 revoke all on function lead_flow.estimate_segment_response(date, uuid) from public, anon, authenticated;
 grant execute on function lead_flow.estimate_segment_response(date, uuid) to service_role;
 
@@ -294,7 +323,7 @@ create or replace function lead_flow.desired_budget_estimate(p_inputs jsonb, out
   $$;
 comment on function lead_flow.desired_budget_estimate(jsonb) is
   'Controller "estimate": the budget whose estimated expected leads meet the target (organic flow and a paid '
-  'curve with diminishing returns fitted to 28 days, with uncertainty), held within the uncertainty band, never '
+  'curve with diminishing returns fitted to 56 days, with uncertainty), held within the uncertainty band, never '
   'raised against a demand cap. Its result still goes through the hard limits.';
 revoke all on function lead_flow.desired_budget_estimate(jsonb) from public, anon, authenticated;
 grant execute on function lead_flow.desired_budget_estimate(jsonb) to service_role;
