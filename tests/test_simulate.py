@@ -30,7 +30,7 @@ CFG = sm.SimConfig(seed=5, days=8, history_days=21, branches=3, regions=4, partn
 
 @pytest.fixture(scope="module")
 def runs(stack: Stack) -> dict[str, sm.RunResult]:
-    """Both controllers on copies of one small seeded marketplace (databases dropped afterwards)."""
+    """Every controller on copies of one small seeded marketplace (databases dropped afterwards)."""
     seed_url = sm.create_database(stack.database_url, "simulate_test_seed")
     mp = sm.prepare(seed_url, FakeGoogleAds(seed=CFG.seed), CFG, CFG.first_day, lambda _: None)
     results: dict[str, sm.RunResult] = {}
@@ -55,7 +55,7 @@ def runs(stack: Stack) -> dict[str, sm.RunResult]:
                 server.stop()
     finally:
         with psycopg.connect(sm.database_url(stack.database_url, "postgres"), autocommit=True) as conn:
-            for name in ("simulate_test_seed", "simulate_test_spec", "simulate_test_smart"):
+            for name in ["simulate_test_seed"] + [f"simulate_test_{c}" for c in sm.CONTROLLERS]:
                 conn.execute(f'drop database if exists "{name}" with (force)')
     results[reference.NAME] = sm.reference_run(mp, results["spec"])
     return results
@@ -86,18 +86,19 @@ def test_changes_went_through_the_worker_with_the_chosen_controller(
     assert {s for _, s, _ in log} == {"success"}
 
 
-def test_the_market_is_the_same_for_both_controllers(runs: dict[str, sm.RunResult]) -> None:
-    spec, smart = runs["spec"], runs["smart"]
+def test_the_market_is_the_same_for_every_controller(runs: dict[str, sm.RunResult]) -> None:
+    spec = runs["spec"]
     first = {(r.code, r.day): r for r in spec.rows if r.day == spec.first_day}
-    for r in smart.rows:
-        if r.day == smart.first_day:
-            # Same start budgets and same first day (before either controller acted).
-            assert (r.budget, r.leads, r.target) == (
-                first[(r.code, r.day)].budget,
-                first[(r.code, r.day)].leads,
-                first[(r.code, r.day)].target,
-            )
-    assert smart.kinds == spec.kinds
+    for other in (runs[c] for c in sm.CONTROLLERS if c != "spec"):
+        for r in other.rows:
+            if r.day == other.first_day:
+                # Same start budgets and same first day (before any controller acted).
+                assert (r.budget, r.leads, r.target) == (
+                    first[(r.code, r.day)].budget,
+                    first[(r.code, r.day)].leads,
+                    first[(r.code, r.day)].target,
+                )
+        assert other.kinds == spec.kinds
 
 
 # One comparison run, printed as JSON: the machine's date as the process sees it, every score but the
@@ -305,7 +306,7 @@ def test_the_report_has_the_expected_flow_rows_and_the_reference_column(
     assert {(r.code, r.day, r.target) for r in ref.rows} == {(r.code, r.day, r.target) for r in spec.rows}
     # Day one runs at the start budgets in all three: the same expected leads; later they differ.
     first = {run: {r.code: r.expected for r in runs[run].rows if r.day == CFG.first_day} for run in runs}
-    assert first["spec"] == first["smart"] == first[reference.NAME]
+    assert first["spec"] == first["smart"] == first["estimate"] == first[reference.NAME]
     assert all(v > 0 for v in first["spec"].values())
     last = {
         run: {

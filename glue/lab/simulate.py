@@ -45,7 +45,7 @@ from glue.worker.gateway import AdsGateway
 from glue.worker.metrics import pull_metrics
 from glue.worker.push import push
 
-CONTROLLERS = ("spec", "smart")
+CONTROLLERS = ("spec", "smart", "estimate")
 # The simulated markets (`--market`): the standard power-curve one and the shapes one (glue.lab.shapes).
 MARKETS: dict[str, MarketBuilder] = {"standard": build_market, "shapes": build_shapes_market}
 WITHIN = 0.15  # +-15% of the 7-day target
@@ -658,7 +658,7 @@ def main(args: argparse.Namespace) -> int:
     unknown = [c for c in controllers if c not in CONTROLLERS]
     if not controllers or unknown:
         print(
-            f"--controller takes {', '.join(CONTROLLERS)} or both comma-separated, got {args.controller!r}",
+            f"--controller takes {', '.join(CONTROLLERS)}, several comma-separated, got {args.controller!r}",
             file=sys.stderr,
         )
         return 2
