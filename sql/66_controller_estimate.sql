@@ -291,9 +291,9 @@ begin atomic
                   when 'start' then 'no budget yet: asks for the spend the target needs'
                   when 'hold' then format('within the band: keeps %s', lead_flow.money(d.budget))
                   when 'no_curve' then 'no paid response estimated yet: asks for 20% more'
-                  when 'demand_capped' then format('search demand caps the spend at about %s/day (spent %s of its budget '
-                                                   'over 3 days): not raised, wants at most 1.3x that',
-                                                   lead_flow.money(d.cap), round(d.pacing * 100) || '%')
+                  when 'demand_capped' then format('search demand caps the spend at about %s/day (less than 85%% of '
+                                                   'the budget spent over 3 days): not raised, wants at most 1.3x that',
+                                                   lead_flow.money(d.cap))
                   else format('wants %s leads/day: needs spend %s at pacing %s, wants %s', trim_scale(d.target),
                               lead_flow.money(d.need), round(d.pacing, 2), lead_flow.money(d.need / d.pacing)) end),
          d.expected, d.standard_error, round(d.need, 2), round(d.band, 4), d.act
