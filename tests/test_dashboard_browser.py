@@ -165,7 +165,8 @@ def test_anon_sees_the_sign_in_only(page: Page, market: Market) -> None:
 
 def test_a_bad_token_becomes_a_clear_message(page: Page, market: Market) -> None:
     page.fresh()
-    page.driver.get(f"{page.url}/#access_token={make_jwt('not-the-secret-' * 4, 'authenticated', uuid.uuid4())}")
+    forged = make_jwt("not-the-secret-" * 4, "authenticated", uuid.uuid4())
+    page.driver.get(f"{page.url}/#access_token={forged}")
     assert page.wait_state() == "signed-out"
     assert "Je sessie is verlopen of ongeldig (401)" in page.main_text()
 
@@ -253,6 +254,16 @@ def test_a_partner_sees_its_own_rows_and_approval_queues_one_pending_change(
     assert committed.execute(
         "select status from ai_marketing_recommendations where id = %s", (market.rec[other],)
     ).fetchone() == ("pending",)
+
+    # What became of it, as the worker recorded it: a failed push shows with its message.
+    committed.execute(
+        "update channel_orchestration_log set status = 'failed', "
+        "error_message = 'budget removed in Google Ads' where recommendation_id = %s",
+        (market.rec[me],),
+    )
+    page.go("overview")  # a partner has no overview: back to its Marketing tab, drawn again
+    page.go("marketing")
+    assert "mislukt: budget removed in Google Ads" in page.main_text()
 
     # An admin view by URL: a clear message, not a blank and not the data.
     page.go("overview")

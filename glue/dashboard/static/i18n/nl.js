@@ -199,11 +199,13 @@ export const t = {
       pause_campaign: 'Campagne pauzeren',
     },
     outcomes: {
-      pending: 'in de wachtrij',
-      in_progress: 'wordt doorgevoerd',
-      success: 'doorgevoerd in Google Ads',
+      waiting: 'in de wachtrij',
+      pushed: 'doorgevoerd in Google Ads',
       failed: 'mislukt',
-      conflict: 'conflict: budget in Google Ads was intussen gewijzigd',
+      conflict: 'conflict: in Google Ads was het intussen gewijzigd',
+      applied: 'uitgevoerd',
+      approved: 'goedgekeurd',
+      rejected: 'afgewezen',
     },
   },
   statuses: {

@@ -72,10 +72,11 @@ function pagesSection(pages, segments, partnerId, refresh) {
 function recommendationsSection(recs, outcomes, codes, campaignNames, refresh) {
   const out = h('div', { id: 'recommendations-message' });
   const byRec = new Map(outcomes.map((o) => [o.recommendation_id, o]));
+  // marketing_recommendation_outcomes: waiting, pushed, failed, conflict, applied, approved, rejected.
   const outcomeText = (r) => {
     const o = byRec.get(r.id);
-    if (!o) return r.status === 'approved' || r.status === 'applied' ? fmt.status(r.status) : '–';
-    const text = m.outcomes[o.status] || o.status;
+    if (!o) return '–';
+    const text = m.outcomes[o.outcome] || o.outcome;
     return o.error_message ? `${text}: ${o.error_message}` : text;
   };
   return section(m.recommendations, out, table([
@@ -105,8 +106,8 @@ export async function render(root, ctx) {
     run(db.from('partner_marketing_campaigns').select('*').eq('partner_id', partnerId).order('created_at')),
     run(db.from('partner_landing_pages').select('*').eq('partner_id', partnerId).order('created_at')),
     run(db.from('ai_marketing_recommendations').select('*').eq('partner_id', partnerId).order('created_at', { ascending: false }).limit(100)),
-    run(db.from('channel_orchestration_log').select('recommendation_id,status,new_value,applied_value,error_message,completed_at')
-      .not('recommendation_id', 'is', null).order('created_at', { ascending: false }).limit(500)),
+    run(db.from('marketing_recommendation_outcomes').select('recommendation_id,outcome,error_message,live_value')
+      .eq('partner_id', partnerId)),
     run(db.from('partner_segments').select('segment_id,is_primary,priority,is_active').eq('partner_id', partnerId)),
   ]);
   if (!profiles.length) throw new Error(t.errors.notFound);
