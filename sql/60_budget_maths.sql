@@ -5,9 +5,14 @@
 --      returning (desired numeric, explanation text); 'spec' is here, 'smart' in 65_controller_smart;
 --   2. lead_flow.limit_daily_budget() always applies the same hard limits to whatever was desired.
 --
--- Every function here has a fixed search_path, like every other (Supabase's linter allows no
--- exemption). That stops the planner from inlining the cores into orchestrate_budgets' statement, so
--- each costs a function call per segment: accepted, bench/bench_nightly.py keeps the figure honest.
+-- The cores (hard_budget_limits, blend_cost_per_lead, spec_controller) run once per segment a night,
+-- so they are written for that: PL/pgSQL, step by step, calling no other function. Every function
+-- has a fixed search_path (Supabase's linter allows no exemption), and a SQL function with one is
+-- neither inlined nor, when called inside another SQL function, kept planned between calls: a core
+-- in SQL that called finite() and money() per value cost ~100 us a segment (bench/bench_nightly.py),
+-- a PL/pgSQL core doing the same in its own expressions ~10 us. So the cores spell out the two
+-- helpers' one-liners: "nullif(nullif(nullif(x, 'NaN'), 'Infinity'), '-Infinity')" is finite(x),
+-- "round(x, 2)::text" is money(x) of a known amount.
 
 -- NULL for NaN and +-Infinity, the number otherwise: no non-finite value reaches the limits.
 create or replace function lead_flow.finite(p_value numeric) returns numeric
@@ -38,71 +43,87 @@ create or replace function lead_flow.hard_budget_limits(
     p_day_start numeric, p_desired numeric, p_max_change numeric, p_min_budget numeric,
     p_max_budget numeric, p_launch_budget numeric)
   returns table (new_budget numeric, changed boolean, limited_by text, note text)
-  language sql immutable parallel safe set search_path = ''
-begin atomic
-  -- s: the settings and bounds; b: desired kept within +-max_change; c: then within [min, max].
-  -- (offset 0 keeps each step a computed row, so inlining does not copy its expressions into the next.)
-  select case when s.base is null or s.base <= 0 then
-                case when s.wants and s.launch > 0 then s.launch when s.base is null then null else 0.00 end
-              when abs(c.x - s.base) < 0.01 then s.base
-              else c.x end,
-         case when s.base is null or s.base <= 0 then s.wants and s.launch > 0
-              else abs(c.x - s.base) >= 0.01 end,
-         case when s.base is null or s.base <= 0 then
-                case when s.wants and s.launch > 0 then 'launch' else 'no_change' end
-              when abs(c.x - s.base) < 0.01 and c.limited_by = 'none' then 'no_change'
-              else c.limited_by end,
-         case when s.base is null or s.base <= 0 then
-                case when s.wants and s.launch > 0
-                     then format('budget %s: starts at the launch budget -> %s',
-                                 case when s.base is null then 'unknown' else lead_flow.money(s.base) end,
-                                 lead_flow.money(s.launch))
-                     else format('budget %s and no more wanted: no change',
-                                 case when s.base is null then 'unknown' else lead_flow.money(0) end) end
-              when abs(c.x - s.base) < 0.01
-                then concat_ws('; ', c.note, format('no change from %s', lead_flow.money(s.base)))
-              else concat_ws(' ', c.note, '-> ' || lead_flow.money(c.x)) end
-    from (select a.base, a.mc, a.min_budget, a.max_budget,
-                 round(coalesce(a.desired, 0), 2) > 0 as wants,
-                 least(greatest(round(greatest(coalesce(lead_flow.finite(p_launch_budget), 10.00), 0), 2),
-                                a.min_budget), a.max_budget) as launch,
-                 round(ceil(a.base * (1 - a.mc) * 100) / 100, 2) as lo,
-                 round(floor(a.base * (1 + a.mc) * 100) / 100, 2) as hi,
-                 round(coalesce(a.desired, a.base), 2) as x0
-            from (select least(greatest(coalesce(lead_flow.finite(p_max_change), 0.20), 0), 1) as mc,
-                         m.min_budget,
-                         greatest(round(floor(greatest(coalesce(lead_flow.finite(p_max_budget), 1000.00), 0) * 100)
-                                        / 100, 2), m.min_budget) as max_budget,
-                         round(lead_flow.finite(p_day_start), 2) as base,
-                         lead_flow.finite(p_desired) as desired
-                    from (select round(ceil(greatest(coalesce(lead_flow.finite(p_min_budget), 5.00), 0) * 100) / 100, 2)
-                                   as min_budget
-                          offset 0) m
-                  offset 0) a
-          offset 0) s
-   cross join lateral (
-     select case when b.x < s.min_budget then s.min_budget when b.x > s.max_budget then s.max_budget else b.x end as x,
-            case when b.x < s.min_budget then 'min_budget' when b.x > s.max_budget then 'max_budget'
-                 else b.limited_by end as limited_by,
-            case when b.x < s.min_budget
-                   then concat_ws(', then ', b.note, format('floored at the minimum budget %s', lead_flow.money(s.min_budget)))
-                 when b.x > s.max_budget
-                   then concat_ws(', then ', b.note, format('capped at the maximum budget %s', lead_flow.money(s.max_budget)))
-                 else b.note end as note
-       from (select case when s.x0 > s.hi then s.hi when s.x0 < s.lo then s.lo else s.x0 end as x,
-                    case when s.x0 > s.hi then 'max_increase' when s.x0 < s.lo then 'max_decrease' else 'none' end
-                      as limited_by,
-                    case when s.x0 > s.hi
-                           then format('capped at +%s%% of %s', trim_scale(s.mc * 100)::text, lead_flow.money(s.base))
-                         when s.x0 < s.lo
-                           then format('capped at -%s%% of %s', trim_scale(s.mc * 100)::text, lead_flow.money(s.base))
-                    end as note
-             offset 0) b
-     offset 0) c;
-end;
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  declare
+    -- The settings: non-finite or NULL -> the default; min rounded up and max down to cents (so the
+    -- limits hold exactly), max at least min, the launch budget within [min, max].
+    v_max_change numeric := least(greatest(coalesce(
+                              nullif(nullif(nullif(p_max_change, 'NaN'), 'Infinity'), '-Infinity'), 0.20), 0), 1);
+    v_min numeric := round(ceil(greatest(coalesce(
+                       nullif(nullif(nullif(p_min_budget, 'NaN'), 'Infinity'), '-Infinity'), 5.00), 0) * 100) / 100, 2);
+    v_max numeric := greatest(round(floor(greatest(coalesce(
+                       nullif(nullif(nullif(p_max_budget, 'NaN'), 'Infinity'), '-Infinity'), 1000.00), 0) * 100) / 100, 2),
+                       v_min);
+    v_launch numeric := least(greatest(round(greatest(coalesce(
+                          nullif(nullif(nullif(p_launch_budget, 'NaN'), 'Infinity'), '-Infinity'), 10.00), 0), 2), v_min),
+                          v_max);
+    -- The base: the day-start budget in cents (non-finite: unknown); the desired budget as given.
+    v_base numeric := round(nullif(nullif(nullif(p_day_start, 'NaN'), 'Infinity'), '-Infinity'), 2);
+    v_desired numeric := nullif(nullif(nullif(p_desired, 'NaN'), 'Infinity'), '-Infinity');
+    v_lo numeric;
+    v_hi numeric;
+  begin
+    -- No budget (0, negative or unknown): anything wanted (at least a cent) starts at the launch
+    -- budget, else it stays as it is.
+    if v_base is null or v_base <= 0 then
+      if round(coalesce(v_desired, 0), 2) > 0 and v_launch > 0 then
+        new_budget := v_launch;
+        changed := true;
+        limited_by := 'launch';
+        note := format('budget %s: starts at the launch budget -> %s',
+                       coalesce(round(v_base, 2)::text, 'unknown'), round(v_launch, 2));
+      else
+        new_budget := case when v_base is not null then 0.00 end;
+        changed := false;
+        limited_by := 'no_change';
+        note := format('budget %s and no more wanted: no change',
+                       case when v_base is null then 'unknown' else '0.00' end);
+      end if;
+      return next;
+      return;
+    end if;
+
+    -- The desired budget (the base when unknown) in cents, kept within +-max_change of the base
+    -- (bounds rounded inward to cents) ...
+    v_lo := round(ceil(v_base * (1 - v_max_change) * 100) / 100, 2);
+    v_hi := round(floor(v_base * (1 + v_max_change) * 100) / 100, 2);
+    new_budget := round(coalesce(v_desired, v_base), 2);
+    limited_by := 'none';
+    if new_budget > v_hi then
+      note := format('capped at +%s%% of %s', trim_scale(v_max_change * 100), round(v_base, 2));
+      new_budget := v_hi;
+      limited_by := 'max_increase';
+    elsif new_budget < v_lo then
+      note := format('capped at -%s%% of %s', trim_scale(v_max_change * 100), round(v_base, 2));
+      new_budget := v_lo;
+      limited_by := 'max_decrease';
+    end if;
+    -- ... then floored at min_budget and capped at max_budget, which win over +-max_change ...
+    if new_budget < v_min then
+      note := concat_ws(', then ', note, format('floored at the minimum budget %s', round(v_min, 2)));
+      new_budget := v_min;
+      limited_by := 'min_budget';
+    elsif new_budget > v_max then
+      note := concat_ws(', then ', note, format('capped at the maximum budget %s', round(v_max, 2)));
+      new_budget := v_max;
+      limited_by := 'max_budget';
+    end if;
+    -- ... and a result less than 0.01 from the base is no change.
+    changed := abs(new_budget - v_base) >= 0.01;
+    if changed then
+      note := concat_ws(' ', note, '-> ' || round(new_budget, 2));
+    else
+      new_budget := v_base;
+      limited_by := case when limited_by = 'none' then 'no_change' else limited_by end;
+      note := concat_ws('; ', note, format('no change from %s', round(v_base, 2)));
+    end if;
+    return next;
+  end
+  $$;
 comment on function lead_flow.hard_budget_limits(numeric, numeric, numeric, numeric, numeric, numeric) is
-  'The hard budget limits as one inlinable row (the body of lead_flow.limit_daily_budget, which documents them); '
-  'orchestrate_budgets applies them to all segments in one statement.';
+  'The hard budget limits as one row (the body of lead_flow.limit_daily_budget, which documents them); '
+  'orchestrate_budgets applies them to each segment in its one statement.';
 grant execute on function lead_flow.hard_budget_limits(numeric, numeric, numeric, numeric, numeric, numeric)
   to anon, authenticated, service_role;
 
@@ -132,25 +153,35 @@ grant execute on function lead_flow.limit_daily_budget(numeric, numeric, numeric
 create or replace function lead_flow.blend_cost_per_lead(
     p_spend numeric, p_leads numeric, p_branch_cpl numeric, p_prior_leads numeric, p_default_cpl numeric)
   returns table (cost_per_lead numeric, source text)
-  language sql immutable parallel safe set search_path = ''
-begin atomic
-  select case when v.spend > 0 and v.leads + v.k > 0
-                then greatest(round((v.spend + v.k * v.prior) / (v.leads + v.k), 2), 0.01)
-              else greatest(round(v.prior, 2), 0.01) end,
-         case when v.spend > 0 and v.leads + v.k > 0
-                then case when v.k > 0 then 'segment+' || v.prior_source else 'segment' end
-              else v.prior_source end
-    from (select greatest(coalesce(lead_flow.finite(p_spend), 0), 0) as spend,
-                 greatest(coalesce(lead_flow.finite(p_leads), 0), 0) as leads,
-                 greatest(coalesce(lead_flow.finite(p_prior_leads), 0), 0) as k,
-                 case when lead_flow.finite(p_branch_cpl) > 0 then p_branch_cpl
-                      when lead_flow.finite(p_default_cpl) > 0 then p_default_cpl
-                      else 25.00 end as prior,
-                 case when lead_flow.finite(p_branch_cpl) > 0 then 'branch' else 'default' end as prior_source
-          offset 0) v;
-end;
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  declare
+    -- Non-finite or NULL counts as 0; negative as 0.
+    v_spend numeric := greatest(coalesce(nullif(nullif(nullif(p_spend, 'NaN'), 'Infinity'), '-Infinity'), 0), 0);
+    v_leads numeric := greatest(coalesce(nullif(nullif(nullif(p_leads, 'NaN'), 'Infinity'), '-Infinity'), 0), 0);
+    v_k numeric := greatest(coalesce(nullif(nullif(nullif(p_prior_leads, 'NaN'), 'Infinity'), '-Infinity'), 0), 0);
+    v_prior numeric := 25.00;
+    v_prior_source text := 'default';
+  begin
+    -- The prior: the branch's cost per lead when it is a positive number, else the default's, else 25.
+    if nullif(nullif(nullif(p_branch_cpl, 'NaN'), 'Infinity'), '-Infinity') > 0 then
+      v_prior := p_branch_cpl;
+      v_prior_source := 'branch';
+    elsif nullif(nullif(nullif(p_default_cpl, 'NaN'), 'Infinity'), '-Infinity') > 0 then
+      v_prior := p_default_cpl;
+    end if;
+    if v_spend > 0 and v_leads + v_k > 0 then
+      cost_per_lead := greatest(round((v_spend + v_k * v_prior) / (v_leads + v_k), 2), 0.01);
+      source := case when v_k > 0 then 'segment+' || v_prior_source else 'segment' end;
+    else
+      cost_per_lead := greatest(round(v_prior, 2), 0.01);
+      source := v_prior_source;
+    end if;
+    return next;
+  end
+  $$;
 comment on function lead_flow.blend_cost_per_lead(numeric, numeric, numeric, numeric, numeric) is
-  'The body of lead_flow.effective_cost_per_lead as one inlinable row, for the set-based orchestration.';
+  'The body of lead_flow.effective_cost_per_lead as one row, for the set-based orchestration.';
 grant execute on function lead_flow.blend_cost_per_lead(numeric, numeric, numeric, numeric, numeric)
   to anon, authenticated, service_role;
 
@@ -174,21 +205,27 @@ grant execute on function lead_flow.effective_cost_per_lead(numeric, numeric, nu
 create or replace function lead_flow.spec_controller(p_day_start_budget numeric, p_lead_gap numeric,
                                                      p_cost_per_lead numeric)
   returns table (desired numeric, explanation text)
-  language sql immutable parallel safe set search_path = ''
-begin atomic
-  select v.base + v.gap * v.cpl,
-         case when v.gap = 0
-              then format('no lead gap at CPL %s: keeps %s', lead_flow.money(v.cpl), lead_flow.money(v.base))
-              else format('gap %s leads at CPL %s wants %s',
-                          case when v.gap > 0 then '+' else '' end || trim_scale(v.gap)::text,
-                          lead_flow.money(v.cpl), lead_flow.money(v.gap * v.cpl, true)) end
-    from (select coalesce(greatest(lead_flow.finite(p_day_start_budget), 0), 0) as base,
-                 coalesce(lead_flow.finite(p_lead_gap), 0) as gap,
-                 coalesce(lead_flow.finite(p_cost_per_lead), 25.00) as cpl
-          offset 0) v;
-end;
+  language plpgsql immutable parallel safe set search_path = ''
+  as $$
+  declare
+    v_base numeric := coalesce(greatest(
+                        nullif(nullif(nullif(p_day_start_budget, 'NaN'), 'Infinity'), '-Infinity'), 0), 0);
+    v_gap numeric := coalesce(nullif(nullif(nullif(p_lead_gap, 'NaN'), 'Infinity'), '-Infinity'), 0);
+    v_cpl numeric := coalesce(nullif(nullif(nullif(p_cost_per_lead, 'NaN'), 'Infinity'), '-Infinity'), 25.00);
+  begin
+    desired := v_base + v_gap * v_cpl;
+    if v_gap = 0 then
+      explanation := format('no lead gap at CPL %s: keeps %s', round(v_cpl, 2), round(v_base, 2));
+    else
+      explanation := format('gap %s leads at CPL %s wants %s',
+                            case when v_gap > 0 then '+' else '' end || trim_scale(v_gap), round(v_cpl, 2),
+                            case when v_gap * v_cpl >= 0 then '+' else '' end || round(v_gap * v_cpl, 2));
+    end if;
+    return next;
+  end
+  $$;
 comment on function lead_flow.spec_controller(numeric, numeric, numeric) is
-  'Controller "spec" on typed inputs, as one inlinable row: desired = day-start budget (NULL/negative -> 0) + '
+  'Controller "spec" on typed inputs, as one row: desired = day-start budget (NULL/negative -> 0) + '
   'gap (NULL -> 0) x cost per lead (NULL -> 25.00), and the reason in words.';
 grant execute on function lead_flow.spec_controller(numeric, numeric, numeric) to anon, authenticated, service_role;
 
