@@ -126,6 +126,19 @@ def test_leads_the_partner_accepted_count_as_evidence(db, market) -> None:
     assert trusted(db, small, d) > ramp_bound(db, 5)
 
 
+def test_a_confirmation_below_the_declared_figure_counts_up_to_it_at_once(db, market) -> None:
+    segment, small, day = market
+    plan(db, day, segment)
+    set_capacity(db, small, 500)
+    db.execute("select lead_flow.confirm_partner_capacity(%s, 300, 'three crews, not five')", (small,))
+    d = day + datetime.timedelta(days=1)
+    assert plan(db, d, segment) == expected_target(db, 100 + 300)
+    assert trusted(db, small, d) == 300
+    d = day + datetime.timedelta(days=2)
+    plan(db, d, segment)
+    assert trusted(db, small, d) == ramp_bound(db, 300)  # and the ramp goes on from there
+
+
 def test_every_change_of_max_open_leads_is_logged_with_who_when_from_and_to(db, market) -> None:
     _, small, _ = market
     started = db.execute("select now()").fetchone()[0]
@@ -207,13 +220,18 @@ def test_an_admin_confirms_through_the_api_and_a_partner_can_neither_confirm_nor
     response = http(rest.partner, "PATCH", f"/profiles?id=eq.{partner}", json={"max_open_leads": 500})
     assert response.status_code in (200, 204), response.text
 
-    # It can neither read the log nor the trust figures, nor confirm itself.
-    for path in ("/partner_capacity_changes", "/partner_capacity_trust"):
-        assert http(rest.partner, "GET", path).status_code == 403
+    # It can neither read the log nor the trust figures, nor confirm itself; nor can a signed-in
+    # account that is no partner (no sub, a sub without a profile, a sub that is not a uuid); anon 401.
     confirm = {"partner_id": partner, "max_open_leads": 500, "comment": "said so myself"}
-    refused = http(rest.partner, "POST", "/rpc/confirm_partner_capacity", json=confirm)
-    assert refused.status_code == 403 and "for admins only" in refused.json()["message"]
+    for client in (rest.partner, rest.no_sub, rest.no_profile, rest.garbage_sub):
+        for path in ("/partner_capacity_changes", "/partner_capacity_trust"):
+            assert http(client, "GET", path).status_code == 403
+        refused = http(client, "POST", "/rpc/confirm_partner_capacity", json=confirm)
+        assert refused.status_code == 403 and "for admins only" in refused.json()["message"]
+    for path in ("/partner_capacity_changes", "/partner_capacity_trust"):
+        assert http(rest.anon, "GET", path).status_code == 401
     assert http(rest.anon, "POST", "/rpc/confirm_partner_capacity", json=confirm).status_code == 401
+    assert scalar(committed, "select count(*) from lead_flow.partner_capacity_confirmations") == 0
 
     # The admin reads who changed what, and the alert.
     [change] = http(rest.admin, "GET", f"/partner_capacity_changes?partner_id=eq.{partner}").json()
