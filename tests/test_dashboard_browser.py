@@ -282,3 +282,48 @@ def test_no_view_logs_a_console_error(page: Page, market: Market) -> None:
     assert page.js("return document.body.dataset.state") == "ready"
     time.sleep(0.2)
     assert page.console_errors() == []
+
+
+def test_admin_edits_a_setting_within_its_definitions_range(
+    page: Page, market: Market, committed: psycopg.Connection
+) -> None:
+    page.sign_in(market.rest.admin_id, "settings")
+    assert page.view() == "settings"
+    field = page.driver.find_element(By.CSS_SELECTOR, "input[name=max_budget]")
+    cell = field.find_element(By.XPATH, "..")
+
+    def save(value: str) -> str:
+        page.js("arguments[0].value = arguments[1]", field, value)
+        cell.find_element(By.TAG_NAME, "button").click()
+        return page.wait(lambda: cell.find_element(By.TAG_NAME, "p").text if cell.find_elements(
+            By.TAG_NAME, "p") else "", "the outcome")
+
+    assert save("5000000") == 'setting "max_budget" must be between 0 and 1000000, got 5000000'
+    assert save("750") == "Opgeslagen."
+    assert committed.execute(
+        "select value from lead_flow_settings where key = 'max_budget' and segment_id is null"
+    ).fetchone() == (750,)
+
+
+def test_a_partner_creates_edits_and_publishes_a_landing_page(
+    page: Page, market: Market, committed: psycopg.Connection
+) -> None:
+    page.sign_in(market.rest.partner_id)
+    form = page.driver.find_element(By.ID, "page-form")
+    page.js("arguments[0].elements.path.value = '/de-kwast/schilder-breda'", form)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    page.wait(lambda: "/de-kwast/schilder-breda" in page.main_text(), "the new page")
+    title = page.driver.find_element(By.CSS_SELECTOR, "input[aria-label='Titel /de-kwast/schilder-breda']")
+    title.send_keys("Schilder in Breda")
+    row = title.find_element(By.XPATH, "ancestor::tr")
+    row.find_element(By.XPATH, ".//button[text()='Opslaan']").click()
+    # The tab is drawn again with the saved title (the message shows first, in the old one).
+    saved = "input[aria-label='Titel /de-kwast/schilder-breda'][value='Schilder in Breda']"
+    page.wait(lambda: page.driver.find_elements(By.CSS_SELECTOR, saved), "the saved title")
+    page.driver.find_element(By.CSS_SELECTOR, saved).find_element(
+        By.XPATH, "ancestor::tr//button[text()='Publiceren']"
+    ).click()
+    page.wait(lambda: "Gepubliceerd." in page.main_text(), "the publication")
+    assert committed.execute(
+        "select partner_id, status, title from partner_landing_pages where path = '/de-kwast/schilder-breda'"
+    ).fetchone() == (market.rest.partner_id, "published", "Schilder in Breda")
