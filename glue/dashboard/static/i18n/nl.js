@@ -124,6 +124,7 @@ export const t = {
     pending: 'Wachtend',
     superseded: 'Vervangen',
     problems: 'Problemen',
+    plans: 'Plannen per status',
     noProblems: 'geen',
     rerun: 'Nacht opnieuw draaien',
     rerunDay: 'Dag',

@@ -17,6 +17,8 @@ export async function render(root) {
     { label: t.common.date, key: 'date', format: fmt.date },
     { label: t.nights.changes, key: 'changes', format: fmt.num },
     ...kinds.map(([key, label]) => ({ label, key, format: fmt.num })),
+    { label: t.nights.plans, key: 'plans_by_status',
+      format: (v) => Object.entries(v || {}).map(([status, n]) => `${fmt.status(status)} ${fmt.num(n)}`).join(', ') },
   ];
   const problems = nights.flatMap((n) => n.problems.map((p) => ({ ...p, date: n.date })));
   const out = h('div', { id: 'rerun-result' });
