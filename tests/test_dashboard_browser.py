@@ -181,6 +181,11 @@ def test_admin_overview_heatmap_has_one_cell_per_active_segment(
     assert len(cells) == len(active)
     assert sorted(page.js("return window.leadstroom.heatmapSegments")) == sorted(active)
     page.wait(lambda: page.js("return window.leadstroom.overviewDrawnAt"), "the heatmap's first draw")
+    # Last night, then the 7 days: schilder x noord-brabant is 37.5% short last night, 62.5% over the week.
+    seg = page.js("return window.leadstroom.heatmapSegments").index(str(market.segment))
+    assert cells[seg][2] == 37.5
+    page.driver.find_element(By.CSS_SELECTOR, "button[data-measure=week]").click()
+    page.wait(lambda: page.chart_data("Gap % per branche × provincie")[seg][2] == 62.5, "the 7-day gap")
     # Its numbers as a table: one row per active segment, each a link to the segment.
     page.open_numbers()
     links = page.driver.find_elements(By.CSS_SELECTOR, "details.numbers tbody a")
