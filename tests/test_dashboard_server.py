@@ -4,6 +4,7 @@ and the vendored library files equal to the pinned npm packages' (no build step,
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -11,6 +12,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
+import psycopg
 import pytest
 
 from glue.dashboard import server
@@ -18,6 +21,7 @@ from glue.lab import stack as glue_stack
 from glue.lab.tokens import anon_key, make_jwt
 from glue.paths import ROOT
 from tests.support import RestClients
+from tests.support.api import seed
 
 # vendored file -> (its npm package's folder, the file in it)
 VENDORED = {
@@ -104,3 +108,31 @@ def test_export_writes_the_files_configured_for_a_static_host(tmp_path: Path) ->
         capture_output=True, text=True, check=False,
     )
     assert missing.returncode == 2 and "--api-url" in missing.stderr
+
+
+def test_leadflow_dashboard_prints_its_url_and_a_sign_in_url_per_kind_of_user(
+    stack: glue_stack.Stack, rest: RestClients, committed: psycopg.Connection
+) -> None:
+    seed(committed)
+    env = {**os.environ, "LEADFLOW_STATE_DIR": str(stack.base)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glue.cli", "dashboard"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    url = lines[0].split(": ", 1)[1].split("/  ", 1)[0]
+    assert lines[0].startswith("Leadstroom dashboard: http://127.0.0.1:")
+    admin_line, partner_line = lines[1], lines[2]
+    assert admin_line.startswith("sign in as beheerder") and partner_line.startswith("sign in as partner")
+    # Both partners serve a segment of the seed; the first by company name is picked.
+    partners = {rest.partner_id, rest.other_partner_id}
+    for line, users in ((admin_line, {rest.admin_id}), (partner_line, partners)):
+        link = line.split(": ", 1)[1]
+        assert link.startswith(f"{url}/#access_token=")
+        token = link.split("#access_token=", 1)[1]
+        claims = jwt.decode(token, stack.rest.jwt_secret, algorithms=["HS256"])
+        assert claims["role"] == "authenticated" and claims["sub"] in {str(u) for u in users}
