@@ -8,6 +8,9 @@ find a segment, some create theirs on the fly):
 - insert, plain / with trigger: one lead per statement and transaction, as the platform's forms send
   them, with `tg_leads__assign_segment` disabled and enabled; rounds alternate, so both see the same
   table growth and the same neighbours on the machine;
+- insert, segment given: the same leads with the segment_id the trigger would give them, set by the
+  caller (the trigger does not run): what storing a segment costs (the foreign-key check, the index
+  entry), which no way of finding it can save. The trigger's "adds" minus this row's is its lookup;
 - COPY 100k, plain / with trigger: 100,000 leads in one COPY.
 
 Guardrails (issue 14): the server CPU per lead that the trigger adds to a plain insert at most 30 us,
@@ -18,7 +21,7 @@ inflate; leads/s is wall-clock and does slow down under load.
 Then `segment_capacity` (the view, read as a partner under RLS), `lead_flow.segment_capacities()` and
 `get_segment_capacity(id)` for 10,000 segments x 5,000 partners (goal: the view under 1 s).
 
-Usage: .venv/bin/python bench/bench_segments.py [--leads 2000] [--rounds 8] [--copy-leads 100000]
+Usage: .venv/bin/python bench/bench_segments.py [--leads 2000] [--rounds 12] [--copy-leads 100000]
        [--copy-rounds 3] [--segments 10000] [--partners 5000] [--database-url URL]
 """
 
@@ -121,10 +124,28 @@ class Measure:
             self.cpu_us.append((after_cpu - before_cpu) / count * 1e6)
 
 
-def added_cpu_us(modes: dict[str, Measure]) -> float:
-    """Median over the rounds of (server CPU per lead with the trigger) - (the same, plain)."""
-    pairs = zip(modes["trigger"].cpu_us, modes["plain"].cpu_us, strict=True)
-    return statistics.median(t - p for t, p in pairs) if modes["trigger"].cpu_us else float("nan")
+def added_cpu_us(modes: dict[str, Measure], mode: str = "trigger") -> float:
+    """Median over the rounds of (server CPU per lead in `mode`) - (the same, plain)."""
+    pairs = zip(modes[mode].cpu_us, modes["plain"].cpu_us, strict=True)
+    return statistics.median(t - p for t, p in pairs) if modes[mode].cpu_us else float("nan")
+
+
+def given_segments(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple]:
+    """The rows with the segment each lead gets from the trigger (the active segment whose code is
+    segment_code(industry name, region)), computed in one statement."""
+    industry, province, postcode = (list(column) for column in zip(*rows, strict=True))
+    segments = conn.execute(
+        """select s.id
+             from unnest(%s::uuid[], %s::text[], %s::text[])
+                  with ordinality l(industry_id, province, postcode, n)
+             left join public.industries i on i.id = l.industry_id
+             left join public.lead_segments s
+               on s.code = lead_flow.segment_code(i.name, lead_flow.region_for(l.province, l.postcode))
+              and s.is_active
+            order by l.n""",
+        (industry, province, postcode),
+    ).fetchall()
+    return [(*row, segment) for row, (segment,) in zip(rows, segments, strict=True)]
 
 
 def met(goal: str, ok: bool) -> str:
@@ -143,23 +164,31 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, co
         with conn.cursor() as cur:
             cur.executemany(f"insert into public.leads ({COLUMNS}) values (%s, %s, %s)", rows)
 
+    def insert_given() -> None:  # the same, segment_id set by the caller: the trigger's WHEN skips it
+        with conn.cursor() as cur:
+            sql = f"insert into public.leads ({COLUMNS}, segment_id) values (%s, %s, %s, %s)"
+            cur.executemany(sql, given)
+
     def copy_all() -> None:
         with conn.cursor() as cur, cur.copy(f"copy public.leads ({COLUMNS}) from stdin") as cp:
             for row in copy_rows:
                 cp.write_row(row)
 
     cpu = BackendCpu(conn)
-    insert = {"plain": Measure(), "trigger": Measure()}
+    insert = {"plain": Measure(), "trigger": Measure(), "given": Measure()}
     copy = {"plain": Measure(), "trigger": Measure()}
     insert_each()  # warm-up: plans cached, the on-the-fly segments created, pages in memory
+    given = given_segments(conn, rows)
+    insert_given()
+    modes = ["plain", "trigger", "given"]
     for round_no in range(max(rounds, copy_rounds)):
-        # Alternate which mode goes first, so neither always meets the larger table or warmer caches.
-        order = ["plain", "trigger"] if round_no % 2 == 0 else ["trigger", "plain"]
+        # Rotate which mode goes first, so none always meets the larger table or warmer caches.
+        order = modes[round_no % 3 :] + modes[: round_no % 3]
         for mode in order:
             set_trigger(mode == "trigger")
             if round_no < rounds:
-                insert[mode].run(cpu, insert_each, n)
-            if round_no < copy_rounds:
+                insert[mode].run(cpu, insert_given if mode == "given" else insert_each, n)
+            if round_no < copy_rounds and mode in copy:
                 copy[mode].run(cpu, copy_all, copy_n)
     set_trigger(True)
 
@@ -167,12 +196,13 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, co
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"lead inserts: {rounds} rounds of {n:,} single-lead inserts and {copy_rounds} rounds of one COPY of"
-        f" {copy_n:,} leads per mode, modes alternating; medians over the rounds. Measured on"
+        f" {copy_n:,} leads per mode, modes taking turns; medians over the rounds. Measured on"
         f" {os.cpu_count()} cores shared with other work (load average {load:.1f}): leads/s is wall clock"
         f" and drops under load, server CPU is the backend's own."
         f" {assigned:,} of {total:,} leads carry a segment."
     )
-    added_us, copy_added_us = added_cpu_us(insert), added_cpu_us(copy)
+    added_us, given_us = added_cpu_us(insert), added_cpu_us(insert, "given")
+    copy_added_us = added_cpu_us(copy)
     copy_rate = statistics.median(copy["trigger"].rate)
     table = [
         ("insert, plain", insert["plain"], "", ""),
@@ -182,6 +212,7 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, co
             f"{added_us:.1f}",
             met(f"<= {GOAL_ADDED_US:.0f} us added", added_us <= GOAL_ADDED_US),
         ),
+        ("insert, segment given", insert["given"], f"{given_us:.1f}", "(storing a segment: FK check, index)"),
         (f"COPY {copy_n // 1000}k, plain", copy["plain"], "", ""),
         (
             f"COPY {copy_n // 1000}k, with trigger",
@@ -275,7 +306,7 @@ def bench_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=2_000, help="single-lead inserts per round")
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--copy-leads", type=int, default=100_000, help="leads per COPY")
     parser.add_argument("--copy-rounds", type=int, default=3)
     parser.add_argument("--segments", type=int, default=10_000)
