@@ -305,7 +305,8 @@ class Simulation:
                  from public.lead_segment_plans p
                  join public.lead_segments s on s.id = p.segment_id
                  join public.lead_generation_stats st on st.segment_id = p.segment_id and st.date = p.date
-                where p.date between %s and %s""",
+                where p.date between %s and %s
+                order by s.code, p.date""",
             (self.mp.first_day, last),
         ).fetchall()
         out = []
