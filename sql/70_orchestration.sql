@@ -5,17 +5,19 @@
 -- proposal, and every re-run uses that as its base, so the +-max_daily_budget_change never
 -- compounds. A row the worker has taken (in_progress, success, failed, conflict) is never replaced.
 
--- The controllers whose desired-budget function exists: lead_flow.desired_budget_<name>(jsonb).
+-- The controllers orchestrate_budgets dispatches to (one branch each in its statement below: a new
+-- controller adds its name here and its branch there) that the controller setting allows.
 create or replace function lead_flow.available_controllers() returns text[]
   language sql stable set search_path = ''
   as $$
     select coalesce(array_agg(c order by c), array['spec'])
-      from unnest(coalesce((select d.allowed_values from public.lead_flow_setting_definitions d
-                             where d.key = 'controller'), array['spec'])) c
-     where to_regprocedure(format('lead_flow.%I(jsonb)', 'desired_budget_' || c)) is not null
+      from unnest(array['spec', 'smart', 'estimate']) c
+     where c = any (coalesce((select d.allowed_values from public.lead_flow_setting_definitions d
+                               where d.key = 'controller'), array['spec']))
   $$;
 comment on function lead_flow.available_controllers() is
-  'Names of the budget controllers that are both allowed by the controller setting and implemented.';
+  'Names of the budget controllers that are both allowed by the controller setting and dispatched to by '
+  'orchestrate_budgets.';
 
 -- jit off: the planner cannot estimate the function scans and joins here and would spend more than a
 -- second compiling a statement that runs in a fraction of that; work_mem: the 28-day aggregates of
@@ -25,7 +27,6 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
   as $$
   declare
     v_controllers text[] := lead_flow.available_controllers();
-    v_dispatch text;
     v_global_pause boolean := coalesce((lead_flow.setting('paused'))::boolean, false);
     v_rows integer;
     v_pending bigint;
@@ -33,18 +34,6 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
     if p_date is null then
       raise exception 'orchestrate_budgets needs a date' using errcode = '22023';
     end if;
-
-    -- One lateral branch per implemented controller; a segment set to a controller that is not
-    -- implemented falls back to 'spec' (its reason says so).
-    -- 'spec' runs on the typed columns (no jsonb built for it);
-    -- the others get the jsonb inputs, which are built only for the segments that use them.
-    select string_agg(case when c = 'spec'
-                           then 'select x.desired, x.explanation from lead_flow.spec_controller('
-                                || 'i.day_start_budget, i.lead_gap, i.cost_per_lead) x where i.controller = ''spec'''
-                           else format('select x.desired, x.explanation from lead_flow.%I(i.inputs) x where i.controller = %L',
-                                       'desired_budget_' || c, c) end, ' union all ')
-      into v_dispatch
-      from unnest(v_controllers) c;
 
     if to_regclass('pg_temp.lead_flow_orchestration') is null then
       create temp table lead_flow_orchestration (
@@ -64,100 +53,104 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
             'new_budget numeric, changed boolean, limited_by text, reason text)';
     truncate pg_temp.lead_flow_orchestration;
 
-    -- v_dispatch is made of quoted names only (format's %I and %L above); the checker cannot follow
-    -- string_agg, so its injection warning is off for this one statement.
-    perform 'PRAGMA:disable:security_warnings';
-    execute format($q$
-      insert into pg_temp.lead_flow_orchestration
-      with plans as (
-        select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
-               p.expected_leads_per_day, s.branch, ss.settings
-          from public.lead_segment_plans p
-          join public.lead_segments s on s.id = p.segment_id and s.is_active
-          join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
-         where p.date = $1
-      ), recent as (   -- the cost per lead's window, for every segment
-        select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
-          from public.lead_generation_stats st
-         where st.date between $1 - 27 and $1
-         group by st.segment_id
-      ), recent_week as (   -- more inputs for controllers other than spec: read only when one is in use
-        select st.segment_id, sum(st.google_ads_spend) as spend_7d, sum(st.leads_generated) as leads_7d,
-               sum(st.google_ads_spend) filter (where st.date = $1) as spend_day,
-               sum(st.google_ads_clicks) filter (where st.date = $1) as clicks_day
-          from public.lead_generation_stats st
-         where st.date between $1 - 6 and $1
-           and exists (select from plans x
-                        where (x.settings ->> 'controller') <> 'spec' and (x.settings ->> 'controller') = any ($3))
-         group by st.segment_id
-      ), branch as (
-        select s.branch, sum(t.spend_28d) / nullif(sum(t.leads_28d), 0) as branch_cpl
-          from recent t join public.lead_segments s on s.id = t.segment_id
-         where t.spend_28d > 0
-         group by s.branch
-      ), inputs as (
-        select p.plan_id, p.segment_id, c.id as campaign_row, c.customer_id, c.campaign_id, c.budget_resource_name,
-               c.daily_budget as live_budget,
-               case when e.id is not null then e.old_value else c.daily_budget end as day_start_budget,
-               e.status as log_status,
-               ($2 or coalesce((p.settings ->> 'paused')::boolean, false)) as paused,
-               case when $2 then 'global' else 'segment' end as pause_source,
-               cpl.cost_per_lead, cpl.source as cost_per_lead_source,
-               case when (p.settings ->> 'controller') = any ($3) then p.settings ->> 'controller' else 'spec' end
-                 as controller,
-               case when (p.settings ->> 'controller') = any ($3) then null
-                    else format('controller %%s is not installed, used spec', p.settings ->> 'controller') end
-                 as controller_note,
-               p.lead_gap,
-               case when (p.settings ->> 'controller') = any ($3) and (p.settings ->> 'controller') <> 'spec' then
-               p.settings || jsonb_build_object(
-                 'date', $1, 'segment_id', p.segment_id, 'branch', p.branch,
-                 'day_start_budget', case when e.id is not null then e.old_value else c.daily_budget end,
-                 'live_budget', c.daily_budget, 'lead_gap', p.lead_gap,
-                 'target_leads_per_day', p.target_leads_per_day, 'actual_leads', p.actual_leads,
-                 'expected_leads_per_day', p.expected_leads_per_day,
-                 'cost_per_lead', cpl.cost_per_lead, 'cost_per_lead_source', cpl.source,
-                 'branch_cost_per_lead', b.branch_cpl,
-                 'spend_day', coalesce(w.spend_day, 0), 'clicks_day', coalesce(w.clicks_day, 0),
-                 'spend_7d', coalesce(w.spend_7d, 0), 'leads_7d', coalesce(w.leads_7d, 0),
-                 'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
-                 || coalesce(jsonb_build_object('smart', sf.features), '{}')
-                 || coalesce(jsonb_build_object('estimate', ef.estimate), '{}') end as inputs,
-               p.settings
-          from plans p
-          left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
-          left join public.channel_orchestration_log e
-            on e.segment_id = p.segment_id and e.channel = 'google_ads' and e.date = $1
-          left join recent t on t.segment_id = p.segment_id
-          left join recent_week w on w.segment_id = p.segment_id
-          left join branch b on b.branch = p.branch
-          -- The smart controller's features, computed once for all segments, only when some use it.
-          left join (select f.segment_id, f.features from lead_flow.smart_controller_features($1) f
-                      where 'smart' = any ($3)
-                        and exists (select from plans x where x.settings ->> 'controller' = 'smart')) sf
-            on sf.segment_id = p.segment_id
-          -- The estimate controller's fitted responses (sql/66), likewise once for all, only when used.
-          left join (select r.segment_id, r.estimate from lead_flow.estimate_segment_response($1) r
-                      where 'estimate' = any ($3)
-                        and exists (select from plans x where x.settings ->> 'controller' = 'estimate')) ef
-            on ef.segment_id = p.segment_id
-         cross join lateral lead_flow.blend_cost_per_lead(
-                 t.spend_28d, t.leads_28d, b.branch_cpl,
-                 (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl
-      )
-      select i.plan_id, i.segment_id, i.campaign_row, i.customer_id, i.campaign_id, i.budget_resource_name,
-             i.live_budget, i.day_start_budget, i.log_status, i.paused, i.pause_source,
-             i.cost_per_lead, i.cost_per_lead_source, i.controller, i.controller_note, d.desired,
-             lim.new_budget, lim.changed, lim.limited_by,
-             concat_ws('; ', i.controller_note, d.explanation, lim.note)
-        from inputs i
-       cross join lateral (%s) d
-       cross join lateral lead_flow.hard_budget_limits(   -- = lead_flow.limit_daily_budget
-               i.day_start_budget, d.desired,
-               (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
-               (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim
-    $q$, v_dispatch) using p_date, v_global_pause, v_controllers;
-    perform 'PRAGMA:enable:security_warnings';
+    -- All segments in one statement: each segment's inputs, its controller's desired budget (a
+    -- segment set to a controller that is not available gets 'spec', and its reason says so), then
+    -- the hard limits. 'spec' runs on typed columns; the other controllers take jsonb inputs, built
+    -- only for the segments that use them, with their features read once for all such segments.
+    insert into pg_temp.lead_flow_orchestration
+    with plans as (
+      select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
+             p.expected_leads_per_day, s.branch, ss.settings,
+             case when ss.settings ->> 'controller' = any (v_controllers) then ss.settings ->> 'controller'
+                  else 'spec' end as controller,
+             case when ss.settings ->> 'controller' = any (v_controllers) then null
+                  else format('controller %s is not installed, used spec', ss.settings ->> 'controller') end
+               as controller_note
+        from public.lead_segment_plans p
+        join public.lead_segments s on s.id = p.segment_id and s.is_active
+        join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+       where p.date = p_date
+    ), recent as (   -- the cost per lead's window, for every segment
+      select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
+        from public.lead_generation_stats st
+       where st.date between p_date - 27 and p_date
+       group by st.segment_id
+    ), recent_week as (   -- more inputs for controllers other than spec: read only when one is in use
+      select st.segment_id, sum(st.google_ads_spend) as spend_7d, sum(st.leads_generated) as leads_7d,
+             sum(st.google_ads_spend) filter (where st.date = p_date) as spend_day,
+             sum(st.google_ads_clicks) filter (where st.date = p_date) as clicks_day
+        from public.lead_generation_stats st
+       where st.date between p_date - 6 and p_date
+         and exists (select from plans x where x.controller <> 'spec')
+       group by st.segment_id
+    ), branch as (
+      select s.branch, sum(t.spend_28d) / nullif(sum(t.leads_28d), 0) as branch_cpl
+        from recent t join public.lead_segments s on s.id = t.segment_id
+       where t.spend_28d > 0
+       group by s.branch
+    ), inputs as (
+      select p.plan_id, p.segment_id, c.id as campaign_row, c.customer_id, c.campaign_id, c.budget_resource_name,
+             c.daily_budget as live_budget,
+             case when e.id is not null then e.old_value else c.daily_budget end as day_start_budget,
+             e.status as log_status,
+             (v_global_pause or coalesce((p.settings ->> 'paused')::boolean, false)) as paused,
+             case when v_global_pause then 'global' else 'segment' end as pause_source,
+             cpl.cost_per_lead, cpl.source as cost_per_lead_source, p.controller, p.controller_note, p.lead_gap,
+             case when p.controller <> 'spec' then
+             p.settings || jsonb_build_object(
+               'date', p_date, 'segment_id', p.segment_id, 'branch', p.branch,
+               'day_start_budget', case when e.id is not null then e.old_value else c.daily_budget end,
+               'live_budget', c.daily_budget, 'lead_gap', p.lead_gap,
+               'target_leads_per_day', p.target_leads_per_day, 'actual_leads', p.actual_leads,
+               'expected_leads_per_day', p.expected_leads_per_day,
+               'cost_per_lead', cpl.cost_per_lead, 'cost_per_lead_source', cpl.source,
+               'branch_cost_per_lead', b.branch_cpl,
+               'spend_day', coalesce(w.spend_day, 0), 'clicks_day', coalesce(w.clicks_day, 0),
+               'spend_7d', coalesce(w.spend_7d, 0), 'leads_7d', coalesce(w.leads_7d, 0),
+               'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
+               || coalesce(jsonb_build_object('smart', sf.features), '{}')
+               || coalesce(jsonb_build_object('estimate', ef.estimate), '{}') end as inputs,
+             p.settings
+        from plans p
+        left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
+        left join public.channel_orchestration_log e
+          on e.segment_id = p.segment_id and e.channel = 'google_ads' and e.date = p_date
+        left join recent t on t.segment_id = p.segment_id
+        left join recent_week w on w.segment_id = p.segment_id
+        left join branch b on b.branch = p.branch
+        -- The smart controller's features, computed once for all segments, only when some use it.
+        left join (select f.segment_id, f.features from lead_flow.smart_controller_features(p_date) f
+                    where exists (select from plans x where x.controller = 'smart')) sf
+          on sf.segment_id = p.segment_id
+        -- The estimate controller's fitted responses (sql/66), likewise once for all, only when used.
+        left join (select r.segment_id, r.estimate from lead_flow.estimate_segment_response(p_date) r
+                    where exists (select from plans x where x.controller = 'estimate')) ef
+          on ef.segment_id = p.segment_id
+       cross join lateral lead_flow.blend_cost_per_lead(
+               t.spend_28d, t.leads_28d, b.branch_cpl,
+               (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl
+    )
+    select i.plan_id, i.segment_id, i.campaign_row, i.customer_id, i.campaign_id, i.budget_resource_name,
+           i.live_budget, i.day_start_budget, i.log_status, i.paused, i.pause_source,
+           i.cost_per_lead, i.cost_per_lead_source, i.controller, i.controller_note, d.desired,
+           lim.new_budget, lim.changed, lim.limited_by,
+           concat_ws('; ', i.controller_note, d.explanation, lim.note)
+      from inputs i
+     -- The dispatch: one branch per controller of available_controllers(); only the segment's runs.
+     cross join lateral (
+       select x.desired, x.explanation
+         from lead_flow.spec_controller(i.day_start_budget, i.lead_gap, i.cost_per_lead) x
+        where i.controller = 'spec'
+       union all
+       select x.desired, x.explanation from lead_flow.desired_budget_smart(i.inputs) x where i.controller = 'smart'
+       union all
+       select x.desired, x.explanation from lead_flow.desired_budget_estimate(i.inputs) x
+        where i.controller = 'estimate'
+     ) d
+     cross join lateral lead_flow.hard_budget_limits(   -- = lead_flow.limit_daily_budget
+             i.day_start_budget, d.desired,
+             (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
+             (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim;
 
     -- A segment's decision for D supersedes its proposals for earlier days still waiting in the queue.
     with superseded as (
