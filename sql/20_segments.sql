@@ -118,7 +118,7 @@ comment on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) 
 revoke all on function lead_flow.segment_for_unmapped_lead(uuid, uuid, text, text) from public, anon, authenticated;
 
 -- The trigger function: a lead's segment is the segment of its industry x its region
--- (lead_flow.region_for). The usual case is one statement: the industry by its primary key and the
+-- (lead_flow.region_for). The usual case is one statement: the industry's name by its id, then the
 -- segment by its branch and region (the index on lead_segments (branch, region)), the branch being
 -- the industry name in lower case, as segments made for an industry spell it. Found there, it is the
 -- segment whose code is segment_code(industry name, region): a segment's code is that of its branch
@@ -153,9 +153,9 @@ create or replace function lead_flow.tg_leads__assign_segment() returns trigger
       return new;
     end if;
     select s.id, s.is_active into v_segment_id, v_active
-      from public.industries i
-      join public.lead_segments s on s.branch = lower(i.name) and s.region = v_region
-     where i.id = new.industry_id;
+      from public.lead_segments s
+     where s.branch = (select lower(i.name) from public.industries i where i.id = new.industry_id)
+       and s.region = v_region;
     if found then
       new.segment_id := case when v_active then v_segment_id end;
     else
