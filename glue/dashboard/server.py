@@ -139,22 +139,25 @@ class DashboardHandler(SimpleHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         conn = http.client.HTTPConnection(upstream.hostname or "127.0.0.1", upstream.port or 80, timeout=120)
         try:
-            conn.request(self.command, target, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-        except OSError as exc:
-            self.send_error(502, f"PostgREST at {self.server.postgrest_url} did not answer: {exc}")
-            return
-        finally:
-            conn.close()
-        self.send_response(resp.status, resp.reason)
-        for key, value in resp.getheaders():
-            if key.lower() not in _HOP_BY_HOP:
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+            try:
+                conn.request(self.command, target, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except OSError as exc:
+                self.send_error(502, f"PostgREST at {self.server.postgrest_url} did not answer: {exc}")
+                return
+            finally:
+                conn.close()
+            self.send_response(resp.status, resp.reason)
+            for key, value in resp.getheaders():
+                if key.lower() not in _HOP_BY_HOP:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the browser left (a new page load) before the answer came: nobody to tell
 
 
 class DashboardHTTPServer(ThreadingHTTPServer):
