@@ -332,3 +332,17 @@ def test_a_partner_creates_edits_and_publishes_a_landing_page(
     assert committed.execute(
         "select partner_id, status, title from partner_landing_pages where path = '/de-kwast/schilder-breda'"
     ).fetchone() == (market.rest.partner_id, "published", "Schilder in Breda")
+
+
+def test_signing_out_and_a_user_without_a_partner_or_admin_profile(page: Page, market: Market) -> None:
+    page.sign_in(market.rest.admin_id)
+    page.driver.find_element(By.XPATH, "//nav//button[text()='Uitloggen']").click()
+    page.wait(lambda: page.driver.find_elements(By.ID, "sign-in"), "the sign-in")
+    page.go("overview")
+    assert page.driver.find_elements(By.ID, "sign-in") and "Overzicht" not in page.main_text()
+    assert page.js("return sessionStorage.length") == 0
+
+    page.sign_in(uuid.uuid4())  # a valid JWT whose sub has no profile
+    assert page.wait_state() == "error"
+    assert "geen partner of beheerder" in page.main_text()
+    assert page.driver.find_element(By.ID, "nav").text == ""

@@ -38,7 +38,6 @@ function showSignIn(message) {
       e.preventDefault();
       try {
         await api.signInWithPassword(form.email.value, form.password.value);
-        location.hash = '#/';
         await start();
       } catch (err) {
         out.replaceChildren(notice(err.message, 'error'));
@@ -60,7 +59,7 @@ function drawNav(current) {
   const items = Object.entries(views())
     .filter(([, [, label]]) => label)
     .map(([name, [, label]]) => h('a', { href: `#/${name}`, 'aria-current': name === current ? 'page' : null }, label));
-  const out = h('button', { type: 'button', onclick: async () => { await api.signOut(); showSignIn(); } }, t.nav.signOut);
+  const out = h('button', { type: 'button', onclick: async () => { await api.signOut(); who = null; showSignIn(); } }, t.nav.signOut);
   document.getElementById('nav').replaceChildren(...items, out);
   document.getElementById('who').textContent = who.kind === 'admin' ? t.roles.admin : `${t.roles.partner}: ${who.name || ''}`;
 }
@@ -120,5 +119,6 @@ async function start() {
   await route();
 }
 
-window.addEventListener('hashchange', () => { if (who && who.kind !== 'anon') route(); else start(); });
+const signedIn = () => who && (who.kind === 'admin' || who.kind === 'partner');
+window.addEventListener('hashchange', () => (signedIn() ? route() : start()));
 start();
