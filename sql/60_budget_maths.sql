@@ -41,8 +41,8 @@ grant execute on function lead_flow.money(numeric, boolean) to anon, authenticat
 -- max_budget >= min_budget, launch within [min, max].
 create or replace function lead_flow.hard_budget_limits(
     p_day_start numeric, p_desired numeric, p_max_change numeric, p_min_budget numeric,
-    p_max_budget numeric, p_launch_budget numeric)
-  returns table (new_budget numeric, changed boolean, limited_by text, note text)
+    p_max_budget numeric, p_launch_budget numeric,
+    out new_budget numeric, out changed boolean, out limited_by text, out note text)
   language plpgsql immutable parallel safe set search_path = ''
   as $$
   declare
@@ -80,7 +80,6 @@ create or replace function lead_flow.hard_budget_limits(
         note := format('budget %s and no more wanted: no change',
                        case when v_base is null then 'unknown' else '0.00' end);
       end if;
-      return next;
       return;
     end if;
 
@@ -118,7 +117,6 @@ create or replace function lead_flow.hard_budget_limits(
       limited_by := case when limited_by = 'none' then 'no_change' else limited_by end;
       note := concat_ws('; ', note, format('no change from %s', round(v_base, 2)));
     end if;
-    return next;
   end
   $$;
 comment on function lead_flow.hard_budget_limits(numeric, numeric, numeric, numeric, numeric, numeric) is
@@ -151,8 +149,8 @@ grant execute on function lead_flow.limit_daily_budget(numeric, numeric, numeric
 -- prior (its branch's cost per lead, else the default) counting as p_prior_leads leads of evidence:
 -- (spend + k x prior) / (leads + k). Without own spend the prior alone. Never below 0.01.
 create or replace function lead_flow.blend_cost_per_lead(
-    p_spend numeric, p_leads numeric, p_branch_cpl numeric, p_prior_leads numeric, p_default_cpl numeric)
-  returns table (cost_per_lead numeric, source text)
+    p_spend numeric, p_leads numeric, p_branch_cpl numeric, p_prior_leads numeric, p_default_cpl numeric,
+    out cost_per_lead numeric, out source text)
   language plpgsql immutable parallel safe set search_path = ''
   as $$
   declare
@@ -177,7 +175,6 @@ create or replace function lead_flow.blend_cost_per_lead(
       cost_per_lead := greatest(round(v_prior, 2), 0.01);
       source := v_prior_source;
     end if;
-    return next;
   end
   $$;
 comment on function lead_flow.blend_cost_per_lead(numeric, numeric, numeric, numeric, numeric) is
@@ -203,8 +200,8 @@ grant execute on function lead_flow.effective_cost_per_lead(numeric, numeric, nu
 -- The core takes typed values (orchestrate_budgets calls it so for every 'spec' segment at once);
 -- desired_budget_spec(jsonb) is the controller interface around it.
 create or replace function lead_flow.spec_controller(p_day_start_budget numeric, p_lead_gap numeric,
-                                                     p_cost_per_lead numeric)
-  returns table (desired numeric, explanation text)
+                                                     p_cost_per_lead numeric,
+                                                     out desired numeric, out explanation text)
   language plpgsql immutable parallel safe set search_path = ''
   as $$
   declare
@@ -221,7 +218,6 @@ create or replace function lead_flow.spec_controller(p_day_start_budget numeric,
                             case when v_gap > 0 then '+' else '' end || trim_scale(v_gap), round(v_cpl, 2),
                             case when v_gap * v_cpl >= 0 then '+' else '' end || round(v_gap * v_cpl, 2));
     end if;
-    return next;
   end
   $$;
 comment on function lead_flow.spec_controller(numeric, numeric, numeric) is
