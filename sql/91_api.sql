@@ -818,15 +818,18 @@ grant execute on function public.rerun_lead_flow(date) to authenticated, service
 -- so the page draws 10,000 segments from one small response instead of 70,000 plan rows.
 
 create or replace view public.lead_flow_gap_heatmap with (security_invoker = true) as
-  with last_night as (select max(pl.date) as date from public.lead_segment_plans pl),
+  with last_night as materialized (select max(pl.date) as date from public.lead_segment_plans pl),
+  -- The bounds as scalar subqueries (init plans), not a join: under the plans' RLS a joined bound is
+  -- no index condition, and the scan read every plan row instead of the week's.
   week as (
     select pl.segment_id,
-           max(pl.lead_gap_percentage) filter (where pl.date = n.date) as gap_percentage_last_night,
+           max(pl.lead_gap_percentage) filter (where pl.date = (select n.date from last_night n))
+             as gap_percentage_last_night,
            sum(pl.target_leads_per_day) as target_leads_7_days,
            sum(pl.actual_leads) as actual_leads_7_days,
            count(*) as nights_7_days
-      from last_night n
-      join public.lead_segment_plans pl on pl.date between n.date - 6 and n.date
+      from public.lead_segment_plans pl
+     where pl.date between (select n.date - 6 from last_night n) and (select n.date from last_night n)
      group by pl.segment_id)
   select s.id as segment_id, s.code, s.branch, s.region, n.date as last_night,
          w.gap_percentage_last_night,

@@ -21,6 +21,10 @@ const ADMIN_VIEWS = {
 const PARTNER_VIEWS = { marketing: [marketing, t.nav.marketing] };
 
 const main = document.getElementById('main');
+// index.html's few words, from the strings file too.
+document.documentElement.lang = 'nl';
+document.querySelector('.skip').textContent = t.skipToContent;
+document.getElementById('nav').setAttribute('aria-label', t.mainMenu);
 let who = null;
 
 function showSignIn(message) {

@@ -4,6 +4,8 @@ export const locale = 'nl-NL';
 export const t = {
   appName: 'Leadstroom',
   loading: 'Laden…',
+  skipToContent: 'Naar de inhoud',
+  mainMenu: 'Hoofdmenu',
   nav: {
     overview: 'Overzicht',
     nights: 'Nachten',
@@ -43,6 +45,7 @@ export const t = {
     status: 'Status',
     reason: 'Reden',
     open: 'Openen',
+    channel: 'Kanaal',
     yes: 'ja',
     no: 'nee',
   },
@@ -71,6 +74,9 @@ export const t = {
     severity: 'Ernst',
     message: 'Melding',
     noPlans: 'Nog geen plannen: draai eerst een nacht.',
+    gap: 'Gap',
+    scaleShort: '+100% tekort',
+    scaleSurplus: '-100% overschot',
   },
   segment: {
     title: 'Segment',
@@ -215,5 +221,8 @@ export const t = {
     active: 'actief', paused: 'gepauzeerd', ended: 'beëindigd',
     planned: 'gepland', no_campaign: 'geen campagne', no_change: 'geen wijziging', success: 'gelukt',
     failed: 'mislukt', conflict: 'conflict', in_progress: 'bezig', skipped: 'overgeslagen',
+    budget_increase: 'budget omhoog', budget_decrease: 'budget omlaag', campaign_pause: 'campagne pauzeren',
+    capacity: 'capaciteit', minimum: 'minimum', override: 'handmatig', no_capacity: 'geen capaciteit',
+    leads_only: 'alleen leads', hybrid: 'hybride', full_marketing: 'volledige marketing',
   },
 };

@@ -10,7 +10,7 @@ function profileSection(profile, partnerId, refresh) {
   const out = h('div');
   const form = h('form', { class: 'inline', id: 'profile-form' },
     h('label', {}, m.mode, h('select', { name: 'mode' }, ['leads_only', 'hybrid', 'full_marketing'].map((v) =>
-      h('option', { value: v, selected: profile.marketing_mode === v }, v)))),
+      h('option', { value: v, selected: profile.marketing_mode === v }, fmt.status(v))))),
     h('label', {}, m.auto, h('input', { type: 'checkbox', name: 'auto', checked: !!profile.auto_marketing_enabled })),
     h('label', {}, m.monthly, h('input', { type: 'number', name: 'monthly', step: '0.01', value: profile.monthly_marketing_budget ?? '' })),
     h('label', {}, m.channels, h('input', { type: 'text', name: 'channels', value: (profile.preferred_channels || []).join(', ') })),

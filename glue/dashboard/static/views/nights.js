@@ -45,7 +45,7 @@ export async function render(root) {
     section(t.nights.problems, table([
       { label: t.common.date, key: 'date', format: fmt.date },
       { label: t.common.segment, key: 'segment_code', format: (v, r) => (r.segment_id ? link(`#/segment/${r.segment_id}`, v) : '–') },
-      { label: 'Kanaal', key: 'channel' },
+      { label: t.common.channel, key: 'channel' },
       { label: t.common.status, key: 'status', format: fmt.status },
       { label: t.segment.oldValue, key: 'old_value', format: fmt.money },
       { label: t.segment.newValue, key: 'new_value', format: fmt.money },

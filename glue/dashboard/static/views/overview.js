@@ -10,14 +10,14 @@ function heatmapOption(cells, branches, regions, measure) {
     animation: false,
     tooltip: {
       formatter: (p) => `${cells[p.dataIndex].code}<br>${t.overview.branch}: ${branches[p.value[1]]}<br>`
-        + `${t.overview.province}: ${regions[p.value[0]]}<br>Gap: ${fmt.pct(p.value[2] === '-' ? null : p.value[2])}`,
+        + `${t.overview.province}: ${regions[p.value[0]]}<br>${t.overview.gap}: ${fmt.pct(p.value[2] === '-' ? null : p.value[2])}`,
     },
     grid: { left: 130, right: 20, top: 10, bottom: 120 },
     xAxis: { type: 'category', data: regions, axisLabel: { rotate: 40 } },
     yAxis: { type: 'category', data: branches },
     visualMap: {
       min: -100, max: 100, calculable: true, orient: 'horizontal', left: 'center', bottom: 0,
-      inRange: { color: GAP_COLORS }, text: ['+100% tekort', '-100% overschot'],
+      inRange: { color: GAP_COLORS }, text: [t.overview.scaleShort, t.overview.scaleSurplus],
     },
     series: [{
       type: 'heatmap', name: t.overview.heatmap, progressive: 0,

@@ -7,7 +7,7 @@ export async function render(root) {
   const rows = await run(db.from('partner_marketing_profiles').select('*').order('company_name'));
   root.replaceChildren(h('h1', {}, t.partners.title), section(t.partners.title, table([
     { label: t.partners.company, key: 'company_name', format: (v, r) => link(`#/partner/${r.partner_id}`, v || r.partner_id) },
-    { label: t.partners.mode, key: 'marketing_mode' },
+    { label: t.partners.mode, key: 'marketing_mode', format: fmt.status },
     { label: t.partners.auto, key: 'auto_marketing_enabled', format: fmt.bool },
     { label: t.partners.budget, key: 'monthly_marketing_budget', format: fmt.money },
   ], rows)));

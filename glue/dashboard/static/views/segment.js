@@ -114,7 +114,7 @@ export async function render(root, ctx) {
     section(t.segment.plans, table([
       { label: t.common.date, key: 'date', format: fmt.date },
       { label: t.segment.target, key: 'target_leads_per_day', format: fmt.num },
-      { label: t.segment.source, key: 'target_source' },
+      { label: t.segment.source, key: 'target_source', format: fmt.status },
       { label: t.segment.actual, key: 'actual_leads', format: fmt.num },
       { label: t.segment.gap, key: 'lead_gap', format: fmt.num },
       { label: t.segment.gapPct, key: 'lead_gap_percentage', format: fmt.pct },
@@ -124,8 +124,8 @@ export async function render(root, ctx) {
     ], [...plans].reverse())),
     section(t.segment.changes, table([
       { label: t.common.date, key: 'date', format: fmt.date },
-      { label: 'Kanaal', key: 'channel' },
-      { label: t.segment.action, key: 'action_type' },
+      { label: t.common.channel, key: 'channel' },
+      { label: t.segment.action, key: 'action_type', format: fmt.status },
       { label: t.segment.oldValue, key: 'old_value', format: fmt.money },
       { label: t.segment.newValue, key: 'new_value', format: fmt.money },
       { label: t.segment.applied, key: 'applied_value', format: fmt.money },
@@ -134,7 +134,7 @@ export async function render(root, ctx) {
     ], changes)),
     section(t.segment.marketing, marketing.length ? table([
       { label: t.segment.company, key: 'company_name', format: (v, r) => link(`#/partner/${r.partner_id}`, v || r.partner_id) },
-      { label: t.segment.mode, key: 'marketing_mode' },
+      { label: t.segment.mode, key: 'marketing_mode', format: fmt.status },
       { label: t.segment.linked, key: 'is_linked', format: fmt.bool },
       { label: t.segment.gapDate, key: 'gap_date', format: fmt.date },
       { label: t.segment.gap, key: 'lead_gap', format: fmt.num },
