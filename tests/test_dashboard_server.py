@@ -15,6 +15,7 @@ from pathlib import Path
 import jwt
 import psycopg
 import pytest
+from supabase import ClientOptions, create_client
 
 from glue.dashboard import server
 from glue.lab import stack as glue_stack
@@ -136,3 +137,20 @@ def test_leadflow_dashboard_prints_its_url_and_a_sign_in_url_per_kind_of_user(
         token = link.split("#access_token=", 1)[1]
         claims = jwt.decode(token, stack.rest.jwt_secret, algorithms=["HS256"])
         assert claims["role"] == "authenticated" and claims["sub"] in {str(u) for u in users}
+
+
+def test_supabase_py_create_client_works_against_the_dashboards_url(
+    dashboard: server.RunningDashboard,
+    stack: glue_stack.Stack,
+    rest: RestClients,
+    committed: psycopg.Connection,
+) -> None:
+
+    s = seed(committed)
+    key = anon_key(stack.base)
+    anon = create_client(dashboard.url, key)
+    assert len(anon.table("regions").select("*").limit(2).execute().data) == 2
+    admin_jwt = make_jwt(stack.rest.jwt_secret, "authenticated", rest.admin_id)
+    admin = create_client(dashboard.url, key, ClientOptions(headers={"Authorization": f"Bearer {admin_jwt}"}))
+    rows = admin.table("lead_segment_overview").select("id,code").order("code").execute().data
+    assert [r["id"] for r in rows] == [str(s.other_segment), str(s.segment)]  # dakdekker, schilder
