@@ -66,29 +66,30 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
             'type text, old_budget numeric, new_budget numeric, payload jsonb, reason text)';
     truncate pg_temp.pm_budget_proposals;
 
+    -- eligible: one row per partner that markets itself on auto, with its month's spend so far and
+    -- the sum of its active daily budgets. Materialized with those figures, so the candidates join it
+    -- once by partner: D's gap rows are newer than the statistics, the planner took the candidates
+    -- for one row, and joined each of them to the whole per-partner aggregate (568,000 comparisons
+    -- for 1,000 candidates at 10,000 segments).
     insert into pg_temp.pm_budget_proposals
-    with eligible as (
-      select p.id as partner_id, p.monthly_marketing_budget
+    with eligible as materialized (
+      select p.id as partner_id, p.monthly_marketing_budget,
+             coalesce(ms.spent, 0) as spent, coalesce(pd.total_daily, 0) as total_daily
         from public.profiles p
+        left join (select c.partner_id, sum(m.cost) as spent
+                     from public.partner_marketing_campaigns c
+                     join public.campaign_daily_metrics m
+                       on m.customer_id = c.customer_id and m.campaign_id = c.external_campaign_id
+                    where c.channel = 'google_ads' and m.date >= v_month_start and m.date <= p_date
+                    group by c.partner_id) ms on ms.partner_id = p.id
+        left join (select c.partner_id, sum(c.daily_budget) as total_daily
+                     from public.partner_marketing_campaigns c
+                    where c.status = 'active' and c.daily_budget is not null
+                    group by c.partner_id) pd on pd.partner_id = p.id
        where p.auto_marketing_enabled and p.marketing_mode <> 'leads_only' and not p.is_admin
-    ), month_spend as (
-      select c.partner_id, sum(m.cost) as spent
-        from public.partner_marketing_campaigns c
-        join eligible e on e.partner_id = c.partner_id
-        join public.campaign_daily_metrics m
-          on m.customer_id = c.customer_id and m.campaign_id = c.external_campaign_id
-       where c.channel = 'google_ads' and m.date >= v_month_start and m.date <= p_date
-       group by c.partner_id
-    ), partner_daily as (
-      select c.partner_id, sum(c.daily_budget) as total_daily
-        from public.partner_marketing_campaigns c
-        join eligible e on e.partner_id = c.partner_id
-       where c.status = 'active' and c.daily_budget is not null
-       group by c.partner_id
     ), candidates as (
       select c.id, c.partner_id, c.segment_id, c.daily_budget as current_budget, g.lead_gap,
-             e.monthly_marketing_budget,
-             coalesce(ms.spent, 0) as spent, coalesce(pd.total_daily, 0) as total_daily,
+             e.monthly_marketing_budget, e.spent, e.total_daily,
              coalesce(case when c.total_leads >= 5 then nullif(c.avg_cpl, 0) end, c.cpl_target,
                       (ss.settings ->> 'default_cost_per_lead')::numeric) as cpl,
              ss.settings
@@ -97,8 +98,6 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
         join public.partner_lead_gaps g
           on g.partner_id = c.partner_id and g.segment_id = c.segment_id and g.date = p_date
         join lead_flow.segment_settings ss on ss.segment_id = c.segment_id
-        left join month_spend ms on ms.partner_id = c.partner_id
-        left join partner_daily pd on pd.partner_id = c.partner_id
        where c.channel = 'google_ads' and c.status = 'active' and c.ai_managed
          and c.external_campaign_id is not null and c.daily_budget is not null
          and abs(g.lead_gap) >= greatest(v_min_gap, 0.01)
