@@ -314,23 +314,19 @@ def main() -> None:
     parser.add_argument("--database-url", help="use this database, not a new stack (adds data to it!)")
     args = parser.parse_args()
 
-    base = stack = None
-    if args.database_url:
-        url = args.database_url
-    else:
-        base = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
-        stack = glue_stack.up(base)
-        url = stack.database_url
+    url = args.database_url
+    base = None if url else Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
     try:
+        if base is not None:  # a stack of our own, stopped below even when starting it fails half way
+            url = glue_stack.up(base).database_url
         with psycopg.connect(url, autocommit=True) as conn:
-            if stack is not None:  # our own stack: keep the hourly pg_cron catch-up out of the timings
+            if base is not None:  # our own stack: keep the hourly pg_cron catch-up out of the timings
                 conn.execute("update cron.job set active = false")
             bench_inserts(conn, args.leads, args.rounds, args.copy_leads, args.copy_rounds)
             bench_capacity(conn, args.segments, args.partners)
     finally:
-        if stack is not None:
-            stack.stop()
         if base is not None:
+            glue_stack.down(base)
             shutil.rmtree(base, ignore_errors=True)
 
 
