@@ -57,18 +57,28 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
     -- segment set to a controller that is not available gets 'spec', and its reason says so), then
     -- the hard limits. 'spec' runs on typed columns; the other controllers take jsonb inputs, built
     -- only for the segments that use them, with their features read once for all such segments.
+    -- plans reads the settings the statement needs as typed columns, and keeps the settings' jsonb
+    -- only for those controllers: 100,000 segments' rows are sorted and hashed below.
     insert into pg_temp.lead_flow_orchestration
     with plans as (
       select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
-             p.expected_leads_per_day, s.branch, ss.settings,
-             case when ss.settings ->> 'controller' = any (v_controllers) then ss.settings ->> 'controller'
-                  else 'spec' end as controller,
-             case when ss.settings ->> 'controller' = any (v_controllers) then null
-                  else format('controller %s is not installed, used spec', ss.settings ->> 'controller') end
-               as controller_note
+             p.expected_leads_per_day, s.branch,
+             case when k.available then k.controller else 'spec' end as controller,
+             case when not k.available then format('controller %s is not installed, used spec', k.controller) end
+               as controller_note,
+             coalesce((ss.settings ->> 'paused')::boolean, false) as paused,
+             (ss.settings ->> 'cpl_prior_leads')::numeric as cpl_prior_leads,
+             (ss.settings ->> 'default_cost_per_lead')::numeric as default_cost_per_lead,
+             (ss.settings ->> 'max_daily_budget_change')::numeric as max_change,
+             (ss.settings ->> 'min_budget')::numeric as min_budget,
+             (ss.settings ->> 'max_budget')::numeric as max_budget,
+             (ss.settings ->> 'launch_budget')::numeric as launch_budget,
+             case when k.available and k.controller <> 'spec' then ss.settings end as settings
         from public.lead_segment_plans p
         join public.lead_segments s on s.id = p.segment_id and s.is_active
         join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+       cross join lateral (select ss.settings ->> 'controller' as controller,
+                                  coalesce(ss.settings ->> 'controller' = any (v_controllers), false) as available) k
        where p.date = p_date
     ), recent as (   -- the cost per lead's window, for every segment
       select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
@@ -93,7 +103,7 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
              c.daily_budget as live_budget,
              case when e.id is not null then e.old_value else c.daily_budget end as day_start_budget,
              e.status as log_status,
-             (v_global_pause or coalesce((p.settings ->> 'paused')::boolean, false)) as paused,
+             (v_global_pause or p.paused) as paused,
              case when v_global_pause then 'global' else 'segment' end as pause_source,
              cpl.cost_per_lead, cpl.source as cost_per_lead_source, p.controller, p.controller_note, p.lead_gap,
              case when p.controller <> 'spec' then
@@ -110,7 +120,7 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
                'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
                || coalesce(jsonb_build_object('smart', sf.features), '{}')
                || coalesce(jsonb_build_object('estimate', ef.estimate), '{}') end as inputs,
-             p.settings
+             p.max_change, p.min_budget, p.max_budget, p.launch_budget
         from plans p
         left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
         left join public.channel_orchestration_log e
@@ -127,8 +137,7 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
                     where exists (select from plans x where x.controller = 'estimate')) ef
           on ef.segment_id = p.segment_id
        cross join lateral lead_flow.blend_cost_per_lead(
-               t.spend_28d, t.leads_28d, b.branch_cpl,
-               (p.settings ->> 'cpl_prior_leads')::numeric, (p.settings ->> 'default_cost_per_lead')::numeric) cpl
+               t.spend_28d, t.leads_28d, b.branch_cpl, p.cpl_prior_leads, p.default_cost_per_lead) cpl
     )
     select i.plan_id, i.segment_id, i.campaign_row, i.customer_id, i.campaign_id, i.budget_resource_name,
            i.live_budget, i.day_start_budget, i.log_status, i.paused, i.pause_source,
@@ -148,9 +157,7 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
         where i.controller = 'estimate'
      ) d
      cross join lateral lead_flow.hard_budget_limits(   -- = lead_flow.limit_daily_budget
-             i.day_start_budget, d.desired,
-             (i.settings ->> 'max_daily_budget_change')::numeric, (i.settings ->> 'min_budget')::numeric,
-             (i.settings ->> 'max_budget')::numeric, (i.settings ->> 'launch_budget')::numeric) lim;
+             i.day_start_budget, d.desired, i.max_change, i.min_budget, i.max_budget, i.launch_budget) lim;
 
     -- A segment's decision for D supersedes its proposals for earlier days still waiting in the queue.
     with superseded as (
