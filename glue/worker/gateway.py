@@ -215,25 +215,10 @@ class AdsGateway:
         other transient error raises OutcomeUnknown. A validate_only request applies nothing, so it
         is retried like a query. max_attempts: at most this many requests (default: the policy's).
         """
-        request = self._client.get_type("MutateCampaignBudgetsRequest")
-        request.customer_id = customer_id
-        request.partial_failure = True
-        request.validate_only = validate_only
-        operations = []
-        for resource_name, micros in amounts:
-            operation = self._client.get_type("CampaignBudgetOperation")
-            operation.update.resource_name = resource_name
-            operation.update.amount_micros = micros
-            operation.update_mask.paths.append("amount_micros")
-            operations.append(operation)
-        request.operations.extend(operations)
-
-        def call() -> tuple[Any, str | None]:
-            response = self._budget_service.mutate_campaign_budgets(request=request, timeout=self._timeout)
-            return response, self._recorder.last
-
-        what = f"mutate {len(amounts)} budgets of {customer_id}"
-        return self._mutate(what, call, len(amounts), validate_only, max_attempts)
+        return self._mutate(
+            f"mutate {len(amounts)} budgets of {customer_id}", self._budget_service.mutate_campaign_budgets,
+            "MutateCampaignBudgetsRequest", "CampaignBudgetOperation", "amount_micros", customer_id, amounts,
+            validate_only, max_attempts)
 
     def pause_campaigns(
         self,
@@ -245,37 +230,42 @@ class AdsGateway:
     ) -> MutateOutcome:
         """Set each campaign's status to PAUSED in one CampaignService request with partial_failure;
         sent again only when nothing can have been applied, exactly as mutate_budgets."""
-        request = self._client.get_type("MutateCampaignsRequest")
-        request.customer_id = customer_id
-        request.partial_failure = True
-        request.validate_only = validate_only
         paused = self._client.enums.CampaignStatusEnum.PAUSED
-        operations = []
-        for resource_name in resource_names:
-            operation = self._client.get_type("CampaignOperation")
-            operation.update.resource_name = resource_name
-            operation.update.status = paused
-            operation.update_mask.paths.append("status")
-            operations.append(operation)
-        request.operations.extend(operations)
-
-        def call() -> tuple[Any, str | None]:
-            response = self._campaign_service.mutate_campaigns(request=request, timeout=self._timeout)
-            return response, self._recorder.last
-
         what = f"pause {len(resource_names)} campaigns of {customer_id}"
-        return self._mutate(what, call, len(resource_names), validate_only, max_attempts)
+        return self._mutate(
+            what, self._campaign_service.mutate_campaigns,
+            "MutateCampaignsRequest", "CampaignOperation", "status", customer_id,
+            [(resource_name, paused) for resource_name in resource_names], validate_only, max_attempts)
 
     def _mutate(
         self,
         what: str,
-        call: Callable[[], tuple[Any, str | None]],
-        count: int,
+        send: Callable[..., Any],
+        request_type: str,
+        operation_type: str,
+        field: str,
+        customer_id: str,
+        updates: Sequence[tuple[str, Any]],
         validate_only: bool,
         max_attempts: int | None,
     ) -> MutateOutcome:
-        """One partial-failure mutate request: a validate_only one is retried like a query; a real one
-        only after a rejection that applied nothing (else OutcomeUnknown)."""
+        """One partial-failure mutate request (send: the service's mutate method) with an update
+        operation per (resource name, value) that sets only `field`: a validate_only one is retried
+        like a query; a real one only after a rejection that applied nothing (else OutcomeUnknown)."""
+        request = self._client.get_type(request_type)
+        request.customer_id = customer_id
+        request.partial_failure = True
+        request.validate_only = validate_only
+        for resource_name, value in updates:
+            operation = self._client.get_type(operation_type)
+            operation.update.resource_name = resource_name
+            setattr(operation.update, field, value)
+            operation.update_mask.paths.append(field)
+            request.operations.append(operation)
+
+        def call() -> tuple[Any, str | None]:
+            return send(request=request, timeout=self._timeout), self._recorder.last
+
         if validate_only:
             response, request_id = self.with_retry(what, call, max_attempts=max_attempts)
         else:
@@ -283,7 +273,7 @@ class AdsGateway:
                 what, call, max_attempts=max_attempts, may_resend=_rejected_before_applying)
         errors = self._partial_failures(response)
         if validate_only:
-            applied = set(range(count)) - set(errors)
+            applied = set(range(len(updates))) - set(errors)
         else:
             applied = {i for i, result in enumerate(response.results) if result.resource_name}
         return MutateOutcome(request_id, errors, applied)

@@ -191,6 +191,13 @@ def _params(c: Completion, dry_run: bool) -> tuple[Any, ...]:
             c.live_value, dry_run)
 
 
+# What _send sends: (change, micros) for budgets, (change, campaign resource name) for pauses;
+# mutate(chunk, max_attempts) sends it, recheck(chunk) reads it live again after an unknown outcome.
+Chunk = Sequence[tuple[Change, Any]]
+Mutate = Callable[[Chunk, int], MutateOutcome]
+Recheck = Callable[[Chunk], Chunk]
+
+
 class _Batch:
     """One claimed batch: every change in it is completed exactly once."""
 
@@ -211,8 +218,7 @@ class _Batch:
             for customer_id in sorted(groups, key=lambda c: (c is None, c or "")):
                 group = groups[customer_id]
                 if self._report.quota_exhausted:
-                    self._leave_pending(group, "quota_error.RESOURCE_EXHAUSTED",
-                                        "daily operation quota exhausted earlier in this run")
+                    self._leave_pending_for_quota(group)
                 else:
                     self._push_customer(customer_id, [c for c in group if not c.is_pause])
                     self._pause_customer(customer_id, [c for c in group if c.is_pause])
@@ -234,20 +240,14 @@ class _Batch:
         self._complete(rejected)
         valid = [c for c in changes if c.id not in self._done]
         if not valid or self._report.quota_exhausted:
-            self._leave_pending(valid, "quota_error.RESOURCE_EXHAUSTED",
-                                "daily operation quota exhausted earlier in this run")
+            self._leave_pending_for_quota(valid)
             return
         cid = str(customer_id)
-        for chunk in iter_chunks(self._check_pauses_against_live(cid, valid), self._settings.batch_size):
-            if self._report.quota_exhausted:
-                self._leave_pending([c for c, _ in chunk], "quota_error.RESOURCE_EXHAUSTED",
-                                    "daily operation quota exhausted earlier in this run")
-                continue
-            self._send(
-                cid, chunk, f"pause {len(chunk)} campaigns of {cid}",
-                lambda items, attempts: self._gateway.pause_campaigns(
-                    cid, [str(rn) for _, rn in items], validate_only=self._dry_run, max_attempts=attempts),
-                lambda items: self._check_pauses_against_live(cid, [c for c, _ in items], sent_before=True))
+        self._send_in_chunks(
+            cid, self._check_pauses_against_live(cid, valid), "pause {n} campaigns of {customer_id}",
+            lambda items, attempts: self._gateway.pause_campaigns(
+                cid, [str(rn) for _, rn in items], validate_only=self._dry_run, max_attempts=attempts),
+            lambda items: self._check_pauses_against_live(cid, [c for c, _ in items], sent_before=True))
 
     def _check_pauses_against_live(
         self, customer_id: str, changes: Sequence[Change], *, sent_before: bool = False
@@ -290,25 +290,19 @@ class _Batch:
         # Changes to one budget go in successive waves, each checked against the live value.
         for wave in _waves(valid):
             if self._report.quota_exhausted:
-                self._leave_pending([c for c, _ in wave], "quota_error.RESOURCE_EXHAUSTED",
-                                    "daily operation quota exhausted earlier in this run")
+                self._leave_pending_for_quota([c for c, _ in wave])
                 continue
             self._push_wave(str(customer_id), wave)
 
     def _push_wave(self, customer_id: str, wave: list[tuple[Change, int]]) -> None:
         to_send = self._check_against_live(customer_id, wave)
-        for chunk in iter_chunks(to_send, self._settings.batch_size):
-            if self._report.quota_exhausted:
-                self._leave_pending([c for c, _ in chunk], "quota_error.RESOURCE_EXHAUSTED",
-                                    "daily operation quota exhausted earlier in this run")
-                continue
-            self._send(
-                customer_id, chunk, f"mutate {len(chunk)} budgets of {customer_id}",
-                lambda items, attempts: self._gateway.mutate_budgets(
-                    customer_id, [(c.budget_resource_name or "", int(m)) for c, m in items],
-                    validate_only=self._dry_run, max_attempts=attempts),
-                lambda items: self._check_against_live(
-                    customer_id, [(c, int(m)) for c, m in items], sent_before=True))
+        self._send_in_chunks(
+            customer_id, to_send, "mutate {n} budgets of {customer_id}",
+            lambda items, attempts: self._gateway.mutate_budgets(
+                customer_id, [(c.budget_resource_name or "", int(m)) for c, m in items],
+                validate_only=self._dry_run, max_attempts=attempts),
+            lambda items: self._check_against_live(
+                customer_id, [(c, int(m)) for c, m in items], sent_before=True))
 
     def _check_against_live(
         self, customer_id: str, items: Sequence[tuple[Change, int]], *, sent_before: bool = False
@@ -342,14 +336,19 @@ class _Batch:
         self._complete(decided)
         return to_send
 
-    def _send(
-        self,
-        customer_id: str,
-        chunk: Sequence[tuple[Change, Any]],
-        what: str,
-        mutate: Callable[[Sequence[tuple[Change, Any]], int], MutateOutcome],
-        recheck: Callable[[Sequence[tuple[Change, Any]]], Sequence[tuple[Change, Any]]],
+    def _send_in_chunks(
+        self, customer_id: str, items: Chunk, what: str, mutate: Mutate, recheck: Recheck
     ) -> None:
+        """_send for each batch_size chunk of the items (what: a format with {n} and {customer_id});
+        once the daily quota is exhausted, the remaining chunks stay pending."""
+        for chunk in iter_chunks(items, self._settings.batch_size):
+            if self._report.quota_exhausted:
+                self._leave_pending_for_quota([c for c, _ in chunk])
+            else:
+                what_chunk = what.format(n=len(chunk), customer_id=customer_id)
+                self._send(chunk, what_chunk, mutate, recheck)
+
+    def _send(self, chunk: Chunk, what: str, mutate: Mutate, recheck: Recheck) -> None:
         """One mutate request for the chunk (budgets: (change, micros); pauses: (change, campaign
         resource name)); after an unknown outcome, never a blind resend.
 
@@ -412,8 +411,10 @@ class _Batch:
         self._complete([Completion(c.id, status, request_id=error.request_id, error_code=error.code,
                                    error_message=message) for c in changes])
 
-    def _leave_pending(self, changes: Iterable[Change], code: str, message: str) -> None:
-        self._complete([Completion(c.id, "pending", error_code=code, error_message=message) for c in changes])
+    def _leave_pending_for_quota(self, changes: Iterable[Change]) -> None:
+        self._complete([Completion(c.id, "pending", error_code="quota_error.RESOURCE_EXHAUSTED",
+                                   error_message="daily operation quota exhausted earlier in this run")
+                        for c in changes])
 
     def _complete(self, completions: list[Completion]) -> None:
         if not completions:

@@ -103,7 +103,7 @@ class _AdsServicer(grpc.GenericRpcHandler):
             ("CampaignService", "MutateCampaigns"): grpc.unary_unary_rpc_method_handler(
                 lambda request, context: self._mutate_call(
                     p, request, context, "MutateCampaigns",
-                    lambda rid: self._mutate_campaigns(p, request, rid), p.campaigns_response),
+                    lambda rid: self._mutate(p, request, rid, campaigns=True), p.campaigns_response),
                 request_deserializer=p.campaigns_request.FromString,
                 response_serializer=p.campaigns_response.SerializeToString,
             ),
@@ -189,25 +189,18 @@ class _AdsServicer(grpc.GenericRpcHandler):
 
     # -- services ----------------------------------------------------------------------------------
 
-    def _mutate(self, p: _Protos, request: Any, request_id: str) -> Message:
-        outcome = self._state.mutate_budgets(
+    def _mutate(self, p: _Protos, request: Any, request_id: str, *, campaigns: bool = False) -> Message:
+        """A MutateCampaigns (campaigns) or MutateCampaignBudgets request applied to the state."""
+        mutate = self._state.mutate_campaigns if campaigns else self._state.mutate_budgets
+        operation = _campaign_operation if campaigns else _budget_operation
+        outcome = mutate(
             request.customer_id,
-            [_budget_operation(op) for op in request.operations],
+            [operation(op) for op in request.operations],
             partial_failure=request.partial_failure,
             validate_only=request.validate_only,
             request_id=request_id,
         )
-        return self._mutate_response(p, request, outcome, request_id)
-
-    def _mutate_campaigns(self, p: _Protos, request: Any, request_id: str) -> Message:
-        outcome = self._state.mutate_campaigns(
-            request.customer_id,
-            [_campaign_operation(op) for op in request.operations],
-            partial_failure=request.partial_failure,
-            validate_only=request.validate_only,
-            request_id=request_id,
-        )
-        return self._mutate_response(p, request, outcome, request_id, campaigns=True)
+        return self._mutate_response(p, request, outcome, request_id, campaigns=campaigns)
 
     def _mutate_response(
         self, p: _Protos, request: Any, outcome: MutateOutcome, request_id: str, *, campaigns: bool = False
