@@ -77,19 +77,24 @@ class ExpectedScores:
 
     @property
     def mae_pct(self) -> float:
-        return self.abs_error_pct / self.days_counted if self.days_counted else float("nan")
+        return _ratio(self.abs_error_pct, self.days_counted)
 
     @property
     def mae_realized_pct(self) -> float:
-        return self.abs_error_realized_pct / self.days_counted if self.days_counted else float("nan")
+        return _ratio(self.abs_error_realized_pct, self.days_counted)
 
     @property
     def reversals_per_segment_week(self) -> float:
-        return self.reversals / self.segment_weeks if self.segment_weeks else float("nan")
+        return _ratio(self.reversals, self.segment_weeks)
 
     @property
     def spend_per_expected_lead(self) -> float:
-        return self.spend / self.expected_leads if self.expected_leads else float("nan")
+        return _ratio(self.spend, self.expected_leads)
+
+
+def _ratio(part: float, whole: float) -> float:
+    """part / whole, NaN when there is no whole."""
+    return part / whole if whole else float("nan")
 
 
 def _pct(part: int, whole: int) -> float:
