@@ -346,3 +346,30 @@ def test_signing_out_and_a_user_without_a_partner_or_admin_profile(page: Page, m
     assert page.wait_state() == "error"
     assert "geen partner of beheerder" in page.main_text()
     assert page.driver.find_element(By.ID, "nav").text == ""
+
+
+def test_admin_pauses_a_segment_and_reruns_a_night(
+    page: Page, market: Market, committed: psycopg.Connection
+) -> None:
+    page.sign_in(market.rest.admin_id, "settings")
+    code = page.driver.find_element(By.CSS_SELECTOR, "input[name=code]")
+    code.send_keys("dakdekker_utrecht")
+    code.find_element(By.XPATH, "ancestor::form//button").click()
+    page.wait(lambda: "dakdekker_utrecht" in page.main_text(), "the paused segment")
+    paused = "select value from lead_flow_settings where key = 'paused' and segment_id = %s"
+    assert committed.execute(paused, (market.other_segment,)).fetchone() == (True,)
+
+    page.go("nights")
+    form = page.driver.find_element(By.ID, "rerun-form")
+    yesterday = committed.execute("select lead_flow.local_day(now()) - 1").fetchone()[0]
+    page.js("arguments[0].elements.day.value = arguments[1]", form, yesterday.isoformat())
+    form.find_element(By.TAG_NAME, "button").click()
+    result = page.driver.find_element(By.ID, "rerun-result")
+    page.wait(lambda: result.find_elements(By.CSS_SELECTOR, "tbody tr"), "the steps")
+    rows = result.find_elements(By.CSS_SELECTOR, "tbody tr")
+    steps = [tr.find_element(By.TAG_NAME, "td").text for tr in rows]
+    registered = committed.execute("select step from lead_flow.pipeline_steps order by sort_order").fetchall()
+    assert steps == [r[0] for r in registered]
+    assert committed.execute(
+        "select count(*) from lead_flow.nightly_runs where date = %s", (yesterday,)
+    ).fetchone()[0] > 0
