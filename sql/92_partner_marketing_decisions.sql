@@ -4,6 +4,33 @@
 -- worker, and when the worker completes it (lead_flow.complete_budget_change, sql/75) the trigger
 -- here makes the campaign's daily budget (or status) follow and marks the recommendation applied.
 
+-- One Google Ads change per partner campaign at a time and per day: raises 22023 when a change for
+-- the campaign still waits for the worker, or one was already queued on Amsterdam day p_today.
+-- p_change names the change in the message ('a budget change'); p_advice says what to do instead.
+create or replace function lead_flow.require_no_partner_campaign_change(
+  p_campaign_id uuid, p_today date, p_change text, p_advice text)
+  returns void
+  language plpgsql stable set search_path = ''
+  as $$
+  begin
+    if exists (select from public.channel_orchestration_log o
+                where o.partner_campaign_id = p_campaign_id and o.status in ('pending', 'in_progress')) then
+      raise exception '% for campaign % is already waiting for the worker', p_change, p_campaign_id
+        using errcode = '22023';
+    end if;
+    if exists (select from public.channel_orchestration_log o
+                where o.partner_campaign_id = p_campaign_id and o.channel = 'google_ads' and o.date = p_today) then
+      raise exception 'campaign % already had % today (%); %',
+        p_campaign_id, p_change, p_today, p_advice using errcode = '22023';
+    end if;
+  end
+  $$;
+comment on function lead_flow.require_no_partner_campaign_change(uuid, date, text, text) is
+  'Raises 22023 when a change for the partner campaign is pending or in progress, or one was queued on p_today '
+  '(one Google Ads change per campaign per day); p_change names the change, p_advice is the message''s advice.';
+revoke all on function lead_flow.require_no_partner_campaign_change(uuid, date, text, text)
+  from public, anon, authenticated;
+
 -- Approve (p_approve) or reject a recommendation as the calling user: a partner its own, an admin
 -- any, service_role any. Approving a budget change or a pause queues ONE pending google_ads change in
 -- channel_orchestration_log for the worker; a landing page proposal becomes a draft page.
@@ -90,15 +117,8 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
         raise exception 'the daily budget of campaign % changed since this recommendation (it said %, now %); wait for tonight''s recommendation',
           c.id, v_old, c.daily_budget using errcode = '22023';
       end if;
-      if exists (select from public.channel_orchestration_log o
-                  where o.partner_campaign_id = c.id and o.status in ('pending', 'in_progress')) then
-        raise exception 'a budget change for campaign % is already waiting for the worker', c.id using errcode = '22023';
-      end if;
-      if exists (select from public.channel_orchestration_log o
-                  where o.partner_campaign_id = c.id and o.channel = 'google_ads' and o.date = v_today) then
-        raise exception 'campaign % already had a budget change today (%); one change a day keeps the daily limit',
-          c.id, v_today using errcode = '22023';
-      end if;
+      perform lead_flow.require_no_partner_campaign_change(c.id, v_today, 'a budget change',
+                                                         'one change a day keeps the daily limit');
       if v_new > v_old then
         -- The month as it stands now: spend before today + the rest of the month at every daily budget.
         select p.monthly_marketing_budget into v_monthly from public.profiles p where p.id = r.partner_id;
@@ -135,15 +155,8 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
         raise exception 'campaign % is already %; only an active campaign is paused', c.id, c.status
           using errcode = '22023';
       end if;
-      if exists (select from public.channel_orchestration_log o
-                  where o.partner_campaign_id = c.id and o.status in ('pending', 'in_progress')) then
-        raise exception 'a change for campaign % is already waiting for the worker', c.id using errcode = '22023';
-      end if;
-      if exists (select from public.channel_orchestration_log o
-                  where o.partner_campaign_id = c.id and o.channel = 'google_ads' and o.date = v_today) then
-        raise exception 'campaign % already had a change today (%); approve the pause tomorrow (it stays pending until it expires)',
-          c.id, v_today using errcode = '22023';
-      end if;
+      perform lead_flow.require_no_partner_campaign_change(
+        c.id, v_today, 'a change', 'approve the pause tomorrow (it stays pending until it expires)');
       insert into public.channel_orchestration_log
         (date, segment_id, channel, action_type, old_value, new_value, reason, customer_id, campaign_id,
          budget_resource_name, partner_campaign_id, recommendation_id, controller)
