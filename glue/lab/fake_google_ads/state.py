@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -565,24 +565,8 @@ class FakeGoogleAds:
         request_id: str,
     ) -> MutateOutcome:
         """CampaignBudgetService.MutateCampaignBudgets semantics (updates only)."""
-        self.check_customer(customer_id)
-        _check_operation_count(len(operations))
-        self.charge_quota(len(operations))
-        with self._lock:
-            errors = [e for i, op in enumerate(operations) for e in self._validate_update(customer_id, i, op)]
-            if errors and not partial_failure:
-                raise AdsApiError("INVALID_ARGUMENT", _summary_message(errors), errors)
-            if validate_only:
-                return MutateOutcome([], errors)
-            failed = {e.operation_index for e in errors}
-            results: list[str | None] = []
-            for index, op in enumerate(operations):
-                if index in failed:
-                    results.append(None)
-                else:
-                    self._apply_update(op, request_id)
-                    results.append(op.resource_name)
-            return MutateOutcome(results, errors)
+        return self._mutate(customer_id, operations, self._validate_update,
+                            lambda op: self._apply_update(op, request_id), partial_failure, validate_only)
 
     def mutate_campaigns(
         self,
@@ -594,28 +578,39 @@ class FakeGoogleAds:
         request_id: str,
     ) -> MutateOutcome:
         """CampaignService.MutateCampaigns semantics for status updates (ENABLED, PAUSED) only."""
+        now = datetime.datetime.now(datetime.UTC)
+        return self._mutate(customer_id, operations, self._validate_campaign_update,
+                            lambda op: self._apply_campaign_update(op, request_id, now), partial_failure,
+                            validate_only)
+
+    def _mutate(
+        self,
+        customer_id: str,
+        operations: Sequence[Any],
+        validate: Callable[[str, int, Any], list[ErrorDetail]],
+        apply: Callable[[Any], None],
+        partial_failure: bool,
+        validate_only: bool,
+    ) -> MutateOutcome:
+        """One mutate request: every operation validated first; without partial_failure one error
+        fails them all; validate_only applies nothing; else each valid operation is applied."""
         self.check_customer(customer_id)
         _check_operation_count(len(operations))
         self.charge_quota(len(operations))
         with self._lock:
-            errors = [e for i, op in enumerate(operations)
-                      for e in self._validate_campaign_update(customer_id, i, op)]
+            errors = [e for i, op in enumerate(operations) for e in validate(customer_id, i, op)]
             if errors and not partial_failure:
                 raise AdsApiError("INVALID_ARGUMENT", _summary_message(errors), errors)
             if validate_only:
                 return MutateOutcome([], errors)
             failed = {e.operation_index for e in errors}
             results: list[str | None] = []
-            now = datetime.datetime.now(datetime.UTC)
             for index, op in enumerate(operations):
                 if index in failed:
                     results.append(None)
-                    continue
-                campaign = self._campaigns[op.resource_name]
-                status = op.status or campaign.status
-                self._campaigns[op.resource_name] = dataclasses.replace(campaign, status=status)
-                self._campaign_mutations.append(CampaignMutation(op.resource_name, status, request_id, now))
-                results.append(op.resource_name)
+                else:
+                    apply(op)
+                    results.append(op.resource_name)
             return MutateOutcome(results, errors)
 
     # -- summaries ---------------------------------------------------------------------------------
@@ -808,6 +803,12 @@ class FakeGoogleAds:
                 BudgetMutation(op.resource_name, changes["amount_micros"], request_id, now)
             )
         self._replace_budget(budget, **changes)
+
+    def _apply_campaign_update(self, op: CampaignOperation, request_id: str, now: datetime.datetime) -> None:
+        campaign = self._campaigns[op.resource_name]
+        status = op.status or campaign.status
+        self._campaigns[op.resource_name] = dataclasses.replace(campaign, status=status)
+        self._campaign_mutations.append(CampaignMutation(op.resource_name, status, request_id, now))
 
 
 def normalize_customer_id(customer_id: str | int) -> str:
