@@ -57,12 +57,12 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
     -- segment set to a controller that is not available gets 'spec', and its reason says so), then
     -- the hard limits. 'spec' runs on typed columns; the other controllers take jsonb inputs, built
     -- only for the segments that use them, with their features read once for all such segments.
-    -- plans reads the settings the statement needs as typed columns, and keeps the settings' jsonb
-    -- only for those controllers: 100,000 segments' rows are sorted and hashed below.
+    -- settings holds the values the statement needs as typed columns, and the settings' jsonb only
+    -- for the segments whose controller takes it: materialized, so that what is hashed and sorted
+    -- below for 100,000 segments is these small rows, not 100,000 jsonb documents.
     insert into pg_temp.lead_flow_orchestration
-    with plans as (
-      select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
-             p.expected_leads_per_day, s.branch,
+    with settings as materialized (
+      select ss.segment_id,
              case when k.available then k.controller else 'spec' end as controller,
              case when not k.available then format('controller %s is not installed, used spec', k.controller) end
                as controller_note,
@@ -74,11 +74,17 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
              (ss.settings ->> 'max_budget')::numeric as max_budget,
              (ss.settings ->> 'launch_budget')::numeric as launch_budget,
              case when k.available and k.controller <> 'spec' then ss.settings end as settings
-        from public.lead_segment_plans p
-        join public.lead_segments s on s.id = p.segment_id and s.is_active
-        join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
+        from lead_flow.segment_settings ss
        cross join lateral (select ss.settings ->> 'controller' as controller,
                                   coalesce(ss.settings ->> 'controller' = any (v_controllers), false) as available) k
+       where ss.segment_id is not null
+    ), plans as (
+      select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
+             p.expected_leads_per_day, s.branch, st.controller, st.controller_note, st.paused, st.cpl_prior_leads,
+             st.default_cost_per_lead, st.max_change, st.min_budget, st.max_budget, st.launch_budget, st.settings
+        from public.lead_segment_plans p
+        join public.lead_segments s on s.id = p.segment_id and s.is_active
+        join settings st on st.segment_id = p.segment_id
        where p.date = p_date
     ), recent as (   -- the cost per lead's window, for every segment
       select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
