@@ -49,6 +49,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
   #variable_conflict use_column
   declare
     v_yesterday date := lead_flow.local_day(p_now) - 1;
+    v_gap_nights integer;
   begin
     -- Admins, the service role, and direct database sessions without JWT claims (psql, pg_cron) get
     -- everything; a partner what the worker could not do with its own campaigns; others nothing.
@@ -59,18 +60,28 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
       return;
     end if;
 
-    -- |gap %| over alert_gap_percentage on each of the last alert_gap_nights planned nights in a row.
+    -- |gap %| over alert_gap_percentage on each of the last alert_gap_nights planned nights in a row,
+    -- the last of them last night or the night before. Only the window that can say so is read: per
+    -- active segment its plans of the nights+1 days up to yesterday, by the (segment_id, date) key, not
+    -- the whole history. In that window the last planned day is last_date, and the alert holds when the
+    -- nights days ending there are all planned and all over the threshold. v_gap_nights, the most
+    -- nights any segment asks for, bounds the read by date, so the planner sees how few rows it is.
+    select max(greatest((ss.settings ->> 'alert_gap_nights')::numeric, 1)::integer) into v_gap_nights
+      from lead_flow.segment_settings ss;
     return query
-    with ranked as (
-      select p.segment_id, p.date, p.lead_gap, p.lead_gap_percentage, p.target_leads_per_day, p.actual_leads,
+    with cfg as (
+      select ss.segment_id,
              (ss.settings ->> 'alert_gap_percentage')::numeric as threshold,
-             greatest((ss.settings ->> 'alert_gap_nights')::numeric, 1)::integer as nights,
-             row_number() over (partition by p.segment_id order by p.date desc) as rn,
+             greatest((ss.settings ->> 'alert_gap_nights')::numeric, 1)::integer as nights
+        from lead_flow.segment_settings ss
+        join public.lead_segments s on s.id = ss.segment_id and s.is_active
+    ), recent as (
+      select p.segment_id, p.date, p.lead_gap, p.lead_gap_percentage, c.threshold, c.nights,
              max(p.date) over (partition by p.segment_id) as last_date
-        from public.lead_segment_plans p
-        join public.lead_segments s on s.id = p.segment_id and s.is_active
-        join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
-       where p.date between v_yesterday - 400 and v_yesterday
+        from cfg c
+        join public.lead_segment_plans p on p.segment_id = c.segment_id
+         and p.date between v_yesterday - c.nights and v_yesterday
+       where p.date >= v_yesterday - v_gap_nights
     )
     select 'lead_gap'::text, r.segment_id, max(r.date), 'warning'::text,
            format('|gap %%| above %s%% for %s nights in a row (last: gap %s leads, %s%%)',
@@ -80,8 +91,8 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
            jsonb_build_object('nights', max(r.nights), 'threshold', max(r.threshold),
                               'gap_percentages', jsonb_agg(r.lead_gap_percentage order by r.date),
                               'dates', jsonb_agg(r.date order by r.date))
-      from ranked r
-     where r.rn <= r.nights and r.last_date >= v_yesterday - 1
+      from recent r
+     where r.date > r.last_date - r.nights and r.last_date >= v_yesterday - 1
      group by r.segment_id
     having count(*) = max(r.nights)
        and bool_and(abs(r.lead_gap_percentage) > r.threshold)
