@@ -21,6 +21,32 @@
 --   * no increase for a campaign that is not budget-limited (spent < smart_spend_ratio of its budget
 --     over the last 3 days): more budget buys nothing; lead_flow.controller_alerts() reports it.
 
+-- The Google Ads budget in force for a segment on day p_day: the latest applied change planned before it,
+-- else the day-start value of the first change after it, else p_current (the campaign's current budget).
+-- One definition for smart_controller_features and controller_alerts.
+create or replace function lead_flow.budget_in_force(p_segment_id uuid, p_day date, p_current numeric)
+  returns numeric
+  language sql stable set search_path = ''
+  as $$
+    select coalesce(
+             (select coalesce(l.applied_value, l.new_value)
+                from public.channel_orchestration_log l
+               where l.segment_id = p_segment_id and l.channel = 'google_ads'
+                 and l.status = 'success' and l.date < p_day
+               order by l.date desc limit 1),
+             (select l.old_value
+                from public.channel_orchestration_log l
+               where l.segment_id = p_segment_id and l.channel = 'google_ads'
+                 and l.date >= p_day and l.old_value is not null
+               order by l.date limit 1),
+             p_current)
+  $$;
+comment on function lead_flow.budget_in_force(uuid, date, numeric) is
+  'The segment''s Google Ads daily budget in force on p_day: the latest applied change planned before it, else '
+  'the day-start value of the first change on or after it, else p_current; two index lookups in the log.';
+revoke all on function lead_flow.budget_in_force(uuid, date, numeric) from public, anon, authenticated;
+grant execute on function lead_flow.budget_in_force(uuid, date, numeric) to service_role;
+
 -- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, over
 -- its learning window (smart_window_days) the mean leads, spend and conversions, each day's spend
 -- and the regression sums of daily leads on spend, and spend against the budget in force over the
@@ -48,22 +74,10 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
         join segs g on g.id = st.segment_id
        where st.date between p_date - 55 and p_date
     ), budget_days as (
-      -- The budget in force on each of the last 3 days: the latest applied change planned before it,
-      -- else the day-start value of the first change after it, else the campaign's current budget.
-      select d.segment_id, d.spend,
-             coalesce(prev.v, nxt.v, g.daily_budget) as budget
+      -- The budget in force on each of the last 3 days (lead_flow.budget_in_force).
+      select d.segment_id, d.spend, lead_flow.budget_in_force(d.segment_id, d.date, g.daily_budget) as budget
         from days d
         join segs g on g.id = d.segment_id
-        left join lateral (select coalesce(l.applied_value, l.new_value) as v
-                             from public.channel_orchestration_log l
-                            where l.segment_id = d.segment_id and l.channel = 'google_ads'
-                              and l.status = 'success' and l.date < d.date
-                            order by l.date desc limit 1) prev on true
-        left join lateral (select l.old_value as v
-                             from public.channel_orchestration_log l
-                            where l.segment_id = d.segment_id and l.channel = 'google_ads'
-                              and l.date >= d.date and l.old_value is not null
-                            order by l.date limit 1) nxt on true
        where d.date > p_date - 3
     ), per_segment as (
       select d.segment_id,
@@ -344,7 +358,10 @@ grant execute on function lead_flow.desired_budget_smart(jsonb) to service_role;
 
 -- Alerts in lead_flow_alerts' shape: segments below target whose campaign is not budget-limited
 -- (spent < smart_spend_ratio of its budget over the last 3 planned days), so more budget would buy
--- nothing and the gap needs another channel or more search demand. For the last planned day.
+-- nothing and the gap needs another channel or more search demand. For the last planned day. Reads
+-- only what the alert says: per active segment with a campaign, the stats of the 7 days up to that day
+-- (by the (segment_id, date) key) and the budget in force on its last 3, the same figures (days_7d,
+-- leads_7d, spend_3d, budget_3d, days_3d) smart_controller_features computes, not its 56-day learning.
 create or replace function lead_flow.controller_alerts(p_now timestamptz default now())
   returns table (kind text, segment_id uuid, date date, severity text, message text, details jsonb)
   language sql stable security definer set search_path = ''
@@ -352,32 +369,46 @@ create or replace function lead_flow.controller_alerts(p_now timestamptz default
     with last_day as (
       select max(p.date) as d from public.lead_segment_plans p where p.date < lead_flow.local_day(p_now)
     ), latest as (
-      select p.segment_id, p.date, p.target_leads_per_day, ss.settings
+      select p.segment_id, p.date, p.target_leads_per_day, c.daily_budget,
+             coalesce((ss.settings ->> 'smart_spend_ratio')::numeric, 0.85) as spend_ratio
         from public.lead_segment_plans p
         join last_day ld on p.date = ld.d
+        join public.lead_segments s on s.id = p.segment_id and s.is_active
         join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
         join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
+       where ((select lead_flow.is_admin()) or coalesce((select auth.role()), '') = 'service_role'
+              or (select auth.jwt()) = '{}'::jsonb)
+    ), below_target as (
+      -- The 7 days' leads first: only a segment below target needs its budgets looked up.
+      select l.segment_id, l.date, l.target_leads_per_day, l.daily_budget, l.spend_ratio,
+             count(*) as days_7d, coalesce(sum(st.leads_generated), 0) as leads_7d,
+             coalesce(sum(st.google_ads_spend) filter (where st.date > l.date - 3), 0) as spend_3d,
+             count(*) filter (where st.date > l.date - 3) as days_3d
+        from latest l
+        join public.lead_generation_stats st on st.segment_id = l.segment_id
+         and st.date > l.date - 7 and st.date <= l.date
+       group by l.segment_id, l.date, l.target_leads_per_day, l.daily_budget, l.spend_ratio
+      having coalesce(sum(st.leads_generated), 0) < l.target_leads_per_day * greatest(count(*), 1)
+    ), recent as (
+      select b.*,
+             (select sum(lead_flow.budget_in_force(b.segment_id, st.date, b.daily_budget))
+                from public.lead_generation_stats st
+               where st.segment_id = b.segment_id and st.date > b.date - 3 and st.date <= b.date) as budget_3d
+        from below_target b
     )
-    select 'not_budget_limited'::text, l.segment_id, l.date, 'warning'::text,
+    select 'not_budget_limited'::text, r.segment_id, r.date, 'warning'::text,
            format('below target (%s/day over 7 days vs %s) but the campaign spent only %s of its %s budget over '
-                  '3 days: more budget buys nothing here', round((f.features ->> 'leads_7d')::numeric
-                  / nullif((f.features ->> 'days_7d')::numeric, 0), 1), l.target_leads_per_day,
-                  lead_flow.money((f.features ->> 'spend_3d')::numeric),
-                  lead_flow.money((f.features ->> 'budget_3d')::numeric)),
-           f.features
-      from latest l
-      join lead_flow.smart_controller_features((select ld.d from last_day ld)) f on f.segment_id = l.segment_id
-     where ((select lead_flow.is_admin()) or coalesce((select auth.role()), '') = 'service_role'
-            or (select auth.jwt()) = '{}'::jsonb)
-       and (f.features ->> 'budget_3d')::numeric > 0
-       and (f.features ->> 'spend_3d')::numeric
-           < coalesce((l.settings ->> 'smart_spend_ratio')::numeric, 0.85) * (f.features ->> 'budget_3d')::numeric
-       and (f.features ->> 'leads_7d')::numeric
-           < l.target_leads_per_day * greatest((f.features ->> 'days_7d')::numeric, 1)
+                  '3 days: more budget buys nothing here', round(r.leads_7d::numeric / nullif(r.days_7d, 0), 1),
+                  r.target_leads_per_day, lead_flow.money(r.spend_3d), lead_flow.money(r.budget_3d)),
+           jsonb_build_object('days_7d', r.days_7d, 'leads_7d', r.leads_7d, 'spend_3d', r.spend_3d,
+                              'budget_3d', r.budget_3d, 'days_3d', r.days_3d)
+      from recent r
+     where r.budget_3d > 0 and r.spend_3d < r.spend_ratio * r.budget_3d
   $$;
 comment on function lead_flow.controller_alerts(timestamptz) is
   'Alert kind not_budget_limited, in lead_flow_alerts'' columns: segments below their 7-day target whose campaign '
   'spent less than smart_spend_ratio of its budget over the last 3 days of the last planned day (more budget buys '
-  'nothing). Rows only for admins and back-end roles.';
+  'nothing); details: days_7d, leads_7d, spend_3d, budget_3d, days_3d. Reads the last 7 days only. Rows only for '
+  'admins and back-end roles.';
 revoke all on function lead_flow.controller_alerts(timestamptz) from public, anon, authenticated;
 grant execute on function lead_flow.controller_alerts(timestamptz) to authenticated, service_role;
