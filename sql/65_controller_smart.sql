@@ -390,11 +390,12 @@ create or replace function lead_flow.controller_alerts(p_now timestamptz default
        group by l.segment_id, l.date, l.target_leads_per_day, l.daily_budget, l.spend_ratio
       having coalesce(sum(st.leads_generated), 0) < l.target_leads_per_day * greatest(count(*), 1)
     ), recent as (
-      select b.*,
-             (select sum(lead_flow.budget_in_force(b.segment_id, st.date, b.daily_budget))
-                from public.lead_generation_stats st
-               where st.segment_id = b.segment_id and st.date > b.date - 3 and st.date <= b.date) as budget_3d
+      select b.*, bb.budget_3d
         from below_target b
+       cross join lateral (
+         select sum(lead_flow.budget_in_force(b.segment_id, st.date, b.daily_budget)) as budget_3d
+           from public.lead_generation_stats st
+          where st.segment_id = b.segment_id and st.date > b.date - 3 and st.date <= b.date) bb
     )
     select 'not_budget_limited'::text, r.segment_id, r.date, 'warning'::text,
            format('below target (%s/day over 7 days vs %s) but the campaign spent only %s of its %s budget over '

@@ -69,7 +69,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
     select max(greatest((ss.settings ->> 'alert_gap_nights')::numeric, 1)::integer) into v_gap_nights
       from lead_flow.segment_settings ss;
     return query
-    with cfg as (
+    with cfg as materialized (  -- the two numbers, not each segment's settings jsonb, flow on
       select ss.segment_id,
              (ss.settings ->> 'alert_gap_percentage')::numeric as threshold,
              greatest((ss.settings ->> 'alert_gap_nights')::numeric, 1)::integer as nights
