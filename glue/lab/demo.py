@@ -120,6 +120,8 @@ def fill_stack(database_url: str, cfg: SimConfig, note: Callable[[str], None]) -
             conn.execute("insert into public.profiles (id, email, company_name, is_admin) "
                          "select id, email, 'Leadstroom beheer', true from auth.users where email = %s",
                          (DEMO_ADMIN_EMAIL,))
+            # The platform's daily refresh of its router's view (open and accepted leads per partner).
+            conn.execute("select public.refresh_partner_performance_stats()")
             note(f"stats and plans {history} .. {yesterday - datetime.timedelta(days=1)}")
             conn.execute("select count(*) from lead_flow.backfill_lead_flow(%s, %s)",
                          (history, yesterday - datetime.timedelta(days=1)))

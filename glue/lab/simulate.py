@@ -283,6 +283,9 @@ class Simulation:
             (day - datetime.timedelta(days=3), day - datetime.timedelta(days=2)),
         )
         pull_metrics(conn, self.gateway, day, day)
+        # The platform refreshes its router's view daily (open and accepted leads per partner, read by
+        # capacity and capacity trust); the nightly steps leave that to the platform.
+        conn.execute("select public.refresh_partner_performance_stats()")
         failed = [
             r
             for r in conn.execute(
