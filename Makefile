@@ -18,7 +18,7 @@ APT_PACKAGES := postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-
 VENDOR_DIR := glue/dashboard/static/vendor
 VENDOR_FILES := node_modules/@supabase/supabase-js/dist/umd/supabase.js node_modules/echarts/dist/echarts.min.js
 
-.PHONY: test up down migrate demo deps lint bench clean vendor screenshots
+.PHONY: test up down migrate demo dashboard deps lint bench clean vendor screenshots
 
 test: deps  ## install what is missing, then run every test
 	$(BIN)/pytest -q -p no:cacheprovider tests
@@ -34,6 +34,12 @@ migrate: $(BIN)/leadflow  ## apply migrations to $$DATABASE_URL (any database, e
 
 demo: deps  ## seed a Dutch marketplace, run the nightly loop, show the result
 	$(BIN)/leadflow demo
+
+# The demo's marketplace in the browser: the make-up stack filled once (a second run reuses it), then
+# the Leadstroom page served with a sign-in URL for the demo's admin and a partner (Ctrl-C stops it).
+dashboard: deps  ## the demo marketplace in the Leadstroom dashboard (make up stack; prints sign-in URLs)
+	@$(BIN)/leadflow demo --into-stack >/dev/null
+	$(BIN)/leadflow dashboard
 
 lint: $(BIN)/leadflow
 	$(BIN)/ruff check glue tests bench

@@ -23,7 +23,8 @@ class SignInUser:
 
 
 def sign_in_users(database_url: str) -> list[SignInUser]:
-    """One existing user per kind: the first admin profile, the first partner serving a segment."""
+    """One existing user per kind: the first admin profile; the first partner serving a segment,
+    one with its own marketing first (its Marketing tab has the most to show: the demo's De Kwast)."""
     with psycopg.connect(database_url) as conn:
         admin = conn.execute(
             "select id::text, coalesce(company_name, '') from public.profiles where is_admin"
@@ -33,7 +34,9 @@ def sign_in_users(database_url: str) -> list[SignInUser]:
             """select p.id::text, coalesce(p.company_name, '') from public.profiles p
                 where not p.is_admin
                   and exists (select from lead_flow.partner_segment_matches m where m.partner_id = p.id)
-                order by p.company_name, p.id limit 1"""
+                order by exists (select from public.partner_marketing_campaigns c
+                                  where c.partner_id = p.id) desc,
+                         p.company_name, p.id limit 1"""
         ).fetchone()
     users = []
     if admin:

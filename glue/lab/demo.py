@@ -274,6 +274,7 @@ def main(args: argparse.Namespace) -> int:
         report.render(result, scores, title="Lead Flow demo: a simulated Dutch marketplace", facts=facts),
     )
     print(f"\nreport: {path.resolve()}")
+    print("the same marketplace in the dashboard: make dashboard")
     if result.violations:
         print(f"{len(result.violations)} safety-limit violations: {result.violations[:5]}")
         return 1
