@@ -137,7 +137,16 @@ select results_eq(
          ('lead_segment_target_overrides', 'select from public.lead_segment_target_overrides'),
          ('orchestration_status', 'select from public.orchestration_status'),
          ('lead_flow_logs', $q$select from public.lead_flow_logs where message = 'seeded'$q$),
-         ('partner_marketing_campaigns', 'select from public.partner_marketing_campaigns')
+         ('partner_marketing_campaigns', 'select from public.partner_marketing_campaigns'),
+         ('marketing_recommendation_outcomes', 'select from public.marketing_recommendation_outcomes'),
+         ('segment_budget_response', $q$select from public.segment_budget_response(
+                                          '00000000-0000-4000-8000-00000000b001') limit 1$q$),
+         ('lead_flow_gap_heatmap', 'select from public.lead_flow_gap_heatmap'),
+         ('get_lead_flow_daily_totals', $q$select from public.get_lead_flow_daily_totals('2026-11-20', '2026-11-20')$q$),
+         ('get_segment_capacity_partners', $q$select from public.get_segment_capacity_partners(
+                                                '00000000-0000-4000-8000-00000000b001')$q$),
+         ('partner_capacity_trust', 'select from public.partner_capacity_trust'),
+         ('partner_capacity_changes', 'select from public.partner_capacity_changes')
        ) m (what, q) $$,
   $$ values
        --  what                            anon      nobody    partner   admin     service_role
@@ -160,9 +169,17 @@ select results_eq(
        ('lead_segment_target_overrides', 'denied', 'none',   'none',   'one',    'one'),
        ('orchestration_status',          'denied', 'denied', 'denied', 'one',    'one'),
        ('lead_flow_logs',                'denied', 'none',   'none',   'one',    'one'),
-       ('partner_marketing_campaigns',   'denied', 'none',   'one',    'rows',   'rows') $$,
+       ('partner_marketing_campaigns',   'denied', 'none',   'one',    'rows',   'rows'),
+       ('marketing_recommendation_outcomes', 'denied', 'none', 'none', 'none',  'none'),
+       ('segment_budget_response',       'denied', 'denied', 'one',    'one',    'one'),
+       ('lead_flow_gap_heatmap',         'denied', 'denied', 'denied', 'one',    'one'),
+       ('get_lead_flow_daily_totals',    'denied', 'denied', 'denied', 'one',    'one'),
+       ('get_segment_capacity_partners', 'denied', 'denied', 'denied', 'one',    'one'),
+       ('partner_capacity_trust',        'denied', 'denied', 'denied', 'rows',   'rows'),
+       ('partner_capacity_changes',      'denied', 'denied', 'denied', 'none',   'none') $$,
   'reads: anon the regions only; signed in without a partner profile nothing; a partner the segments, '
-  'capacity, stats and plans, and its own marketing campaigns; admins and service_role everything');
+  'capacity, stats, plans and the what-if, and its own marketing campaigns; the overview aggregates, '
+  'capacity partners and capacity trust for admins and service_role, who read everything');
 
 -- Money: the same reads, counting only rows where a money column has a value.
 select results_eq(
@@ -174,13 +191,17 @@ select results_eq(
                                      '2026-11-20', '2026-11-20') s where s.google_ads_spend is not null$q$),
          ('get_segment_plans', $q$select from public.get_segment_plans('00000000-0000-4000-8000-00000000b001',
                                      '2026-11-20', '2026-11-20') p
-                                   where p.target_daily_budget_google_ads is not null$q$)
+                                   where p.target_daily_budget_google_ads is not null$q$),
+         ('segment_budget_response', $q$select from public.segment_budget_response(
+                                          '00000000-0000-4000-8000-00000000b001') r
+                                        where r.budget is not null limit 1$q$)
        ) m (what, q) $$,
   $$ values
        --  what                     partner  admin  service_role
        ('lead_segment_overview',    'none',  'one', 'one'),
        ('get_segment_stats',        'none',  'one', 'one'),
-       ('get_segment_plans',        'none',  'one', 'one') $$,
+       ('get_segment_plans',        'none',  'one', 'one'),
+       ('segment_budget_response',  'none',  'one', 'one') $$,
   'money (budgets, spend) is for admins and the back end: a partner gets those columns as null');
 
 -- Writes through the tables: 'denied', or how many rows changed ('none' where RLS hides every row).
