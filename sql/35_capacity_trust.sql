@@ -21,19 +21,6 @@
 -- Every change of max_open_leads is logged by tg_profiles__log_capacity_change (its trigger is
 -- migration 0050's); a large raise is an alert (sql/85_alerts.sql) until an admin confirms it.
 
--- Who changed it: the JWT's role (authenticated, service_role) or, without one, the login role.
-create or replace function lead_flow.caller_role() returns text
-  language sql stable set search_path = ''
-  as $$
-    select coalesce(coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'role',
-                    session_user::text)
-  $$;
-comment on function lead_flow.caller_role() is
-  'The calling role for audit rows: the JWT''s role claim (authenticated, service_role) when there is one, '
-  'otherwise the session''s login role (postgres, a cron job''s role).';
-revoke all on function lead_flow.caller_role() from public, anon, authenticated;
-grant execute on function lead_flow.caller_role() to authenticated, service_role;
-
 -- The trigger (after update of max_open_leads, only when it changed: migration 0050) logs who, when,
 -- from and to. It must never fail the platform's profile update: an error is caught and written to
 -- lead_flow_logs instead. SECURITY DEFINER: a partner editing its own profile cannot write the log.

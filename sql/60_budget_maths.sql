@@ -2,7 +2,8 @@
 -- orchestration, the partner recommendations and the back end.
 -- Two stages, so that controllers can differ while the hard limits never do:
 --   1. a controller proposes a desired budget: lead_flow.desired_budget_<controller>(inputs jsonb)
---      returning (desired numeric, explanation text); 'spec' is here, 'smart' in 65_controller_smart;
+--      returning (desired numeric, explanation text); 'spec' is here, 'smart' in 65_controller_smart,
+--      'estimate' in 66_controller_estimate;
 --   2. lead_flow.limit_daily_budget() always applies the same hard limits to whatever was desired.
 --
 -- The cores (hard_budget_limits, blend_cost_per_lead, spec_controller) run once per segment a night,

@@ -27,6 +27,20 @@ comment on function lead_flow.jwt_user_id() is
 revoke all on function lead_flow.jwt_user_id() from public, anon, authenticated;
 grant execute on function lead_flow.jwt_user_id() to authenticated, service_role;
 
+-- Who is calling, for audit rows (capacity changes and confirmations, sql/35): the JWT's role
+-- (authenticated, service_role) or, without one, the login role.
+create or replace function lead_flow.caller_role() returns text
+  language sql stable set search_path = ''
+  as $$
+    select coalesce(coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'role',
+                    session_user::text)
+  $$;
+comment on function lead_flow.caller_role() is
+  'The calling role for audit rows: the JWT''s role claim (authenticated, service_role) when there is one, '
+  'otherwise the session''s login role (postgres, a cron job''s role).';
+revoke all on function lead_flow.caller_role() from public, anon, authenticated;
+grant execute on function lead_flow.caller_role() to authenticated, service_role;
+
 -- Re-created here (first made by migration 0002, which its policies needed) to read the sub safely.
 -- SECURITY DEFINER so a policy on profiles can read profiles without recursing through its own RLS.
 create or replace function lead_flow.is_admin() returns boolean
