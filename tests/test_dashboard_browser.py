@@ -28,7 +28,7 @@ from glue.lab import stack as glue_stack
 from glue.lab.tokens import anon_key, make_jwt
 from tests.support import RestClients
 from tests.support.api import seed
-from tests.test_partner_marketing_api import _seed_partner
+from tests.support.partner_marketing import TwoPartners, seed_two_partners
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -119,30 +119,16 @@ class Page:
             "return window.echarts.getInstanceByDom(el).getOption().series[0].data", name)
 
 
-@dataclass
-class Market:
-    rest: RestClients
-    segment: uuid.UUID
-    other_segment: uuid.UUID
-    rec: dict[uuid.UUID, uuid.UUID]
-    campaign: dict[uuid.UUID, uuid.UUID]
-
-
 @pytest.fixture
-def market(rest: RestClients, committed: psycopg.Connection) -> Market:
+def market(rest: RestClients, committed: psycopg.Connection) -> TwoPartners:
     """Two active segments (plans, stats, budget changes) and an inactive one; both partners with a
     marketing profile, a campaign, a landing page, a lead gap and a pending budget recommendation."""
     s = seed(committed)
-    a = _seed_partner(committed, rest.partner_id, s.segment, "111")
-    b = _seed_partner(committed, rest.other_partner_id, s.other_segment, "222")
+    market = seed_two_partners(committed, rest, s.segment, s.other_segment)
     committed.execute(
         "update partner_marketing_campaigns set name = 'Eigen campagne ' || external_campaign_id"
     )
-    return Market(
-        rest, s.segment, s.other_segment,
-        rec={rest.partner_id: a[2], rest.other_partner_id: b[2]},
-        campaign={rest.partner_id: a[1], rest.other_partner_id: b[1]},
-    )
+    return market
 
 
 @pytest.fixture
@@ -152,7 +138,7 @@ def page(browser: WebDriver, stack: glue_stack.Stack) -> Iterator[Page]:
     running.stop()
 
 
-def test_anon_sees_the_sign_in_only(page: Page, market: Market) -> None:
+def test_anon_sees_the_sign_in_only(page: Page, market: TwoPartners) -> None:
     page.fresh()
     page.driver.get(f"{page.url}/#/overview")
     page.driver.refresh()
@@ -163,7 +149,7 @@ def test_anon_sees_the_sign_in_only(page: Page, market: Market) -> None:
     assert page.console_errors() == []
 
 
-def test_a_bad_token_becomes_a_clear_message(page: Page, market: Market) -> None:
+def test_a_bad_token_becomes_a_clear_message(page: Page, market: TwoPartners) -> None:
     page.fresh()
     forged = make_jwt("not-the-secret-" * 4, "authenticated", uuid.uuid4())
     page.driver.get(f"{page.url}/#access_token={forged}")
@@ -172,7 +158,7 @@ def test_a_bad_token_becomes_a_clear_message(page: Page, market: Market) -> None
 
 
 def test_admin_overview_heatmap_has_one_cell_per_active_segment(
-    page: Page, market: Market, committed: psycopg.Connection
+    page: Page, market: TwoPartners, committed: psycopg.Connection
 ) -> None:
     page.sign_in(market.rest.admin_id)
     assert page.view() == "overview"
@@ -194,7 +180,7 @@ def test_admin_overview_heatmap_has_one_cell_per_active_segment(
 
 
 def test_admin_opens_a_segment_adds_an_override_and_sees_a_bad_ones_message(
-    page: Page, market: Market, committed: psycopg.Connection
+    page: Page, market: TwoPartners, committed: psycopg.Connection
 ) -> None:
     page.sign_in(market.rest.admin_id)
     page.open_numbers()
@@ -234,7 +220,7 @@ def test_admin_opens_a_segment_adds_an_override_and_sees_a_bad_ones_message(
 
 
 def test_a_partner_sees_its_own_rows_and_approval_queues_one_pending_change(
-    page: Page, market: Market, committed: psycopg.Connection
+    page: Page, market: TwoPartners, committed: psycopg.Connection
 ) -> None:
     me, other = market.rest.partner_id, market.rest.other_partner_id
     page.sign_in(me)
@@ -275,7 +261,7 @@ def test_a_partner_sees_its_own_rows_and_approval_queues_one_pending_change(
     assert "alleen voor beheerders" in page.main_text()
 
 
-def test_no_view_logs_a_console_error(page: Page, market: Market) -> None:
+def test_no_view_logs_a_console_error(page: Page, market: TwoPartners) -> None:
     page.sign_in(market.rest.admin_id)
     for view in ("overview", f"segment/{market.segment}", "nights", "settings", "partners",
                  f"partner/{market.rest.partner_id}"):
@@ -290,7 +276,7 @@ def test_no_view_logs_a_console_error(page: Page, market: Market) -> None:
 
 
 def test_admin_edits_a_setting_within_its_definitions_range(
-    page: Page, market: Market, committed: psycopg.Connection
+    page: Page, market: TwoPartners, committed: psycopg.Connection
 ) -> None:
     page.sign_in(market.rest.admin_id, "settings")
     assert page.view() == "settings"
@@ -311,7 +297,7 @@ def test_admin_edits_a_setting_within_its_definitions_range(
 
 
 def test_a_partner_creates_edits_and_publishes_a_landing_page(
-    page: Page, market: Market, committed: psycopg.Connection
+    page: Page, market: TwoPartners, committed: psycopg.Connection
 ) -> None:
     page.sign_in(market.rest.partner_id)
     form = page.driver.find_element(By.ID, "page-form")
@@ -334,7 +320,7 @@ def test_a_partner_creates_edits_and_publishes_a_landing_page(
     ).fetchone() == (market.rest.partner_id, "published", "Schilder in Breda")
 
 
-def test_signing_out_and_a_user_without_a_partner_or_admin_profile(page: Page, market: Market) -> None:
+def test_signing_out_and_a_user_without_a_partner_or_admin_profile(page: Page, market: TwoPartners) -> None:
     page.sign_in(market.rest.admin_id)
     page.driver.find_element(By.XPATH, "//nav//button[text()='Uitloggen']").click()
     page.wait(lambda: page.driver.find_elements(By.ID, "sign-in"), "the sign-in")
@@ -349,7 +335,7 @@ def test_signing_out_and_a_user_without_a_partner_or_admin_profile(page: Page, m
 
 
 def test_admin_pauses_a_segment_and_reruns_a_night(
-    page: Page, market: Market, committed: psycopg.Connection
+    page: Page, market: TwoPartners, committed: psycopg.Connection
 ) -> None:
     page.sign_in(market.rest.admin_id, "settings")
     code = page.driver.find_element(By.CSS_SELECTOR, "input[name=code]")

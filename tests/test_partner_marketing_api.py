@@ -5,8 +5,6 @@ included, gets a 4xx with a message and writes nothing."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
@@ -15,7 +13,7 @@ from postgrest import SyncPostgrestClient
 
 from tests.support import NOT_PARTNER_OR_ADMIN, RestClients, create_segment
 from tests.support.api import http
-from tests.support.partner_marketing import CUSTOMER, DAY, set_marketing
+from tests.support.partner_marketing import TwoPartners, seed_two_partners
 
 OWN_TABLES = [
     "partner_segments",
@@ -27,63 +25,11 @@ OWN_TABLES = [
 ]
 
 
-@dataclass
-class Marketing:
-    rest: RestClients
-    segment: uuid.UUID
-    other_segment: uuid.UUID
-    page: dict[uuid.UUID, uuid.UUID]
-    campaign: dict[uuid.UUID, uuid.UUID]
-    rec: dict[uuid.UUID, uuid.UUID]
-
-
-def _seed_partner(conn: psycopg.Connection, partner: uuid.UUID, segment: uuid.UUID, ext: str) -> tuple:
-    set_marketing(conn, partner, mode="hybrid", monthly=100_000)
-    conn.execute("update profiles set brand_color = '#112233' where id = %s", (partner,))
-    conn.execute(
-        "insert into partner_segments (partner_id, segment_id, is_primary) values (%s, %s, true)",
-        (partner, segment),
-    )
-    page = conn.execute(
-        "insert into partner_landing_pages (partner_id, segment_id, path, title) "
-        "values (%s, %s, %s, 'Schilder') returning id",
-        (partner, segment, f"/p{ext}/schilder"),
-    ).fetchone()[0]
-    camp = conn.execute(
-        "insert into partner_marketing_campaigns (partner_id, segment_id, channel, external_campaign_id, "
-        "customer_id, budget_resource_name, daily_budget, ai_managed) "
-        "values (%s, %s, 'google_ads', %s, %s, %s, 100, true) returning id",
-        (partner, segment, ext, CUSTOMER, f"customers/{CUSTOMER}/campaignBudgets/{ext}"),
-    ).fetchone()[0]
-    conn.execute(
-        "insert into partner_lead_gaps (partner_id, segment_id, date, target_leads, lead_gap) "
-        "values (%s, %s, %s, 10, 10)",
-        (partner, segment, DAY),
-    )
-    rec = conn.execute(
-        "insert into ai_marketing_recommendations (partner_id, segment_id, campaign_id, type, for_date, "
-        "payload, reason, expires_at) values (%s, %s, %s, 'increase_budget', %s, "
-        "'{\"old_daily_budget\": 100, \"new_daily_budget\": 110}', 'gap 10', now() + interval '1 day') "
-        "returning id",
-        (partner, segment, camp, DAY),
-    ).fetchone()[0]
-    return page, camp, rec
-
-
 @pytest.fixture
-def mk(rest: RestClients, committed: psycopg.Connection) -> Marketing:
+def mk(rest: RestClients, committed: psycopg.Connection) -> TwoPartners:
     seg = create_segment(committed, "schilder", "noord-brabant")
     other = create_segment(committed, "dakdekker", "utrecht")
-    a = _seed_partner(committed, rest.partner_id, seg, "111")
-    b = _seed_partner(committed, rest.other_partner_id, other, "222")
-    return Marketing(
-        rest,
-        seg,
-        other,
-        page={rest.partner_id: a[0], rest.other_partner_id: b[0]},
-        campaign={rest.partner_id: a[1], rest.other_partner_id: b[1]},
-        rec={rest.partner_id: a[2], rest.other_partner_id: b[2]},
-    )
+    return seed_two_partners(committed, rest, seg, other)
 
 
 def _partner_ids(client: SyncPostgrestClient, table: str) -> set[str]:
@@ -91,7 +37,7 @@ def _partner_ids(client: SyncPostgrestClient, table: str) -> set[str]:
 
 
 @pytest.mark.parametrize("table", OWN_TABLES)
-def test_partners_read_only_their_own_rows_admins_all_anon_nothing(mk: Marketing, table: str) -> None:
+def test_partners_read_only_their_own_rows_admins_all_anon_nothing(mk: TwoPartners, table: str) -> None:
     a, b = str(mk.rest.partner_id), str(mk.rest.other_partner_id)
     assert _partner_ids(mk.rest.partner, table) == {a}
     assert _partner_ids(mk.rest.other_partner, table) == {b}
@@ -101,7 +47,7 @@ def test_partners_read_only_their_own_rows_admins_all_anon_nothing(mk: Marketing
 
 
 @pytest.mark.parametrize("who", NOT_PARTNER_OR_ADMIN)
-def test_a_signed_in_caller_without_a_partner_profile_gets_nothing(mk: Marketing, who: str) -> None:
+def test_a_signed_in_caller_without_a_partner_profile_gets_nothing(mk: TwoPartners, who: str) -> None:
     client = getattr(mk.rest, who)
     for table in [*OWN_TABLES, "segment_partner_marketing"]:
         response = http(client, "GET", f"/{table}")
@@ -121,7 +67,7 @@ def test_a_signed_in_caller_without_a_partner_profile_gets_nothing(mk: Marketing
     assert 400 <= response.status_code < 500 and response.status_code != 201, response.text
 
 
-def test_a_partner_sees_its_own_campaigns_money_and_no_other_partners(mk: Marketing) -> None:
+def test_a_partner_sees_its_own_campaigns_money_and_no_other_partners(mk: TwoPartners) -> None:
     a, b = mk.rest.partner_id, mk.rest.other_partner_id
     fields = "id,daily_budget,monthly_budget,total_spend,avg_cpl"
     mine = mk.rest.partner.from_("partner_marketing_campaigns").select(fields).execute().data
@@ -145,7 +91,9 @@ def test_a_partner_sees_its_own_campaigns_money_and_no_other_partners(mk: Market
     }
 
 
-def test_a_partner_cannot_change_another_partners_rows(mk: Marketing, committed: psycopg.Connection) -> None:
+def test_a_partner_cannot_change_another_partners_rows(
+    mk: TwoPartners, committed: psycopg.Connection
+) -> None:
     b = mk.rest.other_partner_id
     p = mk.rest.partner
     # PATCH on B's rows matches nothing for A.
@@ -190,7 +138,7 @@ def test_a_partner_cannot_change_another_partners_rows(mk: Marketing, committed:
 
 
 def test_a_partner_cannot_make_itself_admin_or_touch_totals(
-    mk: Marketing, committed: psycopg.Connection
+    mk: TwoPartners, committed: psycopg.Connection
 ) -> None:
     p = mk.rest.partner
     for table, key, body in [
@@ -207,7 +155,7 @@ def test_a_partner_cannot_make_itself_admin_or_touch_totals(
     ).fetchone() == (False, 0)
 
 
-def test_the_partner_uses_its_own_marketing_endpoints(mk: Marketing, committed: psycopg.Connection) -> None:
+def test_the_partner_uses_its_own_marketing_endpoints(mk: TwoPartners, committed: psycopg.Connection) -> None:
     p = mk.rest.partner
     me = str(mk.rest.partner_id)
     profile = (
@@ -254,7 +202,7 @@ def test_the_partner_uses_its_own_marketing_endpoints(mk: Marketing, committed: 
     assert mk.rest.partner.from_("segment_partner_marketing").select("*").execute().data == []
 
 
-def test_approval_through_the_api_queues_one_change(mk: Marketing, committed: psycopg.Connection) -> None:
+def test_approval_through_the_api_queues_one_change(mk: TwoPartners, committed: psycopg.Connection) -> None:
     rec = str(mk.rec[mk.rest.partner_id])
     approved = mk.rest.partner.rpc("approve_marketing_recommendation", {"id": rec}).execute().data
     assert approved["status"] == "approved"
@@ -383,7 +331,7 @@ def test_approval_through_the_api_queues_one_change(mk: Marketing, committed: ps
     ],
 )
 def test_bad_input_is_a_4xx_with_a_message_and_writes_nothing(
-    mk: Marketing, committed: psycopg.Connection, method: str, path: str, body: dict, message: str
+    mk: TwoPartners, committed: psycopg.Connection, method: str, path: str, body: dict, message: str
 ) -> None:
     me = str(mk.rest.partner_id)
     rec = mk.rec[mk.rest.partner_id]
@@ -409,13 +357,13 @@ def test_bad_input_is_a_4xx_with_a_message_and_writes_nothing(
     assert after == before
 
 
-def test_content_up_to_256_kb_is_accepted(mk: Marketing) -> None:
+def test_content_up_to_256_kb_is_accepted(mk: TwoPartners) -> None:
     page = {"path": "/schilder/lang", "content_json": {"blocks": ["x" * 262_000]}}
     response = http(mk.rest.partner, "POST", "/partner_landing_pages", json=page)
     assert response.status_code == 201, response.text[:300]
 
 
-def test_approval_after_expiry_is_a_4xx(mk: Marketing, committed: psycopg.Connection) -> None:
+def test_approval_after_expiry_is_a_4xx(mk: TwoPartners, committed: psycopg.Connection) -> None:
     rec = mk.rec[mk.rest.partner_id]
     committed.execute(
         "update ai_marketing_recommendations set expires_at = now() - interval '1 second' where id = %s",
@@ -427,7 +375,7 @@ def test_approval_after_expiry_is_a_4xx(mk: Marketing, committed: psycopg.Connec
 
 
 def test_a_partner_sees_what_became_of_its_approvals_in_its_view_and_its_alerts(
-    mk: Marketing, committed: psycopg.Connection
+    mk: TwoPartners, committed: psycopg.Connection
 ) -> None:
     """A's approved budget change fails in the worker, B's ends as a conflict: each partner reads its
     own outcome (and why) and gets its own alert; the admin's alerts carry the segment and partner."""

@@ -1,5 +1,6 @@
 """Helpers for the partner marketing tests: a partner with a marketing profile, a Google Ads campaign,
-leads on an Amsterdam day, running the partner night, and acting as a user inside a transaction."""
+leads on an Amsterdam day, running the partner night, and acting as a user inside a transaction; the
+two REST partners each marketing in a segment of its own (the API and browser tests' dataset)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 
-from tests.support import create_industry, create_segment, create_user
+from tests.support import RestClients, create_industry, create_segment, create_user
 
 AMS = ZoneInfo("Europe/Amsterdam")
 DAY = dt.date(2026, 11, 20)  # night D; proposals are for 21 Nov, 10 days left in November
@@ -70,6 +72,75 @@ def create_campaign(
         ),
     ).fetchone()
     return row[0]
+
+
+@dataclass
+class TwoPartners:
+    """The REST clients' partner and other partner, each marketing in its own segment; its landing page,
+    campaign and pending recommendation by partner id."""
+
+    rest: RestClients
+    segment: uuid.UUID
+    other_segment: uuid.UUID
+    page: dict[uuid.UUID, uuid.UUID]
+    campaign: dict[uuid.UUID, uuid.UUID]
+    rec: dict[uuid.UUID, uuid.UUID]
+
+
+def seed_partner(
+    conn: psycopg.Connection, partner: uuid.UUID, segment: uuid.UUID, ext: str
+) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A hybrid marketing partner in `segment` (primary): a landing page, an AI-managed Google Ads campaign
+    `ext`, a lead gap of 10 on DAY and a pending budget increase. Returns (page, campaign, recommendation)."""
+    set_marketing(conn, partner, mode="hybrid", monthly=100_000)
+    conn.execute("update profiles set brand_color = '#112233' where id = %s", (partner,))
+    conn.execute(
+        "insert into partner_segments (partner_id, segment_id, is_primary) values (%s, %s, true)",
+        (partner, segment),
+    )
+    page = conn.execute(
+        "insert into partner_landing_pages (partner_id, segment_id, path, title) "
+        "values (%s, %s, %s, 'Schilder') returning id",
+        (partner, segment, f"/p{ext}/schilder"),
+    ).fetchone()[0]
+    camp = conn.execute(
+        "insert into partner_marketing_campaigns (partner_id, segment_id, channel, external_campaign_id, "
+        "customer_id, budget_resource_name, daily_budget, ai_managed) "
+        "values (%s, %s, 'google_ads', %s, %s, %s, 100, true) returning id",
+        (partner, segment, ext, CUSTOMER, f"customers/{CUSTOMER}/campaignBudgets/{ext}"),
+    ).fetchone()[0]
+    conn.execute(
+        "insert into partner_lead_gaps (partner_id, segment_id, date, target_leads, lead_gap) "
+        "values (%s, %s, %s, 10, 10)",
+        (partner, segment, DAY),
+    )
+    rec = conn.execute(
+        "insert into ai_marketing_recommendations (partner_id, segment_id, campaign_id, type, for_date, "
+        "payload, reason, expires_at) values (%s, %s, %s, 'increase_budget', %s, "
+        "'{\"old_daily_budget\": 100, \"new_daily_budget\": 110}', 'gap 10', now() + interval '1 day') "
+        "returning id",
+        (partner, segment, camp, DAY),
+    ).fetchone()[0]
+    return page, camp, rec
+
+
+def seed_two_partners(
+    conn: psycopg.Connection, rest: RestClients, segment: uuid.UUID, other_segment: uuid.UUID
+) -> TwoPartners:
+    """seed_partner for rest's partner in `segment` (campaign 111) and its other partner in
+    `other_segment` (campaign 222)."""
+    seeded = {
+        rest.partner_id: seed_partner(conn, rest.partner_id, segment, "111"),
+        rest.other_partner_id: seed_partner(conn, rest.other_partner_id, other_segment, "222"),
+    }
+    return TwoPartners(
+        rest,
+        segment,
+        other_segment,
+        page={partner: ids[0] for partner, ids in seeded.items()},
+        campaign={partner: ids[1] for partner, ids in seeded.items()},
+        rec={partner: ids[2] for partner, ids in seeded.items()},
+    )
 
 
 def add_leads(
