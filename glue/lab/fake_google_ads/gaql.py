@@ -16,40 +16,47 @@ from typing import Any
 
 from glue.lab.fake_google_ads.state import Campaign, DailyMetrics, Snapshot, query_error
 
-_CUSTOMER_FIELDS: dict[str, type] = {
-    "customer.id": int,
-    "customer.resource_name": str,
-    "customer.descriptive_name": str,
-    "customer.currency_code": str,
+# Each resource's GAQL fields: the field's type, and the attribute of the state record (Customer,
+# Budget, Campaign, DailyMetrics) that holds its value.
+_CUSTOMER_FIELDS: dict[str, tuple[type, str]] = {
+    "customer.id": (int, "customer_id"),
+    "customer.resource_name": (str, "resource_name"),
+    "customer.descriptive_name": (str, "descriptive_name"),
+    "customer.currency_code": (str, "currency_code"),
 }
-_BUDGET_FIELDS: dict[str, type] = {
-    "campaign_budget.id": int,
-    "campaign_budget.resource_name": str,
-    "campaign_budget.name": str,
-    "campaign_budget.amount_micros": int,
-    "campaign_budget.explicitly_shared": bool,
-    "campaign_budget.reference_count": int,
+_BUDGET_FIELDS: dict[str, tuple[type, str]] = {
+    "campaign_budget.id": (int, "budget_id"),
+    "campaign_budget.resource_name": (str, "resource_name"),
+    "campaign_budget.name": (str, "name"),
+    "campaign_budget.amount_micros": (int, "amount_micros"),
+    "campaign_budget.explicitly_shared": (bool, "explicitly_shared"),
+    "campaign_budget.reference_count": (int, "reference_count"),
 }
-_CAMPAIGN_FIELDS: dict[str, type] = {
-    "campaign.id": int,
-    "campaign.resource_name": str,
-    "campaign.name": str,
-    "campaign.status": str,
-    "campaign.campaign_budget": str,
+_CAMPAIGN_FIELDS: dict[str, tuple[type, str]] = {
+    "campaign.id": (int, "campaign_id"),
+    "campaign.resource_name": (str, "resource_name"),
+    "campaign.name": (str, "name"),
+    "campaign.status": (str, "status"),
+    "campaign.campaign_budget": (str, "budget_resource_name"),
 }
-_METRIC_FIELDS: dict[str, type] = {
-    "metrics.cost_micros": int,
-    "metrics.clicks": int,
-    "metrics.impressions": int,
-    "metrics.conversions": float,
+_METRIC_FIELDS: dict[str, tuple[type, str]] = {
+    "metrics.cost_micros": (int, "cost_micros"),
+    "metrics.clicks": (int, "clicks"),
+    "metrics.impressions": (int, "impressions"),
+    "metrics.conversions": (float, "conversions"),
 }
 DATE_FIELD = "segments.date"
-_SEGMENT_FIELDS: dict[str, type] = {DATE_FIELD: str}
-_STATS = {**_METRIC_FIELDS, **_SEGMENT_FIELDS}
+
+
+def _types(*tables: dict[str, tuple[type, str]]) -> dict[str, type]:
+    return {name: kind for table in tables for name, (kind, _) in table.items()}
+
+
+_STATS = {**_types(_METRIC_FIELDS), DATE_FIELD: str}
 FIELDS_BY_RESOURCE: dict[str, dict[str, type]] = {
-    "customer": {**_CUSTOMER_FIELDS, **_STATS},
-    "campaign_budget": {**_BUDGET_FIELDS, **_CUSTOMER_FIELDS, **_STATS},
-    "campaign": {**_CAMPAIGN_FIELDS, **_BUDGET_FIELDS, **_CUSTOMER_FIELDS, **_STATS},
+    "customer": {**_types(_CUSTOMER_FIELDS), **_STATS},
+    "campaign_budget": {**_types(_BUDGET_FIELDS, _CUSTOMER_FIELDS), **_STATS},
+    "campaign": {**_types(_CAMPAIGN_FIELDS, _BUDGET_FIELDS, _CUSTOMER_FIELDS), **_STATS},
 }
 _OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN", "BETWEEN")
 _TOKEN = re.compile(
@@ -117,41 +124,23 @@ def execute(query: Query, snapshot: Snapshot) -> list[dict[str, Any]]:
 
 def _base_rows(resource: str, snapshot: Snapshot) -> Iterator[tuple[dict[str, Any], list[Campaign]]]:
     """(attribute values, campaigns whose metrics the row sums) per resource instance."""
-    customer = {
-        "customer.id": int(snapshot.customer.customer_id),
-        "customer.resource_name": snapshot.customer.resource_name,
-        "customer.descriptive_name": snapshot.customer.descriptive_name,
-        "customer.currency_code": snapshot.customer.currency_code,
-    }
+    customer = _values(_CUSTOMER_FIELDS, snapshot.customer)
     budgets = {b.resource_name: b for b in snapshot.budgets}
     if resource == "customer":
         yield customer, list(snapshot.campaigns)
     elif resource == "campaign_budget":
         for budget in snapshot.budgets:
             users = [c for c in snapshot.campaigns if c.budget_resource_name == budget.resource_name]
-            yield {**customer, **_budget_values(budget)}, users
+            yield {**customer, **_values(_BUDGET_FIELDS, budget)}, users
     else:
         for campaign in snapshot.campaigns:
-            values = {
-                "campaign.id": campaign.campaign_id,
-                "campaign.resource_name": campaign.resource_name,
-                "campaign.name": campaign.name,
-                "campaign.status": campaign.status,
-                "campaign.campaign_budget": campaign.budget_resource_name,
-            }
-            budget = _budget_values(budgets[campaign.budget_resource_name])
-            yield {**customer, **budget, **values}, [campaign]
+            budget = _values(_BUDGET_FIELDS, budgets[campaign.budget_resource_name])
+            yield {**customer, **budget, **_values(_CAMPAIGN_FIELDS, campaign)}, [campaign]
 
 
-def _budget_values(budget: Any) -> dict[str, Any]:
-    return {
-        "campaign_budget.id": budget.budget_id,
-        "campaign_budget.resource_name": budget.resource_name,
-        "campaign_budget.name": budget.name,
-        "campaign_budget.amount_micros": budget.amount_micros,
-        "campaign_budget.explicitly_shared": budget.explicitly_shared,
-        "campaign_budget.reference_count": budget.reference_count,
-    }
+def _values(fields: dict[str, tuple[type, str]], record: Any) -> dict[str, Any]:
+    """The record's value of each field, as the field's type (the state holds customer ids as text)."""
+    return {name: kind(getattr(record, attribute)) for name, (kind, attribute) in fields.items()}
 
 
 def _with_stats(
@@ -170,18 +159,9 @@ def _with_stats(
             per_day[iso] = per_day.get(iso, DailyMetrics()) + metrics
     if DATE_FIELD in query.fields:
         for iso in sorted(per_day):
-            yield {**base, DATE_FIELD: iso, **_metric_values(per_day[iso])}
+            yield {**base, DATE_FIELD: iso, **_values(_METRIC_FIELDS, per_day[iso])}
     else:
-        yield {**base, DATE_FIELD: None, **_metric_values(sum(per_day.values(), DailyMetrics()))}
-
-
-def _metric_values(metrics: DailyMetrics) -> dict[str, Any]:
-    return {
-        "metrics.cost_micros": metrics.cost_micros,
-        "metrics.clicks": metrics.clicks,
-        "metrics.impressions": metrics.impressions,
-        "metrics.conversions": metrics.conversions,
-    }
+        yield {**base, DATE_FIELD: None, **_values(_METRIC_FIELDS, sum(per_day.values(), DailyMetrics()))}
 
 
 def _matches(value: Any, condition: Condition) -> bool:
