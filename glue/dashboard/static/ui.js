@@ -30,6 +30,12 @@ export const fmt = {
 };
 
 // columns: [{ label, key | value(row), format? (value -> text|Node) }]
+// Columns many tables share: the row's date; its partner, by company name, opening the partner's page.
+export const dateColumn = { label: t.common.date, key: 'date', format: fmt.date };
+export function partnerColumn(label) {
+  return { label, key: 'company_name', format: (v, r) => link(`#/partner/${r.partner_id}`, v || r.partner_id) };
+}
+
 export function table(columns, rows, { caption } = {}) {
   if (!rows.length) return h('p', { class: 'empty' }, t.common.none);
   const head = h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)));
@@ -70,6 +76,15 @@ export function chart(name, option, columns, rows, { height = 280, onInit } = {}
     instance.setOption(option);
   });
   return wrap;
+}
+
+// A chart of days: `dates` along the x axis, `series` (ECharts series, a value per date) over a value
+// axis, their legend on top, the values in the tooltip of a date.
+export function daysOption(dates, series, { left = 50 } = {}) {
+  return {
+    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' }, series,
+  };
 }
 
 export function disposeCharts() {

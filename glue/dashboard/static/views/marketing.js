@@ -2,7 +2,7 @@
 // RLS decides the rows; the partner id only narrows an admin's view to one partner.
 import { db, rpc, run } from '../api.js';
 import { t } from '../i18n/nl.js';
-import { act, chart, fmt, h, link, notice, section, table } from '../ui.js';
+import { act, chart, dateColumn, daysOption, fmt, h, link, notice, section, table } from '../ui.js';
 
 const m = t.marketing;
 
@@ -126,16 +126,12 @@ export async function render(root, ctx) {
     perDay.set(g.date, d);
   }
   const days = [...perDay.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).slice(-30);
-  const flow = chart(m.flowChart, {
-    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: 'category', data: days.map((d) => d.date) }, yAxis: { type: 'value' },
-    series: [
-      { type: 'bar', stack: 'leads', name: m.platformLeads, data: days.map((d) => d.platform) },
-      { type: 'bar', stack: 'leads', name: m.ownLeads, data: days.map((d) => d.own) },
-      { type: 'line', name: m.target, data: days.map((d) => Math.round(d.target * 10) / 10) },
-    ],
-  }, [
-    { label: t.common.date, key: 'date', format: fmt.date },
+  const flow = chart(m.flowChart, daysOption(days.map((d) => d.date), [
+    { type: 'bar', stack: 'leads', name: m.platformLeads, data: days.map((d) => d.platform) },
+    { type: 'bar', stack: 'leads', name: m.ownLeads, data: days.map((d) => d.own) },
+    { type: 'line', name: m.target, data: days.map((d) => Math.round(d.target * 10) / 10) },
+  ]), [
+    dateColumn,
     { label: m.platformLeads, key: 'platform', format: fmt.num },
     { label: m.ownLeads, key: 'own', format: fmt.num },
     { label: m.target, key: 'target', format: fmt.num },
@@ -146,7 +142,7 @@ export async function render(root, ctx) {
     ctx.flash ? notice(ctx.flash, 'ok') : '',
     section(m.segments, latest.length ? table([
       { label: t.common.segment, key: 'segment_id', format: (v) => (ctx.admin ? link(`#/segment/${v}`, codes.get(v) || v) : codes.get(v) || v) },
-      { label: t.common.date, key: 'date', format: fmt.date },
+      dateColumn,
       { label: m.target, key: 'target_leads', format: fmt.num },
       { label: m.platformLeads, key: 'platform_leads', format: fmt.num },
       { label: m.ownLeads, key: 'own_campaign_leads', format: fmt.num },

@@ -1,20 +1,17 @@
 // Admin 3: orchestration status per night with its problems; re-run a night.
 import { db, rpc, run } from '../api.js';
 import { t } from '../i18n/nl.js';
-import { act, amsterdamYesterday, chart, fmt, h, link, section, table } from '../ui.js';
+import { act, amsterdamYesterday, chart, dateColumn, daysOption, fmt, h, link, section, table } from '../ui.js';
 
 export async function render(root) {
   const nights = await run(db.from('orchestration_status').select('*').order('date', { ascending: false }).limit(30));
   const ordered = [...nights].reverse();
   const kinds = [['succeeded', t.nights.succeeded], ['failed', t.nights.failed], ['conflicts', t.nights.conflicts],
     ['pending', t.nights.pending], ['superseded', t.nights.superseded]];
-  const option = {
-    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: 'category', data: ordered.map((n) => n.date) }, yAxis: { type: 'value' },
-    series: kinds.map(([key, name]) => ({ type: 'bar', stack: 'changes', name, data: ordered.map((n) => n[key]) })),
-  };
+  const option = daysOption(ordered.map((n) => n.date),
+    kinds.map(([key, name]) => ({ type: 'bar', stack: 'changes', name, data: ordered.map((n) => n[key]) })));
   const columns = [
-    { label: t.common.date, key: 'date', format: fmt.date },
+    dateColumn,
     { label: t.nights.changes, key: 'changes', format: fmt.num },
     ...kinds.map(([key, label]) => ({ label, key, format: fmt.num })),
     { label: t.nights.plans, key: 'plans_by_status',
@@ -43,7 +40,7 @@ export async function render(root) {
     h('h1', {}, t.nights.title),
     section(t.nights.chart, chart(t.nights.chart, option, columns, nights)),
     section(t.nights.problems, table([
-      { label: t.common.date, key: 'date', format: fmt.date },
+      dateColumn,
       { label: t.common.segment, key: 'segment_code', format: (v, r) => (r.segment_id ? link(`#/segment/${r.segment_id}`, v) : '–') },
       { label: t.common.channel, key: 'channel' },
       { label: t.common.status, key: 'status', format: fmt.status },

@@ -1,7 +1,7 @@
 // Admin 1: the heatmap of gap % per branch x province, totals per day, open alerts.
 import { db, rpc, run } from '../api.js';
 import { t } from '../i18n/nl.js';
-import { addDays, amsterdamYesterday, chart, fmt, h, link, notice, section, table } from '../ui.js';
+import { addDays, amsterdamYesterday, chart, dateColumn, daysOption, fmt, h, link, notice, section, table } from '../ui.js';
 
 const GAP_COLORS = ['#2166ac', '#92c5de', '#f7f7f7', '#f4a582', '#b2182b'];
 
@@ -72,24 +72,16 @@ function heatmapSection(rows) {
 
 function totalsSections(days) {
   const dates = days.map((d) => d.date);
-  const leadsOption = {
-    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' },
-    series: [
-      { type: 'bar', name: t.overview.leads, data: days.map((d) => d.actual_leads) },
-      { type: 'line', name: t.overview.target, data: days.map((d) => d.target_leads) },
-    ],
-  };
-  const moneyOption = {
-    tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 60, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' },
-    series: [
-      { type: 'bar', name: t.overview.spend, data: days.map((d) => Number(d.google_ads_spend)) },
-      { type: 'line', name: t.overview.budget, data: days.map((d) => (d.daily_budget === null ? null : Number(d.daily_budget))) },
-    ],
-  };
+  const leadsOption = daysOption(dates, [
+    { type: 'bar', name: t.overview.leads, data: days.map((d) => d.actual_leads) },
+    { type: 'line', name: t.overview.target, data: days.map((d) => d.target_leads) },
+  ]);
+  const moneyOption = daysOption(dates, [
+    { type: 'bar', name: t.overview.spend, data: days.map((d) => Number(d.google_ads_spend)) },
+    { type: 'line', name: t.overview.budget, data: days.map((d) => (d.daily_budget === null ? null : Number(d.daily_budget))) },
+  ], { left: 60 });
   const cols = [
-    { label: t.common.date, key: 'date', format: fmt.date },
+    dateColumn,
     { label: t.overview.segments, key: 'segments', format: fmt.num },
     { label: t.overview.leads, key: 'actual_leads', format: fmt.num },
     { label: t.overview.target, key: 'target_leads', format: fmt.num },
@@ -102,7 +94,7 @@ function totalsSections(days) {
 }
 
 const ALERT_COLUMNS = (codes) => [
-  { label: t.common.date, key: 'date', format: fmt.date },
+  dateColumn,
   { label: t.overview.severity, key: 'severity' },
   { label: t.overview.kind, key: 'kind' },
   { label: t.common.segment, key: 'segment_id', format: (v) => (v ? link(`#/segment/${v}`, codes.get(v) || v) : '–') },

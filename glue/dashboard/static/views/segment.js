@@ -1,7 +1,9 @@
 // Admin 2: one segment: leads and budget per day, capacity, plans, budget changes, overrides, marketing.
 import { db, rpc, run } from '../api.js';
 import { t } from '../i18n/nl.js';
-import { act, addDays, amsterdamYesterday, chart, fmt, h, link, notice, section, table } from '../ui.js';
+import {
+  act, addDays, amsterdamYesterday, chart, dateColumn, daysOption, fmt, h, link, notice, partnerColumn, section, table,
+} from '../ui.js';
 
 // The mean of the (up to) 7 days ending at day i that have stats; null when none has.
 function mean7(values, i) {
@@ -73,23 +75,21 @@ export async function render(root, ctx) {
     next: byDate.get(d) ? byDate.get(d).target_daily_budget_google_ads : null,
     spend: statsByDate.get(d) ? statsByDate.get(d).google_ads_spend : null,
   }));
-  const base = { tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: 'category', data: dates }, yAxis: { type: 'value' } };
-  const leadsChart = chart(t.segment.leadsChart, { ...base, series: [
+  const leadsChart = chart(t.segment.leadsChart, daysOption(dates, [
     { type: 'bar', name: t.segment.leadsPerDay, data: days.map((d) => d.leads) },
     { type: 'line', name: t.segment.mean7, data: days.map((d) => d.mean), smooth: true },
     { type: 'line', name: t.segment.target, data: days.map((d) => d.target), step: 'middle' },
-  ] }, [
-    { label: t.common.date, key: 'date', format: fmt.date },
+  ]), [
+    dateColumn,
     { label: t.segment.leadsPerDay, key: 'leads', format: fmt.num },
     { label: t.segment.mean7, key: 'mean', format: fmt.num },
     { label: t.segment.target, key: 'target', format: fmt.num },
   ], days);
-  const moneyChart = chart(t.segment.budgetChart, { ...base, series: [
+  const moneyChart = chart(t.segment.budgetChart, daysOption(dates, [
     { type: 'line', name: t.segment.budget, data: days.map((d) => d.budget), step: 'middle' },
     { type: 'bar', name: t.segment.spend, data: days.map((d) => d.spend) },
-  ] }, [
-    { label: t.common.date, key: 'date', format: fmt.date },
+  ]), [
+    dateColumn,
     { label: t.segment.budget, key: 'budget', format: fmt.money },
     { label: t.segment.nextBudget, key: 'next', format: fmt.money },
     { label: t.segment.spend, key: 'spend', format: fmt.money },
@@ -106,13 +106,13 @@ export async function render(root, ctx) {
     h('h1', {}, `${t.segment.title} ${s.code}`),
     h('div', { class: 'grid2' }, section(t.segment.leadsChart, leadsChart), section(t.segment.budgetChart, moneyChart)),
     section(t.segment.capacity, kpis, table([
-      { label: t.segment.company, key: 'company_name', format: (v, r) => link(`#/partner/${r.partner_id}`, v || r.partner_id) },
+      partnerColumn(t.segment.company),
       { label: t.segment.maxOpen, key: 'max_open_leads', format: fmt.num },
       { label: t.segment.openLeads, key: 'open_leads', format: fmt.num },
     ], capacityPartners)),
     overrides.element,
     section(t.segment.plans, table([
-      { label: t.common.date, key: 'date', format: fmt.date },
+      dateColumn,
       { label: t.segment.target, key: 'target_leads_per_day', format: fmt.num },
       { label: t.segment.source, key: 'target_source', format: fmt.status },
       { label: t.segment.actual, key: 'actual_leads', format: fmt.num },
@@ -123,7 +123,7 @@ export async function render(root, ctx) {
       { label: t.common.reason, key: 'orchestration_reason' },
     ], [...plans].reverse())),
     section(t.segment.changes, table([
-      { label: t.common.date, key: 'date', format: fmt.date },
+      dateColumn,
       { label: t.common.channel, key: 'channel' },
       { label: t.segment.action, key: 'action_type', format: fmt.status },
       { label: t.segment.oldValue, key: 'old_value', format: fmt.money },
@@ -133,7 +133,7 @@ export async function render(root, ctx) {
       { label: t.common.reason, value: (r) => [r.reason, r.error_message].filter(Boolean).join(' — ') },
     ], changes)),
     section(t.segment.marketing, marketing.length ? table([
-      { label: t.segment.company, key: 'company_name', format: (v, r) => link(`#/partner/${r.partner_id}`, v || r.partner_id) },
+      partnerColumn(t.segment.company),
       { label: t.segment.mode, key: 'marketing_mode', format: fmt.status },
       { label: t.segment.linked, key: 'is_linked', format: fmt.bool },
       { label: t.segment.gapDate, key: 'gap_date', format: fmt.date },
