@@ -18,6 +18,7 @@ from google.api_core import exceptions as core_exceptions
 
 from glue.lab.fake_google_ads import FakeGoogleAdsServer, start_control_server
 from glue.lab.fake_google_ads import server as fake_server_module
+from glue.lab.fake_google_ads.state import BudgetOperation, CampaignOperation, FakeGoogleAds
 from glue.worker.ads_client import AdsConfig, build_client, google_ads_failure, load_ads_config
 
 CUSTOMER = "1234567890"
@@ -139,6 +140,53 @@ def test_unknown_budget_is_rejected(
         mutate(fake_ads_client, [budget_operation(fake_ads_client, unknown, 10_000_000)])
 
     assert error_codes(caught.value.failure) == [("mutate_error", "RESOURCE_NOT_FOUND")]
+
+
+@pytest.mark.parametrize("kind", ["budget", "campaign"])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"kind": ""}, ("request_error", "OPERATION_REQUIRED", ())),
+        (
+            {"kind": "create"},
+            ("operation_access_denied_error", "CREATE_OPERATION_NOT_PERMITTED", ("create",)),
+        ),
+        ({"resource_name": ""}, ("request_error", "RESOURCE_NAME_MISSING", ("update", "resource_name"))),
+        (
+            {"resource_name": "campaigns/1"},
+            ("request_error", "RESOURCE_NAME_MALFORMED", ("update", "resource_name")),
+        ),
+        ({"resource_name": "other"}, ("mutate_error", "RESOURCE_NOT_FOUND", ("update", "resource_name"))),
+        ({"update_mask": ()}, ("field_mask_error", "FIELD_MASK_MISSING", ("update_mask",))),
+        ({"update_mask": ("explicitly_shared",)}, ("field_mask_error", "FIELD_NOT_FOUND", ("update_mask",))),
+    ],
+)
+def test_budget_and_campaign_updates_are_checked_alike(
+    kind: str, change: dict[str, Any], expected: tuple[str, str, tuple[str, ...]]
+) -> None:
+    """Both mutate services refuse an operation that is no update, does not name an existing resource of
+    the customer by a well-formed name ("other": another customer's), or has no field mask of fields the
+    fake updates; nothing is applied."""
+    state = FakeGoogleAds()
+    ours = dict(zip(("campaign", "budget"), state.add_campaign(CUSTOMER, "Brand", 50_000_000), strict=True))
+    theirs = dict(
+        zip(("campaign", "budget"), state.add_campaign("9876543210", "Other", 50_000_000), strict=True)
+    )
+    fields = {"kind": "update", "resource_name": ours[kind], **change}
+    if fields["resource_name"] == "other":
+        fields["resource_name"] = theirs[kind]
+    if kind == "budget":
+        op: Any = BudgetOperation(
+            **{"update_mask": ("amount_micros",), "amount_micros": 60_000_000, **fields}
+        )
+        mutate_service = state.mutate_budgets
+    else:
+        op = CampaignOperation(**{"update_mask": ("status",), "status": "PAUSED", **fields})
+        mutate_service = state.mutate_campaigns
+    outcome = mutate_service(CUSTOMER, [op], partial_failure=True, validate_only=False, request_id="test")
+    assert outcome.results == [None]
+    assert [(e.category, e.code, e.field_path, e.operation_index) for e in outcome.errors] == [(*expected, 0)]
+    assert state.mutations == [] and state.campaign_mutations == []
 
 
 def test_partial_failure_applies_the_valid_operations(

@@ -81,6 +81,15 @@ def query_error(code: str, message: str) -> AdsApiError:
     return AdsApiError("INVALID_ARGUMENT", message, [ErrorDetail("query_error", code, message)])
 
 
+def _operation_error(index: int) -> Callable[..., list[ErrorDetail]]:
+    """error(category, code, message, *field_path, **extra): the one error of operation `index`."""
+
+    def error(category: str, code: str, message: str, *path: str, **extra: Any) -> list[ErrorDetail]:
+        return [ErrorDetail(category, code, message, index, path, **extra)]
+
+    return error
+
+
 @dataclass(frozen=True)
 class Customer:
     customer_id: str
@@ -672,9 +681,63 @@ class FakeGoogleAds:
         return None
 
     def _validate_update(self, customer_id: str, index: int, op: BudgetOperation) -> list[ErrorDetail]:
-        def error(category: str, code: str, message: str, *path: str, **extra: Any) -> list[ErrorDetail]:
-            return [ErrorDetail(category, code, message, index, path, **extra)]
+        error = _operation_error(index)
+        problem = self._check_update(
+            customer_id, op, error, "budget updates", _BUDGET_RN, self._budgets, MUTABLE_BUDGET_FIELDS
+        )
+        if problem:
+            return problem
+        if "amount_micros" in op.update_mask:
+            return self._validate_amount(op.amount_micros or 0, error)
+        return []
 
+    def _validate_campaign_update(
+        self, customer_id: str, index: int, op: CampaignOperation
+    ) -> list[ErrorDetail]:
+        error = _operation_error(index)
+        problem = self._check_update(
+            customer_id,
+            op,
+            error,
+            "campaign status updates",
+            _CAMPAIGN_RN,
+            self._campaigns,
+            MUTABLE_CAMPAIGN_FIELDS,
+        )
+        if problem:
+            return problem
+        if self._campaigns[op.resource_name].status == "REMOVED":
+            return error(
+                "operation_access_denied_error",
+                "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
+                "Operation is not permitted on a removed resource.",
+                "update",
+                "status",
+            )
+        if op.status not in SETTABLE_CAMPAIGN_STATUSES:
+            return error(
+                "campaign_error",
+                "INVALID_STATUS_CHANGE",
+                "The status change is not allowed.",
+                "update",
+                "status",
+                trigger=str(op.status),
+            )
+        return []
+
+    @staticmethod
+    def _check_update(
+        customer_id: str,
+        op: BudgetOperation | CampaignOperation,
+        error: Callable[..., list[ErrorDetail]],
+        supported: str,
+        resource_name: re.Pattern[str],
+        existing: Mapping[str, Any],
+        mutable: tuple[str, ...],
+    ) -> list[ErrorDetail]:
+        """What every update operation of the fake must be, whatever it updates: an update (the fake
+        supports `supported` only), naming a well-formed (`resource_name`), existing resource of the
+        customer, with a field mask of fields the fake can update (`mutable`). The first error, or []."""
         if op.kind != "update":
             if not op.kind:
                 return error(
@@ -682,7 +745,7 @@ class FakeGoogleAds:
                 )
             code = f"{op.kind.upper()}_OPERATION_NOT_PERMITTED"
             return error(
-                "operation_access_denied_error", code, "The fake supports budget updates only.", op.kind
+                "operation_access_denied_error", code, f"The fake supports {supported} only.", op.kind
             )
         if not op.resource_name:
             return error(
@@ -692,7 +755,7 @@ class FakeGoogleAds:
                 "update",
                 "resource_name",
             )
-        match = _BUDGET_RN.match(op.resource_name)
+        match = resource_name.match(op.resource_name)
         if not match:
             return error(
                 "request_error",
@@ -702,7 +765,7 @@ class FakeGoogleAds:
                 "resource_name",
                 trigger=op.resource_name,
             )
-        if match.group(1) != customer_id or op.resource_name not in self._budgets:
+        if match.group(1) != customer_id or op.resource_name not in existing:
             return error(
                 "mutate_error",
                 "RESOURCE_NOT_FOUND",
@@ -715,7 +778,7 @@ class FakeGoogleAds:
             return error(
                 "field_mask_error", "FIELD_MASK_MISSING", "The field mask must be set.", "update_mask"
             )
-        unknown = [p for p in op.update_mask if p not in MUTABLE_BUDGET_FIELDS]
+        unknown = [p for p in op.update_mask if p not in mutable]
         if unknown:
             return error(
                 "field_mask_error",
@@ -723,43 +786,6 @@ class FakeGoogleAds:
                 f"The field mask names a field the fake cannot update: {unknown[0]}.",
                 "update_mask",
             )
-        if "amount_micros" in op.update_mask:
-            return self._validate_amount(op.amount_micros or 0, error)
-        return []
-
-    def _validate_campaign_update(
-        self, customer_id: str, index: int, op: CampaignOperation
-    ) -> list[ErrorDetail]:
-        def error(category: str, code: str, message: str, *path: str, **extra: Any) -> list[ErrorDetail]:
-            return [ErrorDetail(category, code, message, index, path, **extra)]
-
-        if op.kind != "update":
-            if not op.kind:
-                return error(
-                    "request_error", "OPERATION_REQUIRED", "Mutate operations must have an operation.")
-            code = f"{op.kind.upper()}_OPERATION_NOT_PERMITTED"
-            return error("operation_access_denied_error", code,
-                         "The fake supports campaign status updates only.", op.kind)
-        match = _CAMPAIGN_RN.match(op.resource_name)
-        if not match:
-            return error("request_error", "RESOURCE_NAME_MALFORMED", "Resource name is malformed.",
-                         "update", "resource_name", trigger=op.resource_name)
-        if match.group(1) != customer_id or op.resource_name not in self._campaigns:
-            return error("mutate_error", "RESOURCE_NOT_FOUND", "Resource was not found.",
-                         "update", "resource_name", trigger=op.resource_name)
-        if not op.update_mask:
-            return error(
-                "field_mask_error", "FIELD_MASK_MISSING", "The field mask must be set.", "update_mask")
-        unknown = [p for p in op.update_mask if p not in MUTABLE_CAMPAIGN_FIELDS]
-        if unknown:
-            return error("field_mask_error", "FIELD_NOT_FOUND",
-                         f"The field mask names a field the fake cannot update: {unknown[0]}.", "update_mask")
-        if self._campaigns[op.resource_name].status == "REMOVED":
-            return error("operation_access_denied_error", "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
-                         "Operation is not permitted on a removed resource.", "update", "status")
-        if op.status not in SETTABLE_CAMPAIGN_STATUSES:
-            return error("campaign_error", "INVALID_STATUS_CHANGE", "The status change is not allowed.",
-                         "update", "status", trigger=str(op.status))
         return []
 
     def _validate_amount(self, amount: int, error: Callable[..., list[ErrorDetail]]) -> list[ErrorDetail]:
