@@ -1,5 +1,5 @@
 -- Internal helpers every other file uses: settings lookup, the system log, the segment id check.
--- lead_flow.is_admin() lives in migration 0002, because the baseline policies need it there.
+-- Who is calling (lead_flow.is_admin, is_partner, is_back_end, ...): sql/05_callers.sql.
 
 -- THE definition of the settings in effect: one row per segment, and one row with segment_id NULL
 -- for no segment in particular (the global values, which a segment without overrides of its own also

@@ -53,7 +53,7 @@ create or replace function lead_flow.pipeline_alerts(p_now timestamptz default n
   begin
     -- Admins, the service role, and direct database sessions without JWT claims (psql, pg_cron) get
     -- everything; a partner what the worker could not do with its own campaigns; others nothing.
-    if not (lead_flow.is_admin() or lead_flow.is_back_end()) then
+    if not lead_flow.has_admin_rights() then
       if lead_flow.is_partner() then
         return query select * from lead_flow.change_alerts(v_yesterday - 6, lead_flow.jwt_user_id());
       end if;

@@ -20,10 +20,10 @@ create or replace view public.partner_marketing_profiles with (security_invoker 
   select p.id as partner_id, p.company_name, p.marketing_mode, p.auto_marketing_enabled,
          p.monthly_marketing_budget, p.preferred_channels, p.brand_color, p.logo_url, p.tone_of_voice
     from public.profiles p
-   -- The first two are pseudo-constant (no column): for anyone else the planner skips the scan, so the
+   -- The first is pseudo-constant (no column): for anyone else the planner skips the scan, so the
    -- platform's own policies on profiles are not even evaluated for a caller who gets nothing here.
-   where ((select lead_flow.is_partner()) or (select lead_flow.is_admin()) or (select lead_flow.is_back_end()))
-     and (p.id = (select lead_flow.jwt_user_id()) or (select lead_flow.is_admin()) or (select lead_flow.is_back_end()));
+   where (select lead_flow.reads_lead_flow())
+     and (p.id = (select lead_flow.jwt_user_id()) or (select lead_flow.has_admin_rights()));
 comment on view public.partner_marketing_profiles is
   'A partner''s marketing profile (mode, automation, monthly budget, channels, branding). A partner sees its own row, admins every row, anyone else (signed in without a partner profile) no rows, anon nothing.';
 
@@ -44,8 +44,7 @@ create or replace function public.update_marketing_profile(
     if v_target is null then
       raise exception 'partner_id is required (or sign in as the partner)' using errcode = '22023';
     end if;
-    if v_target is distinct from (select lead_flow.jwt_user_id()) and not (select lead_flow.is_admin())
-       and not (select lead_flow.is_back_end())
+    if v_target is distinct from (select lead_flow.jwt_user_id()) and not (select lead_flow.has_admin_rights())
        and not pg_catalog.pg_has_role(current_user, 'service_role', 'USAGE') then
       raise exception 'you can only change your own marketing profile' using errcode = '42501';
     end if;
@@ -185,6 +184,6 @@ create or replace view public.segment_partner_marketing with (security_invoker =
       select count(*) as pending from public.ai_marketing_recommendations r1
        where r1.partner_id = x.partner_id and r1.segment_id = x.segment_id and r1.status = 'pending') r on true
    -- Pseudo-constant: for anyone else the planner skips the scans (and the platform's profiles policies).
-   where (select lead_flow.is_admin()) or (select lead_flow.is_back_end());
+   where (select lead_flow.has_admin_rights());
 comment on view public.segment_partner_marketing is
   'Admins only: per segment, the partners marketing in it (linked, with campaigns, pages or a lead gap): mode, budget, latest gap, campaigns, published pages, pending recommendations. Others get no rows.';
