@@ -14,7 +14,7 @@
 begin;
 set local search_path = extensions, public;
 
-select plan(5);
+select plan(4);
 
 -- The callers. "nobody" is a signed-in caller without a partner profile, in each of its forms:
 -- no sub, a sub that is not a uuid, a sub without a profile, a profile that is neither partner nor
@@ -110,7 +110,9 @@ insert into public.partner_marketing_campaigns (partner_id, segment_id, channel,
   ('00000000-0000-4000-8000-00000000a001', '00000000-0000-4000-8000-00000000b001', 'google_ads', 'own'),
   ('00000000-0000-4000-8000-00000000a002', '00000000-0000-4000-8000-00000000b001', 'google_ads', 'other''s');
 
--- Reads: 'denied', 'none' (no rows), 'one', 'rows'.
+-- Who may do what, one matrix: each caller's outcome of reads ('denied', 'none' (no rows), 'one',
+-- 'rows') and of writes through the tables and the back end's functions ('denied', or how many rows
+-- changed: 'none' where RLS hides every row).
 select results_eq(
   $$ select what, pg_temp.outcome('anon', q), pg_temp.outcome('nobody', q), pg_temp.outcome('partner', q),
             pg_temp.outcome('admin', q), pg_temp.outcome('service_role', q)
@@ -146,7 +148,21 @@ select results_eq(
          ('get_segment_capacity_partners', $q$select from public.get_segment_capacity_partners(
                                                 '00000000-0000-4000-8000-00000000b001')$q$),
          ('partner_capacity_trust', 'select from public.partner_capacity_trust'),
-         ('partner_capacity_changes', 'select from public.partner_capacity_changes')
+         ('partner_capacity_changes', 'select from public.partner_capacity_changes'),
+         -- Writes.
+         ('create a segment', $q$insert into public.lead_segments (branch, region) values ('dakdekker', 'utrecht')$q$),
+         ('deactivate a segment', 'update public.lead_segments set is_active = false'),
+         ('change a setting', $q$update public.lead_flow_settings set value = '0.7'
+                                  where key = 'target_utilization'$q$),
+         ('write stats', $q$insert into public.lead_generation_stats (segment_id, date, leads_generated)
+                             values ('00000000-0000-4000-8000-00000000b001', '2026-11-21', 2)$q$),
+         ('delete a campaign mapping', 'delete from public.lead_segment_campaigns'),
+         -- The nightly steps are internal (lead_flow): the back end's, not the API's.
+         ('plan a night', $q$select lead_flow.plan_lead_segments('2026-11-20')$q$),
+         ('update one plan', $q$select from public.update_lead_gap('00000000-0000-4000-8000-00000000b001',
+                                                                   '2026-11-20')$q$),
+         ('rename a marketing campaign', 'update public.partner_marketing_campaigns set name = name'),
+         ('delete a marketing campaign', 'delete from public.partner_marketing_campaigns')
        ) m (what, q) $$,
   $$ values
        --  what                            anon      nobody    partner   admin     service_role
@@ -176,10 +192,22 @@ select results_eq(
        ('get_lead_flow_daily_totals',    'denied', 'denied', 'denied', 'one',    'one'),
        ('get_segment_capacity_partners', 'denied', 'denied', 'denied', 'one',    'one'),
        ('partner_capacity_trust',        'denied', 'denied', 'denied', 'rows',   'rows'),
-       ('partner_capacity_changes',      'denied', 'denied', 'denied', 'none',   'none') $$,
+       ('partner_capacity_changes',      'denied', 'denied', 'denied', 'none',   'none'),
+       -- Writes.
+       ('create a segment',              'denied', 'denied', 'denied', 'one',    'one'),
+       ('deactivate a segment',          'denied', 'none',   'none',   'one',    'one'),
+       ('change a setting',              'denied', 'none',   'none',   'one',    'one'),
+       ('write stats',                   'denied', 'denied', 'denied', 'denied', 'one'),
+       ('delete a campaign mapping',     'denied', 'none',   'none',   'one',    'one'),
+       ('plan a night',                  'denied', 'denied', 'denied', 'denied', 'one'),
+       ('update one plan',               'denied', 'denied', 'denied', 'denied', 'one'),
+       ('rename a marketing campaign',   'denied', 'none',   'one',    'rows',   'rows'),
+       ('delete a marketing campaign',   'denied', 'denied', 'denied', 'denied', 'rows') $$,
   'reads: anon the regions only; signed in without a partner profile nothing; a partner the segments, '
   'capacity, stats, plans and the what-if, and its own marketing campaigns; the overview aggregates, '
-  'capacity partners and capacity trust for admins and service_role, who read everything');
+  'capacity partners and capacity trust for admins and service_role, who read everything. Writes: admins '
+  'change segments, settings and campaign mappings, a partner its own marketing campaigns (never deletes '
+  'them); only the back end writes stats and plans');
 
 -- Money: the same reads, counting only rows where a money column has a value.
 select results_eq(
@@ -203,34 +231,6 @@ select results_eq(
        ('get_segment_plans',        'none',  'one', 'one'),
        ('segment_budget_response',  'none',  'one', 'one') $$,
   'money (budgets, spend) is for admins and the back end: a partner gets those columns as null');
-
--- Writes through the tables: 'denied', or how many rows changed ('none' where RLS hides every row).
-select results_eq(
-  $$ select what, pg_temp.outcome('anon', q), pg_temp.outcome('nobody', q), pg_temp.outcome('partner', q),
-            pg_temp.outcome('admin', q), pg_temp.outcome('service_role', q)
-       from (values
-         ('create a segment', $q$insert into public.lead_segments (branch, region) values ('dakdekker', 'utrecht')$q$),
-         ('deactivate a segment', 'update public.lead_segments set is_active = false'),
-         ('change a setting', $q$update public.lead_flow_settings set value = '0.7'
-                                  where key = 'target_utilization'$q$),
-         ('write stats', $q$insert into public.lead_generation_stats (segment_id, date, leads_generated)
-                             values ('00000000-0000-4000-8000-00000000b001', '2026-11-21', 2)$q$),
-         ('delete a campaign mapping', 'delete from public.lead_segment_campaigns'),
-         -- The nightly steps are internal (lead_flow): the back end's, not the API's.
-         ('plan a night', $q$select lead_flow.plan_lead_segments('2026-11-20')$q$),
-         ('update one plan', $q$select from public.update_lead_gap('00000000-0000-4000-8000-00000000b001',
-                                                                   '2026-11-20')$q$)
-       ) m (what, q) $$,
-  $$ values
-       --  what                        anon      nobody    partner   admin     service_role
-       ('create a segment',          'denied', 'denied', 'denied', 'one',    'one'),
-       ('deactivate a segment',      'denied', 'none',   'none',   'one',    'one'),
-       ('change a setting',          'denied', 'none',   'none',   'one',    'one'),
-       ('write stats',               'denied', 'denied', 'denied', 'denied', 'one'),
-       ('delete a campaign mapping', 'denied', 'none',   'none',   'one',    'one'),
-       ('plan a night',              'denied', 'denied', 'denied', 'denied', 'one'),
-       ('update one plan',           'denied', 'denied', 'denied', 'denied', 'one') $$,
-  'writes: admins change segments, settings and campaign mappings; only the back end writes stats and plans');
 
 -- The matrices' own premise: the helper does undo, and a partner's claims are what make it a partner.
 select is(pg_temp.outcome('admin', 'delete from public.lead_segments'), 'one', 'an admin may delete a segment');
