@@ -1,6 +1,6 @@
 -- The API for PostgREST/Supabase clients: the spec's endpoints as views and RPC functions in
 -- `public`. Views are security_invoker (the caller's RLS applies); functions are SECURITY INVOKER and
--- check who calls them (lead_flow.api_require_reader / api_require_admin, sql/90); what callers may not do or
+-- check who calls them (lead_flow.api_require_reader / api_require_admin, sql/05_callers); what callers may not do or
 -- read themselves (re-running a night; stats and plans, whose tables are admin-only because they hold
 -- money) goes through SECURITY DEFINER functions in lead_flow that check again and blank the money
 -- for partners. Errors meant for users: 22023 (400), 23505 (409, a conflict with what exists), 42501
@@ -92,7 +92,7 @@ create or replace function public.get_segment_capacity(
   language plpgsql stable set search_path = ''
   as $$
   begin
-    perform lead_flow.api_require_reader('get_segment_capacity');   -- sql/90: partners and admins (403 otherwise)
+    perform lead_flow.api_require_reader('get_segment_capacity');   -- sql/05: partners and admins (403 otherwise)
     perform lead_flow.api_check_segment(get_segment_capacity.segment_id);
     select c.capacity_partners, c.capacity_total_leads, c.current_open_leads, c.available_leads
       into capacity_partners, capacity_total_leads, current_open_leads, available_leads
