@@ -16,7 +16,7 @@ from google.ads.googleads.client import GoogleAdsClient
 from google.ads.googleads.errors import GoogleAdsException
 from google.api_core import exceptions as core_exceptions
 
-from glue.lab.fake_google_ads import FakeGoogleAdsServer, start_control_server
+from glue.lab.fake_google_ads import FakeGoogleAdsServer, gaql, start_control_server
 from glue.lab.fake_google_ads import server as fake_server_module
 from glue.lab.fake_google_ads.state import BudgetOperation, CampaignOperation, FakeGoogleAds
 from glue.worker.ads_client import AdsConfig, build_client, google_ads_failure, load_ads_config
@@ -444,6 +444,38 @@ def test_metrics_by_date_range_give_rows_per_campaign_per_date(
         f"({campaigns[0].campaign_id}) AND segments.date >= '2026-01-09' ORDER BY segments.date DESC",
     )
     assert [r.segments.date for r in narrowed] == ["2026-01-10", "2026-01-09"]
+
+
+def test_a_campaign_row_holds_every_field_of_its_campaign_budget_and_customer() -> None:
+    state = FakeGoogleAds()
+    state.add_customer(CUSTOMER, "Schilders NL")
+    campaign_name, budget_name = state.add_campaign(CUSTOMER, "Brand", 50_000_000)
+    campaign, budget = state.campaign(campaign_name), state.budget(budget_name)
+    fields = [f for f in gaql.FIELDS_BY_RESOURCE["campaign"] if f != gaql.DATE_FIELD]
+
+    [row] = gaql.execute(gaql.parse(f"SELECT {', '.join(fields)} FROM campaign"), state.snapshot(CUSTOMER))
+
+    assert row == {
+        "campaign.id": campaign.campaign_id,
+        "campaign.resource_name": campaign_name,
+        "campaign.name": "Brand",
+        "campaign.status": "ENABLED",
+        "campaign.campaign_budget": budget_name,
+        "campaign_budget.id": budget.budget_id,
+        "campaign_budget.resource_name": budget_name,
+        "campaign_budget.name": budget.name,
+        "campaign_budget.amount_micros": 50_000_000,
+        "campaign_budget.explicitly_shared": False,
+        "campaign_budget.reference_count": 1,
+        "customer.id": int(CUSTOMER),
+        "customer.resource_name": f"customers/{CUSTOMER}",
+        "customer.descriptive_name": "Schilders NL",
+        "customer.currency_code": "EUR",
+        "metrics.cost_micros": 0,
+        "metrics.clicks": 0,
+        "metrics.impressions": 0,
+        "metrics.conversions": 0.0,
+    }
 
 
 def test_reference_count_of_a_shared_budget(

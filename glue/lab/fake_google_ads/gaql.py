@@ -16,47 +16,48 @@ from typing import Any
 
 from glue.lab.fake_google_ads.state import Campaign, DailyMetrics, Snapshot, query_error
 
-# Each resource's GAQL fields: the field's type, and the attribute of the state record (Customer,
-# Budget, Campaign, DailyMetrics) that holds its value.
-_CUSTOMER_FIELDS: dict[str, tuple[type, str]] = {
-    "customer.id": (int, "customer_id"),
-    "customer.resource_name": (str, "resource_name"),
-    "customer.descriptive_name": (str, "descriptive_name"),
-    "customer.currency_code": (str, "currency_code"),
+# Each resource's GAQL fields and their types. A field's value is the attribute of the state record
+# (Customer, Budget, Campaign, DailyMetrics) named as the field after its resource, unless _ATTRIBUTES
+# names another.
+_CUSTOMER_FIELDS: dict[str, type] = {
+    "customer.id": int,
+    "customer.resource_name": str,
+    "customer.descriptive_name": str,
+    "customer.currency_code": str,
 }
-_BUDGET_FIELDS: dict[str, tuple[type, str]] = {
-    "campaign_budget.id": (int, "budget_id"),
-    "campaign_budget.resource_name": (str, "resource_name"),
-    "campaign_budget.name": (str, "name"),
-    "campaign_budget.amount_micros": (int, "amount_micros"),
-    "campaign_budget.explicitly_shared": (bool, "explicitly_shared"),
-    "campaign_budget.reference_count": (int, "reference_count"),
+_BUDGET_FIELDS: dict[str, type] = {
+    "campaign_budget.id": int,
+    "campaign_budget.resource_name": str,
+    "campaign_budget.name": str,
+    "campaign_budget.amount_micros": int,
+    "campaign_budget.explicitly_shared": bool,
+    "campaign_budget.reference_count": int,
 }
-_CAMPAIGN_FIELDS: dict[str, tuple[type, str]] = {
-    "campaign.id": (int, "campaign_id"),
-    "campaign.resource_name": (str, "resource_name"),
-    "campaign.name": (str, "name"),
-    "campaign.status": (str, "status"),
-    "campaign.campaign_budget": (str, "budget_resource_name"),
+_CAMPAIGN_FIELDS: dict[str, type] = {
+    "campaign.id": int,
+    "campaign.resource_name": str,
+    "campaign.name": str,
+    "campaign.status": str,
+    "campaign.campaign_budget": str,
 }
-_METRIC_FIELDS: dict[str, tuple[type, str]] = {
-    "metrics.cost_micros": (int, "cost_micros"),
-    "metrics.clicks": (int, "clicks"),
-    "metrics.impressions": (int, "impressions"),
-    "metrics.conversions": (float, "conversions"),
+_METRIC_FIELDS: dict[str, type] = {
+    "metrics.cost_micros": int,
+    "metrics.clicks": int,
+    "metrics.impressions": int,
+    "metrics.conversions": float,
+}
+_ATTRIBUTES = {
+    "customer.id": "customer_id",
+    "campaign_budget.id": "budget_id",
+    "campaign.id": "campaign_id",
+    "campaign.campaign_budget": "budget_resource_name",
 }
 DATE_FIELD = "segments.date"
-
-
-def _types(*tables: dict[str, tuple[type, str]]) -> dict[str, type]:
-    return {name: kind for table in tables for name, (kind, _) in table.items()}
-
-
-_STATS = {**_types(_METRIC_FIELDS), DATE_FIELD: str}
+_STATS = {**_METRIC_FIELDS, DATE_FIELD: str}
 FIELDS_BY_RESOURCE: dict[str, dict[str, type]] = {
-    "customer": {**_types(_CUSTOMER_FIELDS), **_STATS},
-    "campaign_budget": {**_types(_BUDGET_FIELDS, _CUSTOMER_FIELDS), **_STATS},
-    "campaign": {**_types(_CAMPAIGN_FIELDS, _BUDGET_FIELDS, _CUSTOMER_FIELDS), **_STATS},
+    "customer": {**_CUSTOMER_FIELDS, **_STATS},
+    "campaign_budget": {**_BUDGET_FIELDS, **_CUSTOMER_FIELDS, **_STATS},
+    "campaign": {**_CAMPAIGN_FIELDS, **_BUDGET_FIELDS, **_CUSTOMER_FIELDS, **_STATS},
 }
 _OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN", "BETWEEN")
 _TOKEN = re.compile(
@@ -138,9 +139,12 @@ def _base_rows(resource: str, snapshot: Snapshot) -> Iterator[tuple[dict[str, An
             yield {**customer, **budget, **_values(_CAMPAIGN_FIELDS, campaign)}, [campaign]
 
 
-def _values(fields: dict[str, tuple[type, str]], record: Any) -> dict[str, Any]:
+def _values(fields: dict[str, type], record: Any) -> dict[str, Any]:
     """The record's value of each field, as the field's type (the state holds customer ids as text)."""
-    return {name: kind(getattr(record, attribute)) for name, (kind, attribute) in fields.items()}
+    return {
+        name: kind(getattr(record, _ATTRIBUTES.get(name, name.partition(".")[2])))
+        for name, kind in fields.items()
+    }
 
 
 def _with_stats(
