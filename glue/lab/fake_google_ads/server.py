@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -34,6 +34,7 @@ from glue.lab.fake_google_ads.state import (
     ErrorDetail,
     FakeGoogleAds,
     MutateOutcome,
+    UpdateOperation,
     fault_error,
 )
 from glue.lab.fake_google_ads.tls import ensure_certificate
@@ -253,32 +254,39 @@ class _AdsServicer(grpc.GenericRpcHandler):
 # -- protobuf translation --------------------------------------------------------------------------
 
 
-def _budget_operation(op: Any) -> BudgetOperation:
+_Op = TypeVar("_Op", bound=UpdateOperation)
+
+
+def _update_operation(op: Any, operation: type[_Op], fields: Callable[[Any], dict[str, Any]]) -> _Op:
+    """The protobuf operation `op` as `operation`: its kind and, for an update, the resource name, the
+    field mask and fields(op.update)."""
     kind = op.WhichOneof("operation") or ""
     if kind != "update":
-        return BudgetOperation(kind)
-    update = op.update
-    return BudgetOperation(
+        return operation(kind)
+    return operation(
         kind,
-        resource_name=update.resource_name,
+        resource_name=op.update.resource_name,
         update_mask=tuple(op.update_mask.paths),
-        amount_micros=update.amount_micros if update.HasField("amount_micros") else None,
-        name=update.name if update.HasField("name") else None,
+        **fields(op.update),
     )
+
+
+def _budget_operation(op: Any) -> BudgetOperation:
+    def fields(update: Any) -> dict[str, Any]:
+        return {
+            "amount_micros": update.amount_micros if update.HasField("amount_micros") else None,
+            "name": update.name if update.HasField("name") else None,
+        }
+
+    return _update_operation(op, BudgetOperation, fields)
 
 
 def _campaign_operation(op: Any) -> CampaignOperation:
-    kind = op.WhichOneof("operation") or ""
-    if kind != "update":
-        return CampaignOperation(kind)
-    update = op.update
-    status_enum = update.DESCRIPTOR.fields_by_name["status"].enum_type
-    return CampaignOperation(
-        kind,
-        resource_name=update.resource_name,
-        update_mask=tuple(op.update_mask.paths),
-        status=status_enum.values_by_number[update.status].name,
-    )
+    def fields(update: Any) -> dict[str, Any]:
+        status_enum = update.DESCRIPTOR.fields_by_name["status"].enum_type
+        return {"status": status_enum.values_by_number[update.status].name}
+
+    return _update_operation(op, CampaignOperation, fields)
 
 
 def _campaign_fields(state: FakeGoogleAds, resource_name: str) -> dict[str, Any]:

@@ -167,23 +167,27 @@ class BudgetMutation:
 
 
 @dataclass(frozen=True)
-class BudgetOperation:
-    """A CampaignBudgetOperation as received; kind is "update", "create", "remove" or "" (none set)."""
+class UpdateOperation:
+    """A mutate operation as received; kind is "update", "create", "remove" or "" (none set). The fake
+    applies updates only: of the resource named, the fields of update_mask (a subclass holds them)."""
 
     kind: str
     resource_name: str = ""
     update_mask: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BudgetOperation(UpdateOperation):
+    """A CampaignBudgetOperation as received."""
+
     amount_micros: int | None = None
     name: str | None = None
 
 
 @dataclass(frozen=True)
-class CampaignOperation:
-    """A CampaignOperation as received (status updates only); kind as in BudgetOperation."""
+class CampaignOperation(UpdateOperation):
+    """A CampaignOperation as received (status updates only)."""
 
-    kind: str
-    resource_name: str = ""
-    update_mask: tuple[str, ...] = ()
     status: str | None = None
 
 
@@ -728,7 +732,7 @@ class FakeGoogleAds:
     @staticmethod
     def _check_update(
         customer_id: str,
-        op: BudgetOperation | CampaignOperation,
+        op: UpdateOperation,
         error: Callable[..., list[ErrorDetail]],
         supported: str,
         resource_name: re.Pattern[str],
