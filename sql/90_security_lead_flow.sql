@@ -14,8 +14,10 @@
 
 -- The tables. RLS is on from the migrations that create them (0003). Grants decide what a role may do
 -- (which commands, which columns), policies which rows. Policies have no "create or replace": each is
--- dropped and made again (earlier versions' names went in migrations 0031 and 0075). Admin writes are
--- limited to the columns granted; a table without write grants is written by the back end only.
+-- dropped and made again (earlier versions' names went in migrations 0031 and 0075). An update or
+-- `for all` policy without `with check` checks the rows written with its `using` rule: one rule, said
+-- once. Admin writes are limited to the columns granted; a table without write grants is written by
+-- the back end only.
 
 -- Every Lead Flow table: service_role everything (it bypasses RLS), a signed-in caller reads what its
 -- policies below let it (anon: nothing, but the region reference).
@@ -53,7 +55,7 @@ create policy lead_segments_insert_admin on public.lead_segments for insert to a
   with check ((select lead_flow.is_admin()));
 drop policy if exists lead_segments_update_admin on public.lead_segments;
 create policy lead_segments_update_admin on public.lead_segments for update to authenticated
-  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+  using ((select lead_flow.is_admin()));
 drop policy if exists lead_segments_delete_admin on public.lead_segments;
 create policy lead_segments_delete_admin on public.lead_segments for delete to authenticated
   using ((select lead_flow.is_admin()));
@@ -89,13 +91,13 @@ grant insert (segment_id, valid_from, valid_to, target_leads_per_day, reason),
       delete on public.lead_segment_target_overrides to authenticated;
 drop policy if exists lead_flow_settings_all_admin on public.lead_flow_settings;
 create policy lead_flow_settings_all_admin on public.lead_flow_settings for all to authenticated
-  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+  using ((select lead_flow.is_admin()));
 drop policy if exists lead_segment_campaigns_all_admin on public.lead_segment_campaigns;
 create policy lead_segment_campaigns_all_admin on public.lead_segment_campaigns for all to authenticated
-  using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+  using ((select lead_flow.is_admin()));
 drop policy if exists lead_segment_target_overrides_all_admin on public.lead_segment_target_overrides;
 create policy lead_segment_target_overrides_all_admin on public.lead_segment_target_overrides
-  for all to authenticated using ((select lead_flow.is_admin())) with check ((select lead_flow.is_admin()));
+  for all to authenticated using ((select lead_flow.is_admin()));
 
 -- channel_orchestration_log (the budget audit trail): admins read all, a partner the changes of its
 -- own campaigns.

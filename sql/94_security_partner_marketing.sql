@@ -38,20 +38,17 @@ grant insert (partner_id, segment_id, channel, name, status, external_campaign_i
 grant update (name, status, monthly_budget, cpl_target, ai_managed) on public.partner_marketing_campaigns to authenticated;
 
 -- One "own or admin" policy a table: for every command the grants above allow where a partner
--- writes, for select where it only reads.
+-- writes (without `with check`, the rows it writes pass the same rule), for select where it only reads.
 drop policy if exists partner_segments_all_own_or_admin on public.partner_segments;
 create policy partner_segments_all_own_or_admin on public.partner_segments for all to authenticated
-  using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()))
-  with check (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
+  using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
 drop policy if exists partner_landing_pages_all_own_or_admin on public.partner_landing_pages;
 create policy partner_landing_pages_all_own_or_admin on public.partner_landing_pages for all to authenticated
-  using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()))
-  with check (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
+  using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
 drop policy if exists partner_marketing_campaigns_all_own_or_admin on public.partner_marketing_campaigns;
 create policy partner_marketing_campaigns_all_own_or_admin on public.partner_marketing_campaigns
   for all to authenticated
-  using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()))
-  with check (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
+  using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
 drop policy if exists partner_lead_gaps_select_own_or_admin on public.partner_lead_gaps;
 create policy partner_lead_gaps_select_own_or_admin on public.partner_lead_gaps for select to authenticated
   using (partner_id = (select lead_flow.caller_partner_id()) or (select lead_flow.is_admin()));
