@@ -1,7 +1,8 @@
 -- Partner marketing: partner_marketing_campaigns, a partner's own campaigns. Validation (never one
 -- of the platform's segment campaigns), a lead_flow_logs line for every budget change, and the
 -- campaign totals (spend and clicks from the metrics the worker pulls, attributed leads, cost per
--- lead), which a trigger on campaign_daily_metrics keeps current as metrics are recorded.
+-- lead), kept by increments: the metrics' triggers add what a pull changed, the night adds its day's
+-- attributed leads (issue 17).
 
 -- True when a Google Ads campaign is one of the platform's segment campaigns (admin-only table),
 -- which a partner campaign must never point at: approving its budget change would move the
@@ -95,9 +96,51 @@ create or replace trigger tg_partner_marketing_campaigns__log_budget
   after insert or update of daily_budget, monthly_budget on public.partner_marketing_campaigns
   for each row execute function lead_flow.tg_partner_marketing_campaigns__log_budget();
 
--- Campaign totals follow the metrics the worker pulls (campaign_daily_metrics) and the leads
--- attributed to the campaign; only rows that change are written. NULL: every campaign.
+-- Campaign totals: total_spend and total_clicks follow the metrics the worker pulls
+-- (campaign_daily_metrics), total_leads the leads attributed to the campaign (leads.source_campaign_id
+-- = its external_campaign_id), avg_cpl = spend / leads. They are kept by increments, so that neither a
+-- metric pull nor the night reads a campaign's history (issue 17):
+--   * a metric pull adds what it changed (new minus old rows: a re-pulled day corrects its cost);
+--   * the night counts its Amsterdam day's attributed leads per campaign into
+--     lead_flow.partner_campaign_lead_days and adds the difference to what that day held before (a
+--     rerun adds nothing; a day missed by the step is counted by the next night that runs);
+--   * a new campaign, or one whose channel, customer or external id changes, is recounted in full
+--     (its leads and metrics may predate it): lead_flow.sync_partner_campaign_totals, which is also
+--     the repair of any campaign (NULL: all).
+-- What the increments cannot see: a lead deleted or re-attributed on a day no night counts again,
+-- and a TRUNCATE of campaign_daily_metrics; sync_partner_campaign_totals puts those right.
 
+-- Adds per campaign (ids unique) spend, clicks and leads to its totals and sets avg_cpl from the new
+-- totals; only campaigns with a non-zero change are written. Returns campaigns changed.
+create or replace function lead_flow.add_to_partner_campaign_totals(
+  p_ids uuid[], p_spend numeric[], p_clicks bigint[], p_leads integer[])
+  returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_rows integer;
+  begin
+    update public.partner_marketing_campaigns c
+       set total_spend = c.total_spend + x.spend, total_clicks = c.total_clicks + x.clicks,
+           total_leads = c.total_leads + x.leads,
+           avg_cpl = case when c.total_leads + x.leads > 0 and c.total_spend + x.spend > 0
+                          then round((c.total_spend + x.spend) / (c.total_leads + x.leads), 2) end,
+           metrics_synced_at = now()
+      from unnest(p_ids, p_spend, p_clicks, p_leads) as x (id, spend, clicks, leads)
+     where c.id = x.id and (x.spend <> 0 or x.clicks <> 0 or x.leads <> 0);
+    get diagnostics v_rows = row_count;
+    return v_rows;
+  end
+  $$;
+comment on function lead_flow.add_to_partner_campaign_totals(uuid[], numeric[], bigint[], integer[]) is
+  'Adds spend, clicks and leads (parallel arrays, one entry per campaign id) to the partner campaigns'' totals and '
+  'recomputes avg_cpl; writes only campaigns with a non-zero change and returns how many.';
+revoke all on function lead_flow.add_to_partner_campaign_totals(uuid[], numeric[], bigint[], integer[])
+  from public, anon, authenticated;
+
+-- The full recount: the campaigns' attributed leads per day (lead_flow.partner_campaign_lead_days)
+-- counted again from the leads, and every total from all their metrics and leads. NULL: every
+-- campaign. Only rows that change are written.
 create or replace function lead_flow.sync_partner_campaign_totals(p_campaign_ids uuid[] default null)
   returns integer
   language plpgsql volatile set search_path = ''
@@ -105,6 +148,15 @@ create or replace function lead_flow.sync_partner_campaign_totals(p_campaign_ids
   declare
     v_rows integer;
   begin
+    delete from lead_flow.partner_campaign_lead_days d
+     where p_campaign_ids is null or d.campaign_id = any (p_campaign_ids);
+    insert into lead_flow.partner_campaign_lead_days (campaign_id, date, leads)
+    select c.id, (l.created_at at time zone 'Europe/Amsterdam')::date, count(*)
+      from public.partner_marketing_campaigns c
+      join public.leads l on l.source_campaign_id = c.external_campaign_id
+     where (p_campaign_ids is null or c.id = any (p_campaign_ids))
+       and c.external_campaign_id is not null and l.source_campaign_id is not null and l.created_at is not null
+     group by 1, 2;
     with scope as (
       select c.id, c.channel, c.customer_id, c.external_campaign_id
         from public.partner_marketing_campaigns c
@@ -117,10 +169,10 @@ create or replace function lead_flow.sync_partner_campaign_totals(p_campaign_ids
        where c.channel = 'google_ads'
        group by c.id
     ), attributed as (
-      select c.id, count(l.id) as n
-        from scope c
-        join public.leads l on l.source_campaign_id = c.external_campaign_id
-       group by c.id
+      select d.campaign_id as id, sum(d.leads) as n
+        from lead_flow.partner_campaign_lead_days d
+       where p_campaign_ids is null or d.campaign_id = any (p_campaign_ids)
+       group by d.campaign_id
     ), totals as (
       select c.id, coalesce(m.spend, 0) as spend, coalesce(m.clicks, 0) as clicks, coalesce(a.n, 0)::integer as leads
         from scope c
@@ -141,36 +193,173 @@ create or replace function lead_flow.sync_partner_campaign_totals(p_campaign_ids
   end
   $$;
 comment on function lead_flow.sync_partner_campaign_totals(uuid[]) is
-  'Sets total_spend, total_clicks (from campaign_daily_metrics), total_leads (leads with the campaign''s source_campaign_id) and avg_cpl of the given partner campaigns (NULL: all); returns campaigns changed.';
+  'Recounts in full: the given partner campaigns'' (NULL: all) attributed leads per Amsterdam day '
+  '(partner_campaign_lead_days), and total_spend, total_clicks (all of campaign_daily_metrics), total_leads and '
+  'avg_cpl; returns campaigns whose totals changed. Reads the campaigns'' whole history: the repair, not the night.';
 revoke all on function lead_flow.sync_partner_campaign_totals(uuid[]) from public, anon, authenticated;
 
--- The worker's metric pull (record_campaign_metrics upserts campaign_daily_metrics) brings the
--- totals of the partner campaigns it touched up to date, once per statement.
+-- The night's part: Amsterdam day p_date's attributed leads per campaign, and those of every day
+-- after the last day counted before it (a day the step missed), counted from the leads of those days
+-- only; each day's row in partner_campaign_lead_days is replaced by the new count and the campaign's
+-- total_leads moves by the difference. Running a night again finds the same counts and adds nothing.
+create or replace function lead_flow.count_partner_campaign_leads(p_date date) returns integer
+  language plpgsql volatile set search_path = ''
+  as $$
+  declare
+    v_from date;
+    v_ids uuid[];
+    v_deltas integer[];
+  begin
+    if p_date is null then
+      raise exception 'a date is required' using errcode = '22023';
+    end if;
+    select coalesce(max(n.date) + 1, p_date) into v_from
+      from lead_flow.partner_campaign_lead_nights n where n.date < p_date;
+    with counted as (
+      select c.id as campaign_id, (l.created_at at time zone 'Europe/Amsterdam')::date as date,
+             count(*)::integer as leads
+        from public.leads l
+        join public.partner_marketing_campaigns c on c.external_campaign_id = l.source_campaign_id
+       where l.created_at >= lead_flow.day_start(v_from) and l.created_at < lead_flow.day_start(p_date + 1)
+         and l.source_campaign_id is not null
+       group by 1, 2
+    ), held as (
+      select d.campaign_id, d.date, d.leads
+        from lead_flow.partner_campaign_lead_days d
+       where d.date >= v_from and d.date <= p_date
+    ), changed as (
+      select coalesce(n.campaign_id, h.campaign_id) as campaign_id, coalesce(n.date, h.date) as date,
+             coalesce(n.leads, 0) as leads, coalesce(n.leads, 0) - coalesce(h.leads, 0) as delta
+        from counted n
+        full join held h on h.campaign_id = n.campaign_id and h.date = n.date
+       where n.leads is distinct from h.leads
+    ), removed as (
+      delete from lead_flow.partner_campaign_lead_days d
+       using changed x
+       where x.leads = 0 and d.campaign_id = x.campaign_id and d.date = x.date
+    ), written as (
+      insert into lead_flow.partner_campaign_lead_days (campaign_id, date, leads)
+      select x.campaign_id, x.date, x.leads from changed x where x.leads > 0
+      on conflict (campaign_id, date) do update set leads = excluded.leads
+    )
+    select array_agg(x.campaign_id), array_agg(x.delta) into v_ids, v_deltas
+      from (select x.campaign_id, sum(x.delta)::integer as delta
+              from changed x group by x.campaign_id having sum(x.delta) <> 0) x;
+    insert into lead_flow.partner_campaign_lead_nights (date)
+    select d::date from generate_series(v_from::timestamp, p_date::timestamp, interval '1 day') d
+    on conflict (date) do update set counted_at = excluded.counted_at;
+    if v_ids is null then
+      return 0;
+    end if;
+    return lead_flow.add_to_partner_campaign_totals(
+      v_ids, array_fill(0::numeric, array[cardinality(v_ids)]), array_fill(0::bigint, array[cardinality(v_ids)]),
+      v_deltas);
+  end
+  $$;
+comment on function lead_flow.count_partner_campaign_leads(date) is
+  'Counts Amsterdam day p_date''s leads per partner campaign (and those of days since the last counted day before '
+  'it) into partner_campaign_lead_days and moves total_leads by the change; reads only those days'' leads. '
+  'Returns campaigns whose totals changed; a second run of the same night changes nothing.';
+revoke all on function lead_flow.count_partner_campaign_leads(date) from public, anon, authenticated;
+
+-- A metric pull (record_campaign_metrics upserts campaign_daily_metrics) adds the rows it inserted,
+-- a delete takes its rows off (transition table `changed`, either way), once per statement.
 create or replace function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare
+    v_sign integer := case when tg_op = 'DELETE' then -1 else 1 end;
+  begin
+    perform lead_flow.add_to_partner_campaign_totals(array_agg(d.id), array_agg(d.spend), array_agg(d.clicks),
+                                                     array_agg(0))
+       from (select c.id, v_sign * sum(m.cost) as spend, (v_sign * sum(m.clicks))::bigint as clicks
+               from changed m
+               join public.partner_marketing_campaigns c
+                 on c.channel = 'google_ads' and c.customer_id = m.customer_id and c.external_campaign_id = m.campaign_id
+              group by c.id) d
+     having count(*) > 0;
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() is
+  'After metrics are inserted (or deleted): adds (subtracts) their cost and clicks to the totals of the partner '
+  'campaigns they belong to.';
+revoke all on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() from public, anon, authenticated;
+
+-- A re-pull that corrects a day (the upsert's update) adds the new rows and takes the old ones off.
+create or replace function lead_flow.tg_campaign_daily_metrics__sync_partner_totals_upd() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    perform lead_flow.add_to_partner_campaign_totals(array_agg(d.id), array_agg(d.spend), array_agg(d.clicks),
+                                                     array_agg(0))
+       from (select c.id, sum(m.cost) as spend, sum(m.clicks)::bigint as clicks
+               from (select n.customer_id, n.campaign_id, n.cost, n.clicks from changed n
+                     union all
+                     select o.customer_id, o.campaign_id, -o.cost, -o.clicks from previous o) m
+               join public.partner_marketing_campaigns c
+                 on c.channel = 'google_ads' and c.customer_id = m.customer_id and c.external_campaign_id = m.campaign_id
+              group by c.id) d
+     having count(*) > 0;
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals_upd() is
+  'After metrics are updated (a re-pulled day): adds the difference of cost and clicks, new minus old, to the '
+  'totals of the partner campaigns concerned.';
+revoke all on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals_upd()
+  from public, anon, authenticated;
+create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_ins
+  after insert on public.campaign_daily_metrics referencing new table as changed
+  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
+create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_del
+  after delete on public.campaign_daily_metrics referencing old table as changed
+  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
+create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_upd
+  after update on public.campaign_daily_metrics referencing old table as previous new table as changed
+  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals_upd();
+
+-- A campaign's leads and metrics may predate it (or its external id): a new campaign, and one whose
+-- channel, customer or external id changes, is recounted in full, once.
+create or replace function lead_flow.tg_partner_marketing_campaigns__sync_new_totals() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   declare
     v_ids uuid[];
   begin
-    select array_agg(distinct c.id) into v_ids
-      from changed m
-      join public.partner_marketing_campaigns c
-        on c.channel = 'google_ads' and c.customer_id = m.customer_id and c.external_campaign_id = m.campaign_id;
+    select array_agg(a.id) into v_ids from added a where a.external_campaign_id is not null;
     if v_ids is not null then
       perform lead_flow.sync_partner_campaign_totals(v_ids);
     end if;
     return null;
   end
   $$;
-comment on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() is
-  'After metrics are recorded: re-computes the totals of the partner campaigns whose metrics changed.';
-revoke all on function lead_flow.tg_campaign_daily_metrics__sync_partner_totals() from public, anon, authenticated;
-create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_ins
-  after insert on public.campaign_daily_metrics referencing new table as changed
-  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
-create or replace trigger tg_campaign_daily_metrics__sync_partner_totals_upd
-  after update on public.campaign_daily_metrics referencing new table as changed
-  for each statement execute function lead_flow.tg_campaign_daily_metrics__sync_partner_totals();
+comment on function lead_flow.tg_partner_marketing_campaigns__sync_new_totals() is
+  'After partner campaigns are inserted: recounts the totals of those with an external id (their leads and '
+  'metrics may have arrived first).';
+revoke all on function lead_flow.tg_partner_marketing_campaigns__sync_new_totals() from public, anon, authenticated;
+create or replace trigger tg_partner_marketing_campaigns__sync_new_totals
+  after insert on public.partner_marketing_campaigns referencing new table as added
+  for each statement execute function lead_flow.tg_partner_marketing_campaigns__sync_new_totals();
+
+create or replace function lead_flow.tg_partner_marketing_campaigns__sync_moved_totals() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    perform lead_flow.sync_partner_campaign_totals(array[new.id]);
+    return null;
+  end
+  $$;
+comment on function lead_flow.tg_partner_marketing_campaigns__sync_moved_totals() is
+  'After a partner campaign''s channel, customer_id or external_campaign_id changed: recounts its totals.';
+revoke all on function lead_flow.tg_partner_marketing_campaigns__sync_moved_totals()
+  from public, anon, authenticated;
+create or replace trigger tg_partner_marketing_campaigns__sync_moved_totals
+  after update of channel, customer_id, external_campaign_id on public.partner_marketing_campaigns
+  for each row
+  when ((new.channel, new.customer_id, new.external_campaign_id)
+        is distinct from (old.channel, old.customer_id, old.external_campaign_id))
+  execute function lead_flow.tg_partner_marketing_campaigns__sync_moved_totals();
 
 -- Spend of a partner's Google Ads campaigns on Amsterdam days [p_from, p_to] (EUR).
 create or replace function lead_flow.partner_ads_spend(p_partner_id uuid, p_from date, p_to date) returns numeric

@@ -228,11 +228,10 @@ comment on function lead_flow.generate_partner_recommendations(date) is
 revoke all on function lead_flow.generate_partner_recommendations(date) from public, anon, authenticated;
 
 -- The registered step: campaign totals first (the recommendations read each campaign's cost per lead,
--- and attributed leads arrive without a trigger), then the night's recommendations. Only the
--- campaigns with an attributed lead on D are recounted: the metrics' own trigger keeps spend and
--- clicks current, and a campaign without a new lead has the lead count it had; recounting all of
--- them read every campaign's whole history every night. jit off and work_mem: as the other nightly
--- steps (40_stats.sql).
+-- and attributed leads arrive without a trigger), then the night's recommendations. The totals move
+-- by the night's own attributed leads (lead_flow.count_partner_campaign_leads reads D's leads, not a
+-- campaign's history; the metrics' triggers keep spend and clicks current). jit off and work_mem: as
+-- the other nightly steps (40_stats.sql).
 create or replace function lead_flow.recommend_partner_marketing(p_date date) returns integer
   language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
@@ -240,16 +239,11 @@ create or replace function lead_flow.recommend_partner_marketing(p_date date) re
     if p_date is null then
       raise exception 'a date is required' using errcode = '22023';
     end if;
-    perform lead_flow.sync_partner_campaign_totals(array(
-      select distinct c.id
-        from public.leads l
-        join public.partner_marketing_campaigns c on c.external_campaign_id = l.source_campaign_id
-       where l.created_at >= lead_flow.day_start(p_date) and l.created_at < lead_flow.day_start(p_date + 1)
-         and l.source_campaign_id is not null));
+    perform lead_flow.count_partner_campaign_leads(p_date);
     return lead_flow.generate_partner_recommendations(p_date);
   end
   $$;
 comment on function lead_flow.recommend_partner_marketing(date) is
-  'The nightly step partner_recommendations for Amsterdam day p_date: refreshes the totals of the partner campaigns '
-  'with an attributed lead on p_date, then makes the night''s recommendations; returns recommendations added.';
+  'The nightly step partner_recommendations for Amsterdam day p_date: adds the day''s attributed leads to the partner '
+  'campaigns'' totals (count_partner_campaign_leads), then makes the night''s recommendations; returns recommendations added.';
 revoke all on function lead_flow.recommend_partner_marketing(date) from public, anon, authenticated;

@@ -394,6 +394,109 @@ def test_campaign_totals_follow_the_pulled_metrics(db: psycopg.Connection) -> No
     assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (0,)
 
 
+# The full recount of every campaign's totals, written independently of the functions under test.
+FULL_RECOUNT = """
+    select c.id,
+           (c.total_spend, c.total_clicks, c.total_leads, c.avg_cpl)::text as kept,
+           (coalesce(m.spend, 0)::numeric(14, 2), coalesce(m.clicks, 0), coalesce(l.n, 0),
+            case when l.n > 0 and m.spend > 0 then round(m.spend / l.n, 2) end::numeric(12, 2))::text
+             as recounted
+      from partner_marketing_campaigns c
+      left join lateral (select sum(x.cost) as spend, sum(x.clicks) as clicks from campaign_daily_metrics x
+                          where c.channel = 'google_ads' and x.customer_id = c.customer_id
+                            and x.campaign_id = c.external_campaign_id) m on true
+      left join lateral (select count(*) as n from leads y
+                          where y.source_campaign_id = c.external_campaign_id) l on true
+     order by c.id"""
+
+
+def assert_totals_are_the_full_recount(db: psycopg.Connection) -> list[tuple]:
+    rows = db.execute(FULL_RECOUNT).fetchall()
+    assert [r[1] for r in rows] == [r[2] for r in rows], rows
+    return rows
+
+
+def test_campaign_totals_kept_by_increments_equal_a_full_recount(db: psycopg.Connection) -> None:
+    """Several nights (one missed, caught up by the next), a rerun of a night, leads that predate their
+    campaign, a re-pulled (corrected) and a deleted metrics day, a deleted lead and a changed external id:
+    the totals are always what a full recount of all metrics and leads gives, and the night reads only
+    its days."""
+    partner, seg, industry = marketing_partner(db)
+    record = "select lead_flow.record_campaign_metrics('1234567890', %s, %s, %s, %s, 100, 1)"
+    day = [DAY - dt.timedelta(days=k) for k in range(8)]  # day[0] = DAY, day[k] = DAY - k
+    # Leads and metrics that arrive before their campaign is registered.
+    add_leads(db, industry, day[7], 2, source_campaign_id="801")
+    db.execute(record, ("801", day[7], 3_000_000, 4))
+    a = create_campaign(db, partner, seg, ext="801")
+    b = create_campaign(db, partner, seg, ext="802")
+    m = create_campaign(db, partner, seg, ext="801", channel="meta")  # counts 801's leads, has no spend
+    totals = "select total_spend, total_clicks, total_leads from partner_marketing_campaigns where id = %s"
+    assert db.execute(totals, (a,)).fetchone() == (Decimal("3.00"), 4, 2)
+    assert db.execute(totals, (m,)).fetchone() == (Decimal("0.00"), 0, 2)
+    assert_totals_are_the_full_recount(db)
+
+    run_night(db, day[6])  # a night without anything new
+    # Nights 5 and 4 are missed: night 3 counts days 5 to 3.
+    for k, n801, n802 in ((5, 1, 0), (4, 0, 3), (3, 2, 1)):
+        add_leads(db, industry, day[k], n801, source_campaign_id="801")
+        add_leads(db, industry, day[k], n802, source_campaign_id="802")
+        db.execute(record, ("801", day[k], 10_000_000 + k, 20))
+        db.execute(record, ("802", day[k], 7_500_000, 5))
+    run_night(db, day[3])
+    assert db.execute(totals, (a,)).fetchone() == (Decimal("33.00"), 64, 5)
+    assert db.execute(totals, (b,)).fetchone() == (Decimal("22.50"), 15, 4)
+    assert_totals_are_the_full_recount(db)
+
+    for k in (2, 1):
+        add_leads(db, industry, day[k], 3, source_campaign_id="802", at=dt.time(0, 5))
+        add_leads(db, industry, day[k], 1, source_campaign_id="801", at=dt.time(23, 55))
+        db.execute(record, ("801", day[k], 4_000_000, 2))
+        db.execute(record, ("802", day[k], 6_000_000, 3))
+        run_night(db, day[k])
+        assert_totals_are_the_full_recount(db)
+
+    # A rerun of the last night changes nothing: the same totals, the same ledger.
+    ledger = "select campaign_id, date, leads from lead_flow.partner_campaign_lead_days order by 1, 2"
+    before = (assert_totals_are_the_full_recount(db), db.execute(ledger).fetchall())
+    synced = db.execute("select max(metrics_synced_at) from partner_marketing_campaigns").fetchone()
+    run_night(db, day[1])
+    assert (assert_totals_are_the_full_recount(db), db.execute(ledger).fetchall()) == before
+    assert db.execute("select max(metrics_synced_at) from partner_marketing_campaigns").fetchone() == synced
+
+    # The worker re-pulls earlier days and corrects them (the upsert updates the rows), a day's metrics
+    # are deleted, a lead of day 2 is deleted and that night runs again, and campaign b moves to another
+    # external id; every total follows.
+    db.execute(record, ("801", day[3], 1_000_000, 1))
+    db.execute(record, ("802", day[2], 0, 0))
+    db.execute(
+        "update campaign_daily_metrics set cost = cost + 1.25, clicks = clicks + 1 "
+        "where campaign_id in ('801', '802') and date between %s and %s",
+        (day[5], day[4]),
+    )
+    db.execute("delete from campaign_daily_metrics where campaign_id = '802' and date = %s", (day[1],))
+    assert_totals_are_the_full_recount(db)
+    db.execute(
+        "delete from leads where id = (select id from leads where source_campaign_id = '802' and "
+        "(created_at at time zone 'Europe/Amsterdam')::date = %s order by id limit 1)",
+        (day[2],),
+    )
+    run_night(db, day[2])
+    assert_totals_are_the_full_recount(db)
+    db.execute(
+        "update partner_marketing_campaigns set external_campaign_id = '803', "
+        "budget_resource_name = 'customers/1234567890/campaignBudgets/8030' where id = %s",
+        (b,),
+    )
+    add_leads(db, industry, day[0], 2, source_campaign_id="803")
+    run_night(db, day[0])
+    rows = assert_totals_are_the_full_recount(db)
+    assert any(r[0] == b and r[1] == "(0.00,0,2,)" for r in rows), rows
+    # What the nights kept is what the repair writes: the full recount changes nothing, ledger included.
+    kept = db.execute(ledger).fetchall()
+    assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (0,)
+    assert db.execute(ledger).fetchall() == kept
+
+
 def test_backfill_links_partners_from_their_profile_arrays_once(db: psycopg.Connection) -> None:
     partner, seg, _ = marketing_partner(db)
     create_segment(db, "schilder", "utrecht")  # not in the partner's regions
