@@ -28,6 +28,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from glue.paths import POSTGREST_BIN, STATE_DIR
 
@@ -142,7 +143,17 @@ class LocalPostgres:
         )
         return status.returncode == 0
 
+    # The cluster's superuser (initdb's), the database pg_cron serves, and its connection limit.
+    superuser: ClassVar[str] = "postgres"
+    cron_database: ClassVar[str] = DATABASE
+    max_connections: ClassVar[int] = 200
+
     def start(self) -> None:
+        self._start_server()
+        self._ensure_database()
+
+    def _start_server(self) -> None:
+        """initdb (unless the cluster exists) and start the server, with pg_cron preloaded."""
         self.base.mkdir(parents=True, exist_ok=True)
         _give_to_postgres(self.base)
         if not (self.data_dir / "PG_VERSION").exists():
@@ -152,7 +163,7 @@ class LocalPostgres:
                     "-D",
                     str(self.data_dir),
                     "-U",
-                    "postgres",
+                    self.superuser,
                     "-A",
                     "trust",
                     "-E",
@@ -172,8 +183,8 @@ class LocalPostgres:
                 "-h 127.0.0.1",
                 f"-k {socket_dir}",
                 "-c shared_preload_libraries=pg_cron",
-                f"-c cron.database_name={DATABASE}",
-                "-c max_connections=200",
+                f"-c cron.database_name={self.cron_database}",
+                f"-c max_connections={self.max_connections}",
             ]
         )
         self._run(
@@ -192,7 +203,6 @@ class LocalPostgres:
             ],
             "postgres",
         )
-        self._ensure_database()
 
     def _write_speed_settings(self) -> None:
         """A throwaway cluster: durability buys nothing here, speed does. In postgresql.conf rather

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from glue.lab.stack import PG_BIN, LocalPostgres, _give_to_postgres, free_port
+from glue.lab.stack import LocalPostgres, free_port
 
 SQL = Path(__file__).parent / "supabase_sql"
 SUPERUSER = "supabase_admin"
@@ -27,28 +27,12 @@ CRON_DATABASE = "postgres"
 class SupabaseCluster(LocalPostgres):
     """LocalPostgres with Supabase's superuser and pg_cron serving the database `postgres`."""
 
+    superuser = SUPERUSER
+    cron_database = CRON_DATABASE
+    max_connections = 100
+
     def start(self) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
-        _give_to_postgres(self.base)
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._run(
-                [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
-                 "-E", "UTF8", "--locale=C.UTF-8", "--lc-messages=C"],
-                "initdb",
-            )  # fmt: skip
-        self._write_speed_settings()
-        socket_dir = self.base / "socket"
-        socket_dir.mkdir(exist_ok=True)
-        _give_to_postgres(socket_dir)
-        options = (
-            f"-p {self.port} -h 127.0.0.1 -k {socket_dir} -c shared_preload_libraries=pg_cron"
-            f" -c cron.database_name={CRON_DATABASE} -c max_connections=100"
-        )
-        self._run(
-            [str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
-             "-l", str(self.log_file), "-o", options],
-            "postgres",
-        )  # fmt: skip
+        self._start_server()
         with psycopg.connect(self.url("postgres", SUPERUSER), autocommit=True) as conn:
             if conn.execute("select count(*) from pg_roles where rolname = 'anon'").fetchone()[0] == 0:
                 conn.execute((SQL / "roles.sql").read_text())
