@@ -742,28 +742,44 @@ grant execute on function public.confirm_partner_capacity(uuid, integer, text) t
 -- Re-running a night ---------------------------------------------------------------------------------
 
 -- SECURITY DEFINER because lead_flow.run_lead_flow_nightly / run_steps_of_day are for service_role only.
--- Checks the caller itself (admins, service_role, direct sessions without JWT claims).
+-- Checks the caller itself (admins, service_role, direct sessions without JWT claims) and the day: the
+-- one place that decides which days may be re-run (public.rerun_lead_flow only fills in the default).
 create or replace function lead_flow.rerun_lead_flow(p_date date)
   returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)
   language plpgsql volatile security definer set search_path = ''
   as $$
   #variable_conflict use_column
   declare
-    v_yesterday date := lead_flow.local_day(now()) - 1;
+    v_today date := lead_flow.local_day(now());
   begin
     perform lead_flow.api_require_admin('rerun_lead_flow');
-    if p_date is null or not isfinite(p_date) or p_date > v_yesterday then
-      raise exception 'rerun_lead_flow needs a finished day (at most %), got %', v_yesterday,
-        coalesce(p_date::text, 'nothing') using errcode = '22023';
+    if p_date is null then
+      raise exception 'rerun_lead_flow needs a day, got nothing' using errcode = '22023';
     end if;
-    if p_date = v_yesterday then
+    if not isfinite(p_date) then
+      raise exception 'day must be a calendar day, got %', p_date using errcode = '22023';
+    end if;
+    if p_date > v_today then
+      raise exception 'day % lies in the future (today is % in Europe/Amsterdam); re-run a past day',
+        p_date, v_today using errcode = '22023';
+    end if;
+    if p_date = v_today then
+      raise exception 'day % is today, which is not over yet in Europe/Amsterdam; re-run a past day', p_date
+        using errcode = '22023';
+    end if;
+    if p_date < v_today - 366 then
+      raise exception 'day % is more than a year ago; re-run at most 366 days back', p_date
+        using errcode = '22023', hint = 'for older history use backfill (leadflow nightly --from D1 --to D2)';
+    end if;
+    if p_date = v_today - 1 then
       return query select * from lead_flow.run_lead_flow_nightly(p_date);
     else
       -- What a yesterday-only step decides (budgets, recommendations) is for the next day; for older
       -- days that day is over: the other steps only.
       return query select * from lead_flow.run_steps_of_day(p_date, false);
       return query select s.step, p_date, 'skipped'::text, 0, 0::numeric,
-                          format('%s: no budget changes or recommendations for a day before yesterday (%s)', s.step, v_yesterday)
+                          format('%s: no budget changes or recommendations for a day before yesterday (%s)',
+                                 s.step, v_today - 1)
                      from lead_flow.pipeline_steps s
                     where s.yesterday_only
                     order by s.sort_order;
@@ -771,41 +787,17 @@ create or replace function lead_flow.rerun_lead_flow(p_date date)
   end
   $$;
 comment on function lead_flow.rerun_lead_flow(date) is
-  'Re-runs the registered nightly steps (lead_flow.pipeline_steps) for a finished Amsterdam day as the owner: all '
-  'of them for yesterday, all but the yesterday-only ones (budget changes, partner recommendations) for older '
-  'days. Refuses callers who are not admins or back-end roles (42501).';
+  'Re-runs the registered nightly steps (lead_flow.pipeline_steps) for a finished Amsterdam day at most 366 days '
+  'ago as the owner: all of them for yesterday, all but the yesterday-only ones (budget changes, partner '
+  'recommendations) for older days. Refuses callers who are not admins or back-end roles (42501) and other days '
+  '(22023: no day, not a calendar day, today, the future, more than 366 days ago).';
 revoke all on function lead_flow.rerun_lead_flow(date) from public, anon, authenticated;
 grant execute on function lead_flow.rerun_lead_flow(date) to authenticated, service_role;
 
 create or replace function public.rerun_lead_flow(day date default null)
   returns table (step text, date date, status text, rows integer, duration_ms numeric, error text)
-  language plpgsql volatile set search_path = ''
-  as $$
-  #variable_conflict use_column
-  declare
-    v_today date := lead_flow.local_day(now());
-    v_date date := coalesce(rerun_lead_flow.day, v_today - 1);
-  begin
-    perform lead_flow.api_require_admin('rerun_lead_flow');
-    if not isfinite(v_date) then
-      raise exception 'day must be a calendar day, got %', v_date using errcode = '22023';
-    end if;
-    if v_date > v_today then
-      raise exception 'day % lies in the future (today is % in Europe/Amsterdam); re-run a past day',
-        v_date, v_today using errcode = '22023';
-    end if;
-    if v_date = v_today then
-      raise exception 'day % is today, which is not over yet in Europe/Amsterdam; re-run a past day', v_date
-        using errcode = '22023';
-    end if;
-    if v_date < v_today - 366 then
-      raise exception 'day % is more than a year ago; re-run at most 366 days back', v_date
-        using errcode = '22023', hint = 'for older history use backfill (leadflow nightly --from D1 --to D2)';
-    end if;
-    return query select r.step, r.date, r.status, r.rows, r.duration_ms, r.error
-                   from lead_flow.rerun_lead_flow(v_date) r;
-  end
-  $$;
+  language sql volatile set search_path = ''
+  as $$ select * from lead_flow.rerun_lead_flow(coalesce(rerun_lead_flow.day, lead_flow.local_day(now()) - 1)) $$;
 comment on function public.rerun_lead_flow(date) is
   'Admins only. Re-runs the night after Amsterdam day `day` (default: yesterday): aggregate, plan, partner lead '
   'gaps and, for yesterday only, orchestrate (budget changes) and partner recommendations; older days get stats, '
