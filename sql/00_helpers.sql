@@ -77,7 +77,7 @@ create or replace function lead_flow.tg_lead_flow_settings__validate() returns t
         using errcode = '22023';
     end if;
     new.updated_at := now();
-    new.updated_by := coalesce(new.updated_by, (select auth.uid()));
+    new.updated_by := coalesce(new.updated_by, lead_flow.jwt_user_id());   -- sql/05: never raises
     return new;
   end
   $$;
