@@ -27,9 +27,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from glue.dashboard import server  # noqa: E402
+from glue.dashboard.browser import chrome  # noqa: E402
 from glue.lab import stack as glue_stack  # noqa: E402
 from glue.lab.tokens import anon_key, make_jwt  # noqa: E402
-from tests.test_dashboard_browser import chrome  # noqa: E402
 
 PROVINCES = [
     "groningen", "friesland", "drenthe", "overijssel", "flevoland", "gelderland", "utrecht",

@@ -18,32 +18,18 @@ from typing import Any
 
 import psycopg
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from glue.dashboard import server
+from glue.dashboard.browser import chrome, console_errors
 from glue.lab import stack as glue_stack
 from glue.lab.tokens import anon_key, make_jwt
 from tests.support import RestClients
 from tests.support.api import seed
 from tests.support.partner_marketing import TwoPartners, seed_two_partners
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_S = 20
-
-
-def chrome() -> WebDriver:
-    """Headless Debian chromium with its console log readable (goog:loggingPrefs)."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1440,900", "--lang=nl-NL"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +89,7 @@ class Page:
         return self.js("return document.body.dataset.view")
 
     def console_errors(self) -> list[str]:
-        return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+        return console_errors(self.driver)
 
     def open_numbers(self, css: str = "details.numbers") -> None:
         """Open a chart's numbers table (built when opened) and wait for its rows."""

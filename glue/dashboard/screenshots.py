@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from glue.dashboard import server
+from glue.dashboard.browser import chrome, console_errors
 
 WIDTH, MAX_HEIGHT = 1440, 2600
 # file name -> (who, view)
@@ -51,7 +52,7 @@ def photograph(driver, url: str, tokens: dict[str, str], ids: dict[str, str], ou
         time.sleep(0.8)  # the charts resize to the new window
         path = out / f"{name}.png"
         driver.save_screenshot(str(path))
-        errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        errors = console_errors(driver)
         if errors:
             raise RuntimeError(f"{name}: the page logged errors: {errors}")
         written.append(path)
@@ -75,9 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", default="docs/screenshots", type=Path)
     args = parser.parse_args(argv)
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     from glue.lab import demo
     from glue.lab import stack as glue_stack
     from glue.lab.tokens import anon_key, make_jwt
@@ -95,13 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "admin": make_jwt(st.rest.jwt_secret, "authenticated", ids["ADMIN_ID"]),
             "partner": make_jwt(st.rest.jwt_secret, "authenticated", ids["PARTNER_ID"]),
         }
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--hide-scrollbars", "--lang=nl-NL"):
-            options.add_argument(arg)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver = chrome("--hide-scrollbars")
         photograph(driver, running.url, tokens, ids, args.out)
     finally:
         if driver is not None:
