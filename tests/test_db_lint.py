@@ -131,20 +131,15 @@ CHECKS: dict[str, str] = {
                   coalesce(pg_get_expr(i.indexprs, i.indrelid), ''),
                   coalesce(pg_get_expr(i.indpred, i.indrelid), '')
         having count(*) > 1""",
-    # The API documents itself: PostgREST's OpenAPI shows these comments (for what API roles may use).
-    # The platform's tables are the platform's to describe: Lead Flow never comments them.
+    # The API documents itself: PostgREST's OpenAPI shows these comments (for what API roles may use:
+    # a table or view they may read or write, a function they may execute). The platform's tables are
+    # the platform's to describe: Lead Flow never comments them.
     "exposed_object_without_comment": f"""
         select format('%s %s has no COMMENT', kind, name)
-          from (select 'view' as kind, c.oid::regclass::text as name,
-                       obj_description(c.oid, 'pg_class') as doc
+          from (select case when c.relkind in ('r', 'p') then 'table' else 'view' end as kind,
+                       c.oid::regclass::text as name, obj_description(c.oid, 'pg_class') as doc
                   from pg_class c
-                 where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm')
-                   and (has_table_privilege('anon', c.oid, 'SELECT')
-                        or has_table_privilege('authenticated', c.oid, 'SELECT'))
-                union all
-                select 'table', c.oid::regclass::text, obj_description(c.oid, 'pg_class')
-                  from pg_class c
-                 where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+                 where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
                    and c.relname not in ({", ".join(f"'{t}'" for t in PLATFORM_TABLES)})
                    and (has_table_privilege('anon', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
                         or has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE'))
