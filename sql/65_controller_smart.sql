@@ -50,9 +50,12 @@ grant execute on function lead_flow.budget_in_force(uuid, date, numeric) to serv
 -- Per segment, what the smart controller learns from: 7-day flow and spend, 28-day paid cost, over
 -- its learning window (smart_window_days) the mean leads, spend and conversions, each day's spend
 -- and the regression sums of daily leads on spend, and spend against the budget in force over the
--- last 3 days. Set-based for every active segment, or one segment (p_segment_id) for a single decision.
+-- last 3 days. Set-based for every active segment, for the segments p_segment_ids names (orchestrate_budgets:
+-- those set to 'smart', so that one smart segment among 100,000 does not cost the learning of all), or
+-- one segment (p_segment_id) for a single decision.
 create or replace function lead_flow.smart_controller_features(p_date date, p_segment_id uuid default null,
-                                                             p_window_days integer default null)
+                                                             p_window_days integer default null,
+                                                             p_segment_ids uuid[] default null)
   returns table (segment_id uuid, features jsonb)
   language sql stable set search_path = ''
   as $$
@@ -67,6 +70,7 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
         from public.lead_segments s
         left join public.lead_segment_campaigns c on c.segment_id = s.id and c.is_active
        where s.is_active and (p_segment_id is null or s.id = p_segment_id)
+         and (p_segment_ids is null or s.id in (select unnest(p_segment_ids)))
     ), days as (
       select st.segment_id, st.date, st.leads_generated::numeric as leads, st.google_ads_spend as spend,
              st.google_ads_conversions as conv, g.window_days
@@ -142,13 +146,13 @@ create or replace function lead_flow.smart_controller_features(p_date date, p_se
       left join recent_budget r on r.segment_id = g.id
       left join branch b on b.branch = g.branch
   $$;
-comment on function lead_flow.smart_controller_features(date, uuid, integer) is
-  'What the smart controller decides from, per active segment (or one) on Amsterdam day p_date: 7-day leads '
+comment on function lead_flow.smart_controller_features(date, uuid, integer, uuid[]) is
+  'What the smart controller decides from, per active segment (or those of p_segment_ids, or one) on Amsterdam day p_date: 7-day leads '
   'and spend, 28-day spend and conversions, the branch''s paid cost per lead, over smart_window_days the mean '
   'leads, spend and conversions, each day''s spend and the regression sums of daily leads on spend, and spend vs '
   'the budget in force over the last 3 days, as jsonb.';
-revoke all on function lead_flow.smart_controller_features(date, uuid, integer) from public, anon, authenticated;
-grant execute on function lead_flow.smart_controller_features(date, uuid, integer) to service_role;
+revoke all on function lead_flow.smart_controller_features(date, uuid, integer, uuid[]) from public, anon, authenticated;
+grant execute on function lead_flow.smart_controller_features(date, uuid, integer, uuid[]) to service_role;
 
 -- The smart controller's decision from its inputs alone (pure): orchestrate_budgets' inputs plus a
 -- 'smart' object with smart_controller_features. Returns the desired budget before the hard limits,

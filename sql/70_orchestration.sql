@@ -29,11 +29,15 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
     v_controllers text[] := lead_flow.available_controllers();
     v_global_pause boolean := coalesce((lead_flow.setting('paused'))::boolean, false);
     v_rows integer;
+    v_inserted integer;
     v_pending bigint;
   begin
     if p_date is null then
       raise exception 'orchestrate_budgets needs a date' using errcode = '22023';
     end if;
+    -- One run at a time: a second run waits here, then reads the change rows the first committed (so
+    -- it replaces them instead of inserting them again).
+    perform pg_advisory_xact_lock(hashtextextended('lead_flow.orchestrate_budgets', 0));
 
     if to_regclass('pg_temp.lead_flow_orchestration') is null then
       create temp table lead_flow_orchestration (
@@ -134,8 +138,10 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
         left join recent t on t.segment_id = p.segment_id
         left join recent_week w on w.segment_id = p.segment_id
         left join branch b on b.branch = p.branch
-        -- The smart controller's features, computed once for all segments, only when some use it.
-        left join (select f.segment_id, f.features from lead_flow.smart_controller_features(p_date) f
+        -- The smart controller's features, computed once for the segments that use it, only when some do.
+        left join (select f.segment_id, f.features
+                     from lead_flow.smart_controller_features(
+                            p_date, null, null, (select array_agg(x.segment_id) from plans x where x.controller = 'smart')) f
                     where exists (select from plans x where x.controller = 'smart')) sf
           on sf.segment_id = p.segment_id
         -- The estimate controller's fitted responses (sql/66), likewise once for all, only when used.
@@ -186,7 +192,28 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
      where l.segment_id = o.segment_id and l.channel = 'google_ads' and l.date = p_date and l.status = 'pending'
        and (o.paused or o.campaign_row is null or not o.changed);
 
-    insert into public.channel_orchestration_log as l
+    -- A change for D the worker has not taken yet (pending) is replaced in place when it differs; its
+    -- old_value (the day-start budget) stays ...
+    update public.channel_orchestration_log l
+       set plan_id = o.plan_id,
+           action_type = case when o.new_budget >= coalesce(o.day_start_budget, 0) then 'budget_increase'
+                              else 'budget_decrease' end,
+           new_value = o.new_budget, reason = o.reason, customer_id = o.customer_id, campaign_id = o.campaign_id,
+           budget_resource_name = o.budget_resource_name, controller = o.controller, limited_by = o.limited_by
+      from pg_temp.lead_flow_orchestration o
+     where o.log_status = 'pending' and o.campaign_row is not null and not o.paused and o.changed
+       and l.segment_id = o.segment_id and l.channel = 'google_ads' and l.date = p_date and l.status = 'pending'
+       and (l.plan_id, l.action_type, l.new_value, l.reason, l.customer_id, l.campaign_id, l.budget_resource_name,
+            l.controller, l.limited_by)
+           is distinct from
+           (o.plan_id,
+            case when o.new_budget >= coalesce(o.day_start_budget, 0) then 'budget_increase' else 'budget_decrease' end,
+            o.new_budget, o.reason, o.customer_id, o.campaign_id, o.budget_resource_name, o.controller, o.limited_by);
+    get diagnostics v_rows = row_count;
+
+    -- ... and a segment without a change for D gets one: a plain insert (no speculative insertion per
+    -- row), safe because the lock above keeps a second run of this function from adding the same rows.
+    insert into public.channel_orchestration_log
       (date, segment_id, plan_id, channel, action_type, old_value, new_value, reason, customer_id, campaign_id,
        budget_resource_name, controller, limited_by)
     select p_date, o.segment_id, o.plan_id, 'google_ads',
@@ -194,20 +221,9 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
            o.day_start_budget, o.new_budget, o.reason, o.customer_id, o.campaign_id, o.budget_resource_name,
            o.controller, o.limited_by
       from pg_temp.lead_flow_orchestration o
-     where o.campaign_row is not null and not o.paused and o.changed
-       and (o.log_status is null or o.log_status = 'pending')
-    on conflict (segment_id, channel, date) where segment_id is not null do update
-       set plan_id = excluded.plan_id, action_type = excluded.action_type, new_value = excluded.new_value,
-           reason = excluded.reason, customer_id = excluded.customer_id, campaign_id = excluded.campaign_id,
-           budget_resource_name = excluded.budget_resource_name, controller = excluded.controller,
-           limited_by = excluded.limited_by
-     where l.status = 'pending'
-       and (l.plan_id, l.action_type, l.new_value, l.reason, l.customer_id, l.campaign_id, l.budget_resource_name,
-            l.controller, l.limited_by)
-           is distinct from
-           (excluded.plan_id, excluded.action_type, excluded.new_value, excluded.reason, excluded.customer_id,
-            excluded.campaign_id, excluded.budget_resource_name, excluded.controller, excluded.limited_by);
-    get diagnostics v_rows = row_count;
+     where o.log_status is null and o.campaign_row is not null and not o.paused and o.changed;
+    get diagnostics v_inserted = row_count;
+    v_rows := v_rows + v_inserted;
 
     -- The plan says what was decided; a plan whose change the worker has taken keeps its outcome.
     with decided as (

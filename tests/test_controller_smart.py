@@ -219,13 +219,14 @@ def seed_segment(
     leads_per_day: int,
     spend_per_day: float,
     controller: str = "smart",
+    region: str = "utrecht",
 ) -> str:
-    seg = create_segment(db, "schilder", "utrecht")
+    seg = create_segment(db, "schilder", region)
     db.execute(
         "insert into public.lead_segment_campaigns (segment_id, customer_id, campaign_id, "
-        "budget_resource_name, daily_budget) values (%s, '1234567890', '777', "
-        "'customers/1234567890/campaignBudgets/888', %s)",
-        (seg, budget),
+        "budget_resource_name, daily_budget) values (%s, '1234567890', %s, "
+        "'customers/1234567890/campaignBudgets/' || %s, %s)",
+        (seg, str(seg.int % 10**9), str(seg.int % 10**9), budget),
     )
     db.execute(
         """insert into public.lead_generation_stats (segment_id, date, leads_generated, google_ads_spend,
@@ -273,6 +274,41 @@ def test_a_surplus_is_cut_at_most_20_percent_and_never_below_the_minimum(db: psy
     old, new, _, limited_by, _ = change(db, seg)
     assert (old, new) == (Decimal("6.00"), Decimal("5.00"))
     assert limited_by == "min_budget"
+
+
+def test_features_for_named_segments_are_those_of_the_whole_set(db: psycopg.Connection) -> None:
+    """orchestrate_budgets learns only for its smart segments (p_segment_ids): their features are the
+    ones the set-based read of every active segment gives them, and no other segment is computed."""
+    smart = [
+        seed_segment(db, budget=200, target=60, leads_per_day=10, spend_per_day=195),
+        seed_segment(db, budget=50, target=5, leads_per_day=8, spend_per_day=40, region="gelderland"),
+    ]
+    spec = seed_segment(
+        db, budget=80, target=9, leads_per_day=3, spend_per_day=70, controller="spec", region="noord-brabant"
+    )
+    every = dict(
+        db.execute("select segment_id, features from lead_flow.smart_controller_features(%s)", [DAY])
+    )
+    assert {*smart, spec} <= set(every)
+    named = dict(
+        db.execute(
+            "select segment_id, features from lead_flow.smart_controller_features(%s, null, null, %s)",
+            (DAY, smart),
+        )
+    )
+    assert named == {seg: every[seg] for seg in smart}
+    assert named[smart[0]] != named[smart[1]]  # the segments' own data, not one shared row
+    none = db.execute(
+        "select count(*) from lead_flow.smart_controller_features(%s, null, null, '{}'::uuid[])", (DAY,)
+    ).fetchone()[0]
+    assert none == 0
+    # Through orchestrate, which passes its smart segments: the first as in the capped test above.
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    old, new, controller, limited_by, reason = change(db, smart[0])
+    assert (old, new, limited_by) == (Decimal("200.00"), Decimal("240.00"), "max_increase")
+    assert controller == "smart"
+    assert reason.startswith("smart: flow ")
+    assert change(db, spec)[2] == "spec"
 
 
 def test_the_spec_controller_stays_the_default(db: psycopg.Connection) -> None:
