@@ -215,13 +215,17 @@ create or replace function lead_flow.count_partner_campaign_leads(p_date date) r
     end if;
     select coalesce(max(n.date) + 1, p_date) into v_from
       from lead_flow.partner_campaign_lead_nights n where n.date < p_date;
-    with counted as (
+    -- The days' leads by created_at, materialized without a condition on source_campaign_id: joined
+    -- directly, the planner read the partial index of all attributed leads (of every day) instead.
+    with day_leads as materialized (
+      select l.source_campaign_id, l.created_at
+        from public.leads l
+       where l.created_at >= lead_flow.day_start(v_from) and l.created_at < lead_flow.day_start(p_date + 1)
+    ), counted as (
       select c.id as campaign_id, (l.created_at at time zone 'Europe/Amsterdam')::date as date,
              count(*)::integer as leads
-        from public.leads l
+        from day_leads l
         join public.partner_marketing_campaigns c on c.external_campaign_id = l.source_campaign_id
-       where l.created_at >= lead_flow.day_start(v_from) and l.created_at < lead_flow.day_start(p_date + 1)
-         and l.source_campaign_id is not null
        group by 1, 2
     ), held as (
       select d.campaign_id, d.date, d.leads

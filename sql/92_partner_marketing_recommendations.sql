@@ -48,6 +48,7 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
     v_expires timestamptz := now() + make_interval(hours => (lead_flow.setting('partner_recommendation_ttl_hours'))::text::int);
     v_min_gap numeric := (lead_flow.setting('partner_min_gap_leads'))::text::numeric;
     v_pause_days integer := (lead_flow.setting('partner_pause_after_days'))::text::int;
+    v_uncounted date;
   begin
     if p_date is null then
       raise exception 'a date is required' using errcode = '22023';
@@ -95,8 +96,13 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
              ss.settings
         from public.partner_marketing_campaigns c
         join eligible e on e.partner_id = c.partner_id
-        join public.partner_lead_gaps g
-          on g.partner_id = c.partner_id and g.segment_id = c.segment_id and g.date = p_date
+        -- The campaign's gap by the unique key (partner, segment, date), once per campaign: OFFSET 0
+        -- keeps the probe; flattened, the planner read all of D's gap rows (whose count it does not
+        -- know yet) and probed the campaigns once per gap row.
+        cross join lateral (select g.lead_gap from public.partner_lead_gaps g
+                             where g.partner_id = c.partner_id and g.segment_id = c.segment_id
+                               and g.date = p_date
+                            offset 0) g
         join lead_flow.segment_settings ss on ss.segment_id = c.segment_id
        where c.channel = 'google_ads' and c.status = 'active' and c.ai_managed
          and c.external_campaign_id is not null and c.daily_budget is not null
@@ -107,8 +113,10 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
       select x.*, round(x.current_budget + x.lead_gap * x.cpl, 2) as desired, h.new_budget as limited_budget,
              nullif(h.limited_by, 'none') as limited_by, h.note
         from candidates x
-        -- The segment pipeline's hard limits (sql/60_budget_maths.sql), with the segment's settings.
-        cross join lateral lead_flow.limit_daily_budget(
+        -- The segment pipeline's hard limits (sql/60_budget_maths.sql), with the segment's settings:
+        -- their core hard_budget_limits, as orchestrate_budgets calls it (limit_daily_budget is only
+        -- its SQL wrapper, one more function call per row).
+        cross join lateral lead_flow.hard_budget_limits(
                 x.current_budget, x.current_budget + x.lead_gap * x.cpl,
                 (x.settings ->> 'max_daily_budget_change')::numeric, (x.settings ->> 'min_budget')::numeric,
                 (x.settings ->> 'max_budget')::numeric, (x.settings ->> 'launch_budget')::numeric) h
@@ -157,25 +165,31 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
      where r.campaign_id = b.campaign_id and r.status = 'pending'
        and r.type in ('increase_budget', 'decrease_budget') and r.for_date < p_date;
 
+    -- The pause rule's evidence of no lead: D's leads and those of every day the night counted are in
+    -- partner_campaign_lead_days (count_partner_campaign_leads); the leads themselves are read only
+    -- for the window's days up to the latest one no night counted (none when the nights ran), so the
+    -- check reads its window, not each campaign's history of leads.
+    select max(d::date) into v_uncounted
+      from generate_series((p_date - v_pause_days + 1)::timestamp, p_date::timestamp, interval '1 day') d
+     where not exists (select from lead_flow.partner_campaign_lead_nights n where n.date = d::date);
+
+    -- The night's recommendations in one insert, from the partners that market themselves on auto
+    -- (materialized: the planner knows their number from profiles' statistics; D's gap rows were
+    -- written moments ago, after the last analyze, and an estimate of a handful of them made it probe
+    -- profiles once per gap row instead):
+    --  * the budget proposals above;
+    --  * a landing page where the partner is short of leads and has none for the segment;
+    --  * pausing a campaign that spends and brings nothing.
     insert into public.ai_marketing_recommendations
       (partner_id, segment_id, campaign_id, type, for_date, payload, reason, expires_at)
-    select b.partner_id, b.segment_id, b.campaign_id, b.type, p_date, b.payload, b.reason, v_expires
-      from pg_temp.pm_budget_proposals b
-    on conflict do nothing;
-    get diagnostics v_n = row_count;
-    v_rows := v_rows + v_n;
-
-    -- A landing page where the partner is short of leads and has none for the segment. The eligible
-    -- partners first (materialized: the planner knows their number from profiles' statistics), then
-    -- their gaps by index: D's gap rows were written moments ago, after the last analyze, and an
-    -- estimate of a handful of them made the planner probe profiles once per gap row instead.
-    insert into public.ai_marketing_recommendations
-      (partner_id, segment_id, type, for_date, payload, reason, expires_at)
     with eligible as materialized (
       select p.id from public.profiles p
        where p.auto_marketing_enabled and p.marketing_mode <> 'leads_only' and not p.is_admin
     )
-    select g.partner_id, g.segment_id, 'create_landing_page', p_date,
+    select b.partner_id, b.segment_id, b.campaign_id, b.type, p_date, b.payload, b.reason, v_expires
+      from pg_temp.pm_budget_proposals b
+    union all
+    select g.partner_id, g.segment_id, null, 'create_landing_page', p_date,
            jsonb_build_object('suggested_path', '/' || replace(s.code, '_', '-') || '/' || left(g.partner_id::text, 8),
                               'suggested_title', initcap(s.branch) || ' in ' || r.name,
                               'lead_gap', g.lead_gap),
@@ -188,35 +202,35 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
      where g.date = p_date and g.lead_gap >= greatest(v_min_gap, 0.01)
        and not exists (select from public.partner_landing_pages lp
                         where lp.partner_id = g.partner_id and lp.segment_id = g.segment_id and lp.status <> 'archived')
-    on conflict do nothing;
-    get diagnostics v_n = row_count;
-    v_rows := v_rows + v_n;
-
-    -- Pausing a campaign that spends and brings nothing.
-    insert into public.ai_marketing_recommendations
-      (partner_id, segment_id, campaign_id, type, for_date, payload, reason, expires_at)
+    union all
     select c.partner_id, c.segment_id, c.id, 'pause_campaign', p_date,
            jsonb_build_object('spend', sp.spend, 'days', v_pause_days, 'leads', 0, 'cpl_target', sp.cpl),
            format('spent %s over the last %s days (%s target CPLs) without a single lead', sp.spend, v_pause_days,
                   round(sp.spend / sp.cpl, 1)),
            v_expires
       from public.partner_marketing_campaigns c
-      join public.profiles p
-        on p.id = c.partner_id and p.auto_marketing_enabled and p.marketing_mode <> 'leads_only' and not p.is_admin
-      join lead_flow.segment_settings ss on ss.segment_id = c.segment_id
+      join eligible e on e.id = c.partner_id
       cross join lateral (
+        -- The segment's default cost per lead only for a campaign without a CPL target (once per
+        -- campaign: an aggregate's subquery is not flattened into the three places that read it).
         select coalesce(sum(m.cost), 0) as spend,
-               coalesce(c.cpl_target, (ss.settings ->> 'default_cost_per_lead')::numeric) as cpl
+               coalesce(c.cpl_target, (select (ss.settings ->> 'default_cost_per_lead')::numeric
+                                         from lead_flow.segment_settings ss where ss.segment_id = c.segment_id)) as cpl
           from public.campaign_daily_metrics m
          where m.customer_id = c.customer_id and m.campaign_id = c.external_campaign_id
            and m.date > p_date - v_pause_days and m.date <= p_date) sp
      where c.channel = 'google_ads' and c.status = 'active' and c.ai_managed and c.external_campaign_id is not null
+       and c.segment_id is not null
        and c.created_at < (p_date - v_pause_days + 1)::timestamp at time zone 'Europe/Amsterdam'
        and sp.spend >= 3 * sp.cpl
+       and not exists (select from lead_flow.partner_campaign_lead_days d
+                        where d.campaign_id = c.id and d.date > p_date - v_pause_days and d.date <= p_date)
+       -- (an empty range when every day of the window was counted)
        and not exists (select from public.leads l
                         where l.source_campaign_id = c.external_campaign_id
                           and l.created_at >= (p_date - v_pause_days + 1)::timestamp at time zone 'Europe/Amsterdam'
-                          and l.created_at < (p_date + 1)::timestamp at time zone 'Europe/Amsterdam')
+                          and l.created_at < coalesce(v_uncounted + 1, p_date - v_pause_days + 1)::timestamp
+                                             at time zone 'Europe/Amsterdam')
     on conflict do nothing;
     get diagnostics v_n = row_count;
     v_rows := v_rows + v_n;

@@ -157,6 +157,32 @@ def test_pause_proposed_for_a_campaign_that_spends_without_leads(db: psycopg.Con
     assert ("pause_campaign", burning) in recs and ("pause_campaign", fine) not in recs
 
 
+
+def test_pause_reads_the_counted_nights_when_they_ran(db: psycopg.Connection) -> None:
+    """When every night of the window ran, the no-lead evidence is the nights' count per campaign and
+    day (partner_campaign_lead_days): the same proposals as from the leads themselves."""
+    partner, seg, industry = marketing_partner(db, max_open_leads=0)  # no gap: only the pause rule
+    old = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    # 14 days x 5 = 70 >= 3 x 23 only on night D: the rule can only fire that night.
+    burning = create_campaign(db, partner, seg, ext="711", cpl_target=23, created_at=old)
+    create_campaign(db, partner, seg, ext="712", cpl_target=23, created_at=old)  # a lead on D - 3
+    create_campaign(db, partner, seg, ext="713", cpl_target=23, created_at=old)  # a lead on D
+    for ext in ("711", "712", "713"):
+        add_spend(db, ext, DAY - dt.timedelta(days=13), DAY, 5)
+    for k in range(13, -1, -1):
+        day = DAY - dt.timedelta(days=k)
+        if k == 3:
+            add_leads(db, industry, day, 1, source_campaign_id="712")
+        if k == 0:
+            add_leads(db, industry, day, 1, source_campaign_id="713")  # counted by night D itself
+        run_night(db, day)
+    assert db.execute(
+        "select count(*) from lead_flow.partner_campaign_lead_nights where date between %s and %s",
+        (DAY - dt.timedelta(days=13), DAY),
+    ).fetchone() == (14,)
+    recs = [(r["type"], r["campaign_id"], r["for_date"]) for r in recommendations(db, partner)]
+    assert [(c, d) for t, c, d in recs if t == "pause_campaign"] == [(burning, DAY)]
+
 def _month_total(db: psycopg.Connection, partner) -> Decimal:
     """The partner's November if every pending proposal were applied: spend to D + 10 days x budgets."""
     return db.execute(

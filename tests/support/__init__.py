@@ -21,6 +21,7 @@ _DATA_TABLES = [
     "public.campaign_daily_metrics",
     "public.lead_flow_logs",
     "lead_flow.nightly_runs",
+    "lead_flow.partner_campaign_lead_nights",
 ]
 
 
