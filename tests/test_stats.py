@@ -99,3 +99,31 @@ def test_leads_from_before_their_segment_existed_are_counted(db: psycopg.Connect
 def test_a_missing_date_is_a_clear_error(db: psycopg.Connection) -> None:
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="needs a date"):
         db.execute("select lead_flow.aggregate_lead_stats(null)")
+
+
+def test_the_nights_rows_get_time_ordered_ids(db: psycopg.Connection) -> None:
+    """Stats, plans and partner gaps of a later night sort after an earlier night's by id (UUID version 7
+    layout: milliseconds first), so each night's index entries land at the primary key's right edge
+    instead of on a random leaf page each (migration 0085)."""
+    s = segment(db, "schilder", "utrecht")
+    create_user(db, primary_branch="schilder", regions=["utrecht"], max_open_leads=10)
+    tables = {
+        "public.lead_generation_stats": "lead_flow.aggregate_lead_stats",
+        "public.lead_segment_plans": "lead_flow.plan_lead_segments",
+        "public.partner_lead_gaps": "lead_flow.plan_partner_lead_gaps",
+    }
+    for day in (date(2025, 6, 2), date(2025, 6, 3)):
+        for step in tables.values():
+            db.execute(f"select {step}(%s)", (day,))
+        db.execute("select pg_sleep(0.002)")
+    for table in tables:
+        first, second, versions = db.execute(
+            f"""select (array_agg(id order by id desc) filter (where date = '2025-06-02'))[1],
+                       (array_agg(id order by id) filter (where date = '2025-06-03'))[1],
+                       array_agg(distinct substr(id::text, 15, 1))
+                  from {table} where segment_id = %s""",
+            (s,),
+        ).fetchone()
+        assert first is not None and second is not None, table
+        assert first < second, table
+        assert versions == ["7"], table
