@@ -15,7 +15,9 @@
 --   value counts at once.
 -- Planning (sql/50, lead_gaps) subtracts each segment's untrusted part (declared - trusted of its
 -- partners) from the capacity it plans with. The plan step stores D's figures
--- (record_capacity_trust) so D + 1 ramps from them; re-running D reads only days before D.
+-- (record_capacity_trust) so D + 1 ramps from them; re-running D reads only days before D. They are
+-- stored as changes (migration 0086): a partner's figure for a planned day is its latest row on or
+-- before it (a counted = false row: none), and lead_flow.capacity_trust_days lists the planned days.
 -- previous is the figure stored for the latest planned day before D: a partner the platform had
 -- switched off (not routing, nothing declared: no figure) counts its declared capacity on its return.
 -- Every change of max_open_leads is logged by tg_profiles__log_capacity_change (its trigger is
@@ -64,13 +66,18 @@ create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_p
       select distinct on (c.partner_id) c.partner_id, c.confirmed_leads
         from lead_flow.partner_capacity_confirmations c
        order by c.partner_id, c.confirmed_at desc, c.id desc
+    ), last_day as materialized (   -- the previous planned day (NULL: none)
+      select max(d.date) as d from lead_flow.capacity_trust_days d where d.date < p_date
     ), facts as (
-      select p.id, greatest(p.max_open_leads, 0) as declared, prev.trusted_leads as previous,
+      select p.id, greatest(p.max_open_leads, 0) as declared,
+             case when prev.counted then prev.trusted_leads end as previous,
              coalesce(pps.leads_accepted_30d, 0)::integer as accepted, conf.confirmed_leads as confirmed
         from public.profiles p
-        left join lead_flow.partner_capacity_trust prev
-          on prev.partner_id = p.id
-         and prev.date = (select max(t.date) from lead_flow.partner_capacity_trust t where t.date < p_date)
+        cross join last_day ld
+        -- its figure for that day: its latest row on or before it (rows are stored on change)
+        left join lateral (select t.counted, t.trusted_leads from lead_flow.partner_capacity_trust t
+                            where t.partner_id = p.id and t.date <= ld.d
+                            order by t.date desc limit 1) prev on true
         left join confirmed conf on conf.partner_id = p.id
         left join public.partner_performance_stats pps on pps.partner_id = p.id
        where not p.is_admin and (p.is_active_for_routing or p.max_open_leads > 0)
@@ -96,37 +103,92 @@ revoke all on function lead_flow.partner_capacity_trust_for(date, uuid[]) from p
 grant execute on function lead_flow.partner_capacity_trust_for(date, uuid[]) to service_role;
 
 -- Stores day p_date's trusted figures (the plan step calls it first), so day p_date + 1 ramps from
--- them. Idempotent: inserts and updates what differs, deletes that day's rows of partners no longer
--- counted. Returns rows changed.
+-- them, as changes (migration 0086): a row for a partner whose declared or trusted capacity differs
+-- from its figure for the previous planned day (or that was not counted then), a counted = false row
+-- for a partner counted then and no longer now; nothing for the rest, which keep their figure. A
+-- partner's figure for planned day X is its latest row on or before X (when it counts it).
+-- Idempotent: a re-run inserts, updates and deletes p_date's rows to what they should be. Re-running a
+-- day with planned days after it first pins, on the next planned day, the figure each partner had
+-- there, where p_date's change would otherwise alter it (as before: later days keep what they had).
+-- Returns rows changed.
 create or replace function lead_flow.record_capacity_trust(p_date date) returns integer
   language plpgsql volatile security definer set search_path = ''
   as $$
   declare
     v_rows integer;
+    v_last date;
+    v_next date;
   begin
     if p_date is null then
       raise exception 'record_capacity_trust needs a date' using errcode = '22023';
     end if;
+    select max(d.date) into v_last from lead_flow.capacity_trust_days d where d.date < p_date;
+    select min(d.date) into v_next from lead_flow.capacity_trust_days d where d.date > p_date;
+    if v_next is not null then
+      with wanted as materialized (
+        select w.partner_id, w.declared_leads, w.trusted_leads
+          from lead_flow.partner_capacity_trust_for(p_date, null) w
+      ), old as (   -- each partner's figure for the next planned day as stored (none: not counted)
+        select p.id as partner_id, b.declared_leads, b.trusted_leads, b.previous_leads, b.accepted_leads_30d,
+               b.confirmed_leads, b.date
+          from public.profiles p
+          join lateral (select t.* from lead_flow.partner_capacity_trust t
+                         where t.partner_id = p.id and t.date <= v_next
+                         order by t.date desc limit 1) b on b.counted
+      ), changed as (   -- the figure p_date's rows will give it there, where that differs and it has no row
+        select coalesce(o.partner_id, w.partner_id) as partner_id, o.partner_id is not null as counted,
+               coalesce(o.declared_leads, 0) as declared_leads, coalesce(o.trusted_leads, 0) as trusted_leads,
+               o.previous_leads, coalesce(o.accepted_leads_30d, 0) as accepted_leads_30d, o.confirmed_leads
+          from old o
+          full join wanted w on w.partner_id = o.partner_id
+         where (o.declared_leads, o.trusted_leads) is distinct from (w.declared_leads, w.trusted_leads)
+           and (o.date is null or o.date <= p_date)
+      )
+      insert into lead_flow.partner_capacity_trust
+        (partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads, counted)
+      select c.partner_id, v_next, c.declared_leads, c.trusted_leads, c.previous_leads, c.accepted_leads_30d,
+             c.confirmed_leads, c.counted
+        from changed c
+      on conflict (partner_id, date) do nothing;
+    end if;
+    insert into lead_flow.capacity_trust_days (date) values (p_date) on conflict (date) do nothing;
+
     with wanted as materialized (
       select w.* from lead_flow.partner_capacity_trust_for(p_date, null) w
+    ), stored as materialized (   -- each partner's figure for the previous planned day (none: not counted)
+      select p.id as partner_id, b.declared_leads, b.trusted_leads
+        from public.profiles p
+        join lateral (select t.counted, t.declared_leads, t.trusted_leads from lead_flow.partner_capacity_trust t
+                       where t.partner_id = p.id and t.date <= v_last
+                       order by t.date desc limit 1) b on b.counted
+    ), desired as (
+      select w.partner_id, true as counted, w.declared_leads, w.trusted_leads, w.previous_leads,
+             w.accepted_leads_30d, w.confirmed_leads
+        from wanted w
+        left join stored s on s.partner_id = w.partner_id
+       where (s.declared_leads, s.trusted_leads) is distinct from (w.declared_leads, w.trusted_leads)
+      union all
+      select s.partner_id, false, 0, 0, null::integer, 0, null::integer
+        from stored s
+       where not exists (select from wanted w where w.partner_id = s.partner_id)
     ), gone as (
       delete from lead_flow.partner_capacity_trust t
-       where t.date = p_date and not exists (select from wanted w where w.partner_id = t.partner_id)
+       where t.date = p_date and not exists (select from desired d where d.partner_id = t.partner_id)
       returning 1
     ), put as (
       insert into lead_flow.partner_capacity_trust as t
-        (partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads)
-      select w.partner_id, p_date, w.declared_leads, w.trusted_leads, w.previous_leads, w.accepted_leads_30d,
-             w.confirmed_leads
-        from wanted w
+        (partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads, counted)
+      select d.partner_id, p_date, d.declared_leads, d.trusted_leads, d.previous_leads, d.accepted_leads_30d,
+             d.confirmed_leads, d.counted
+        from desired d
       on conflict (partner_id, date) do update
          set declared_leads = excluded.declared_leads, trusted_leads = excluded.trusted_leads,
              previous_leads = excluded.previous_leads, accepted_leads_30d = excluded.accepted_leads_30d,
-             confirmed_leads = excluded.confirmed_leads
-       where (t.declared_leads, t.trusted_leads, t.previous_leads, t.accepted_leads_30d, t.confirmed_leads)
+             confirmed_leads = excluded.confirmed_leads, counted = excluded.counted
+       where (t.declared_leads, t.trusted_leads, t.previous_leads, t.accepted_leads_30d, t.confirmed_leads, t.counted)
              is distinct from
              (excluded.declared_leads, excluded.trusted_leads, excluded.previous_leads, excluded.accepted_leads_30d,
-              excluded.confirmed_leads)
+              excluded.confirmed_leads, excluded.counted)
       returning 1
     )
     select ((select count(*) from gone) + (select count(*) from put))::integer into v_rows;
@@ -134,14 +196,17 @@ create or replace function lead_flow.record_capacity_trust(p_date date) returns 
   end
   $$;
 comment on function lead_flow.record_capacity_trust(date) is
-  'Stores every partner''s trusted capacity for planned day p_date (partner_capacity_trust_for) in '
-  'lead_flow.partner_capacity_trust; idempotent; returns the rows inserted, updated or deleted.';
+  'Stores the partners'' trusted capacity for planned day p_date (partner_capacity_trust_for) in '
+  'lead_flow.partner_capacity_trust where it changed since the previous planned day (counted = false for a '
+  'partner no longer counted), and lists p_date in lead_flow.capacity_trust_days; a partner''s figure for a day '
+  'is its latest row on or before it. Idempotent; returns the rows inserted, updated or deleted.';
 revoke all on function lead_flow.record_capacity_trust(date) from public, anon, authenticated;
 grant execute on function lead_flow.record_capacity_trust(date) to service_role;
 
 -- Per segment (all active ones, or one): what its matched partners declare, what planning trusts of it,
 -- and the difference, which planning subtracts from the segment's capacity. The figures stored for
--- p_date when the plan step has stored them (record_capacity_trust), else computed. SECURITY DEFINER
+-- p_date when the plan step has recorded that day (record_capacity_trust: each partner's latest row on
+-- or before it), else computed. SECURITY DEFINER
 -- as segment_capacities (profiles are private; these are aggregates). jit off: as segment_capacities.
 create or replace function lead_flow.segment_trusted_capacities(p_date date, p_segment_id uuid default null)
   returns table (segment_id uuid, declared_leads integer, trusted_leads integer, untrusted_leads integer)
@@ -152,16 +217,22 @@ create or replace function lead_flow.segment_trusted_capacities(p_date date, p_s
         from lead_flow.partner_segment_matches m
         join public.lead_segments s on s.id = m.segment_id
        where (p_segment_id is null and s.is_active) or m.segment_id = p_segment_id
-    ), trust as (
+    ), recorded as materialized (
+      select exists (select from lead_flow.capacity_trust_days d where d.date = p_date) as yes
+    ), trust as (   -- stored: each matched partner's latest row on or before p_date, when it counts it
       select t.partner_id, t.declared_leads, t.trusted_leads
-        from lead_flow.partner_capacity_trust t
-       where t.date = p_date
-         and (select exists (select from lead_flow.partner_capacity_trust x where x.date = p_date))
+        from (select distinct m2.partner_id from m m2) mp
+        cross join recorded r
+        join lateral (select x.partner_id, x.counted, x.declared_leads, x.trusted_leads
+                        from lead_flow.partner_capacity_trust x
+                       where x.partner_id = mp.partner_id and x.date <= p_date
+                       order by x.date desc limit 1) t on t.counted
+       where r.yes
       union all
       select c.partner_id, c.declared_leads, c.trusted_leads
         from lead_flow.partner_capacity_trust_for(
                p_date, case when p_segment_id is not null then array(select m2.partner_id from m m2) end) c
-       where not (select exists (select from lead_flow.partner_capacity_trust x where x.date = p_date))
+       where not (select r.yes from recorded r)
     )
     select m.segment_id, coalesce(sum(t.declared_leads), 0)::integer, coalesce(sum(t.trusted_leads), 0)::integer,
            coalesce(sum(t.declared_leads - t.trusted_leads), 0)::integer

@@ -45,8 +45,14 @@ def plan(conn: psycopg.Connection, day: datetime.date, segment: uuid.UUID) -> in
 
 
 def trusted(conn: psycopg.Connection, partner: uuid.UUID, day: datetime.date) -> int:
+    """The partner's trusted figure for planned day `day`: its latest stored row on or before it (rows are
+    stored when the figure changes, migration 0086); None when that row says it is not counted."""
+    assert conn.execute(
+        "select exists (select from lead_flow.capacity_trust_days where date = %s)", (day,)
+    ).fetchone()[0]
     return conn.execute(
-        "select trusted_leads from lead_flow.partner_capacity_trust where partner_id = %s and date = %s",
+        """select case when counted then trusted_leads end from lead_flow.partner_capacity_trust
+            where partner_id = %s and date <= %s order by date desc limit 1""",
         (partner, day),
     ).fetchone()[0]
 
@@ -67,6 +73,7 @@ def market(db: psycopg.Connection) -> tuple[uuid.UUID, uuid.UUID, datetime.date]
     """A segment served by a steady partner (100) and a small one (5) that will raise itself; no trusted
     figures stored before (the table starts empty inside this rolled-back transaction)."""
     db.execute("delete from lead_flow.partner_capacity_trust")
+    db.execute("delete from lead_flow.capacity_trust_days")
     segment = create_segment(db, "schilder", "noord-brabant")
     create_user(db, primary_branch="schilder", regions=["noord-brabant"], max_open_leads=100)
     small = create_user(db, primary_branch="schilder", regions=["Noord-Brabant"], max_open_leads=5)
@@ -211,6 +218,7 @@ def test_an_admin_confirms_through_the_api_and_a_partner_can_neither_confirm_nor
     committed: psycopg.Connection, rest: RestClients
 ) -> None:
     committed.execute("delete from lead_flow.partner_capacity_trust")
+    committed.execute("delete from lead_flow.capacity_trust_days")
     segment = create_segment(committed, "schilder", "noord-brabant")
     partner = str(rest.partner_id)
     day = today(committed) - datetime.timedelta(days=5)
@@ -272,3 +280,53 @@ def test_an_admin_confirms_through_the_api_and_a_partner_can_neither_confirm_nor
     assert http(rest.admin, "GET", "/lead_flow_alerts?kind=eq.capacity_jump").json() == []
     d2 = day + datetime.timedelta(days=2)
     assert plan(committed, d2, segment) == expected_target(committed, 500)
+
+
+def stored_rows(conn: psycopg.Connection, day: datetime.date) -> int:
+    return scalar(conn, "select count(*) from lead_flow.partner_capacity_trust where date = %s", day)
+
+
+def test_figures_are_stored_when_they_change_and_a_partner_switched_off_returns_at_its_declared(
+    db, market
+) -> None:
+    segment, small, day = market
+    first = plan(db, day, segment)
+    assert stored_rows(db, day) == 2  # the first figures: what both declare
+    d1 = day + datetime.timedelta(days=1)
+    assert plan(db, d1, segment) == first
+    assert stored_rows(db, d1) == 0  # nothing changed: nothing written, the figures carry on
+    assert trusted(db, small, d1) == 5
+
+    # The platform switches the small partner off (not routing, nothing declared): no figure.
+    db.execute(
+        "update public.profiles set is_active_for_routing = false, max_open_leads = 0 where id = %s", (small,)
+    )
+    d2 = day + datetime.timedelta(days=2)
+    plan(db, d2, segment)
+    assert stored_rows(db, d2) == 1 and trusted(db, small, d2) is None
+    # Back with 500 it counts what it declares at once, as a partner without a figure does.
+    db.execute(
+        "update public.profiles set is_active_for_routing = true, max_open_leads = 500 where id = %s",
+        (small,),
+    )
+    d3 = day + datetime.timedelta(days=3)
+    assert plan(db, d3, segment) == expected_target(db, 600)
+    assert trusted(db, small, d3) == 500
+
+
+def test_running_an_earlier_night_again_leaves_the_later_nights_figures(db, market) -> None:
+    segment, small, day = market
+    d1, d2 = day + datetime.timedelta(days=1), day + datetime.timedelta(days=2)
+    for d in (day, d1, d2):
+        plan(db, d, segment)
+    assert [trusted(db, small, d) for d in (day, d1, d2)] == [5, 5, 5]
+    assert stored_rows(db, d1) == stored_rows(db, d2) == 0
+
+    # Night d1 again after a raise and a confirmation: d1's figure changes, d2 keeps what it had.
+    set_capacity(db, small, 500)
+    db.execute("select lead_flow.confirm_partner_capacity(%s, 300, 'checked')", (small,))
+    plan(db, d1, segment)
+    assert trusted(db, small, d1) == 300
+    assert trusted(db, small, d2) == 5
+    # And running it once more changes nothing.
+    assert scalar(db, "select lead_flow.record_capacity_trust(%s)", d1) == 0

@@ -22,6 +22,7 @@ _DATA_TABLES = [
     "public.lead_flow_logs",
     "lead_flow.nightly_runs",
     "lead_flow.partner_campaign_lead_nights",
+    "lead_flow.capacity_trust_days",
 ]
 
 
