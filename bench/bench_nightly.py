@@ -9,7 +9,8 @@ overrides (paused, a smaller max change, manual targets), the stats history of e
 day D's ad metrics. Partner marketing: every 10th partner has a marketing profile (hybrid or full,
 most on auto, monthly budgets from tight to ample), explicit partner segments (its own and a second
 one), half of them a landing page, and a Google Ads campaign with metrics for every day of the
-history (some paused, some not ai-managed).
+history (some paused, some not ai-managed). The partners' trusted capacity for D - 1, as yesterday's
+plan step stored it.
 
 Then every step registered in lead_flow.pipeline_steps, in its order, through lead_flow.run_step(step,
 D) as pg_cron runs it (its lead_flow_logs lines and nightly_runs row included), and beside it the
@@ -236,6 +237,9 @@ def generate(conn: psycopg.Connection, segments: int, leads: int, days: int = 60
                                     (random() * 80)::int, (random() * 2000)::int
                                from public.lead_segment_campaigns""",
         ),
+        # Yesterday's plan step recorded the partners' trusted capacity for D - 1 (every night after a
+        # live install's first has the night before's figures; D's plan ramps from them).
+        ("trust for D - 1", "select lead_flow.record_capacity_trust(%(d)s::date - 1)"),
         ("analyze", "analyze"),
         # Rows as old as a live table's: their commit status already known (a first read of a fresh
         # row sets its hint bits and writes the page, which would charge the first timed step for the
@@ -250,7 +254,8 @@ def generate(conn: psycopg.Connection, segments: int, leads: int, days: int = 60
                       (select count(*) from public.partner_segments),
                       (select count(*) from public.partner_landing_pages),
                       (select count(*) from public.partner_marketing_campaigns),
-                      (select count(*) from lead_flow.partner_segment_codes)""",
+                      (select count(*) from lead_flow.partner_segment_codes),
+                      (select count(*) from lead_flow.partner_capacity_trust)""",
         ),
         ("checkpoint", "checkpoint"),
     ]
@@ -481,14 +486,15 @@ class InsertFloor(Floor):
 
 
 TRUST_COLUMNS = (
-    "partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads"
+    "partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, confirmed_leads, "
+    "counted"
 )
 
 
 class PlanFloor(InsertFloor):
     """D's plan rows (the step's columns) inserted again, and the partners' trusted capacity for D the
-    step stores first (sql/35). The plan table stays for orchestrate's floor: it holds the plans as
-    they are before orchestrate, as the real table does."""
+    step stores first (sql/35: the figures that changed since D - 1). The plan table stays for
+    orchestrate's floor: it holds the plans as they are before orchestrate, as the real table does."""
 
     table = "lead_segment_plans"
     columns = PLAN_COLUMNS
