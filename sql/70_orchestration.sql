@@ -82,74 +82,78 @@ create or replace function lead_flow.orchestrate_budgets(p_date date) returns in
        cross join lateral (select ss.settings ->> 'controller' as controller,
                                   coalesce(ss.settings ->> 'controller' = any (v_controllers), false) as available) k
        where ss.segment_id is not null
-    ), plans as (
-      select p.id as plan_id, p.segment_id, p.lead_gap, p.target_leads_per_day, p.actual_leads,
-             p.expected_leads_per_day, s.branch, st.controller, st.controller_note, st.paused, st.cpl_prior_leads,
-             st.default_cost_per_lead, st.max_change, st.min_budget, st.max_budget, st.launch_budget, st.settings
-        from public.lead_segment_plans p
-        join public.lead_segments s on s.id = p.segment_id and s.is_active
-        join settings st on st.segment_id = p.segment_id
-       where p.date = p_date
     ), recent as (   -- the cost per lead's window, for every segment
       select st.segment_id, sum(st.google_ads_spend) as spend_28d, sum(st.leads_generated) as leads_28d
         from public.lead_generation_stats st
        where st.date between p_date - 27 and p_date
        group by st.segment_id
-    ), recent_week as (   -- more inputs for controllers other than spec: read only when one is in use
+    ), recent_week as (   -- more inputs for controllers other than spec: read only when one is set
       select st.segment_id, sum(st.google_ads_spend) as spend_7d, sum(st.leads_generated) as leads_7d,
              sum(st.google_ads_spend) filter (where st.date = p_date) as spend_day,
              sum(st.google_ads_clicks) filter (where st.date = p_date) as clicks_day
         from public.lead_generation_stats st
        where st.date between p_date - 6 and p_date
-         and exists (select from plans x where x.controller <> 'spec')
+         and exists (select from settings x where x.controller <> 'spec')
        group by st.segment_id
     ), branch as (
       select s.branch, sum(t.spend_28d) / nullif(sum(t.leads_28d), 0) as branch_cpl
         from recent t join public.lead_segments s on s.id = t.segment_id
        where t.spend_28d > 0
        group by s.branch
-    ), inputs as (
-      select p.plan_id, p.segment_id, c.id as campaign_row, c.customer_id, c.campaign_id, c.budget_resource_name,
-             c.daily_budget as live_budget,
+    ), segs as (
+      -- Every active segment's inputs but its plan, keyed on the segment: the plans of a new day are
+      -- joined to them once, last, so that whatever the planner guesses for their count (it has not
+      -- seen the day yet) only their few columns are hashed, never the growing row of every join.
+      select s.id as segment_id, s.branch, st.controller, st.controller_note, st.paused, st.cpl_prior_leads,
+             st.default_cost_per_lead, st.max_change, st.min_budget, st.max_budget, st.launch_budget, st.settings,
+             c.id as campaign_row, c.customer_id, c.campaign_id, c.budget_resource_name, c.daily_budget as live_budget,
              case when e.id is not null then e.old_value else c.daily_budget end as day_start_budget,
-             e.status as log_status,
-             (v_global_pause or p.paused) as paused,
+             e.status as log_status, t.spend_28d, t.leads_28d, b.branch_cpl,
+             w.spend_day, w.clicks_day, w.spend_7d, w.leads_7d, sf.features as smart, ef.estimate
+        from public.lead_segments s
+        join settings st on st.segment_id = s.id
+        left join public.lead_segment_campaigns c on c.segment_id = s.id and c.is_active
+        left join public.channel_orchestration_log e
+          on e.segment_id = s.id and e.channel = 'google_ads' and e.date = p_date
+        left join recent t on t.segment_id = s.id
+        left join recent_week w on w.segment_id = s.id
+        left join branch b on b.branch = s.branch
+        -- The smart controller's features, computed once for the segments set to it, only when some are.
+        left join (select f.segment_id, f.features
+                     from lead_flow.smart_controller_features(
+                            p_date, null, null, (select array_agg(x.segment_id) from settings x where x.controller = 'smart')) f
+                    where exists (select from settings x where x.controller = 'smart')) sf
+          on sf.segment_id = s.id
+        -- The estimate controller's fitted responses (sql/66), once for all, only when one is set to it.
+        left join (select r.segment_id, r.estimate from lead_flow.estimate_segment_response(p_date) r
+                    where exists (select from settings x where x.controller = 'estimate')) ef
+          on ef.segment_id = s.id
+       where s.is_active
+    ), inputs as (
+      select p.id as plan_id, g.segment_id, g.campaign_row, g.customer_id, g.campaign_id, g.budget_resource_name,
+             g.live_budget, g.day_start_budget, g.log_status,
+             (v_global_pause or g.paused) as paused,
              case when v_global_pause then 'global' else 'segment' end as pause_source,
-             cpl.cost_per_lead, cpl.source as cost_per_lead_source, p.controller, p.controller_note, p.lead_gap,
-             case when p.controller <> 'spec' then
-             p.settings || jsonb_build_object(
-               'date', p_date, 'segment_id', p.segment_id, 'branch', p.branch,
-               'day_start_budget', case when e.id is not null then e.old_value else c.daily_budget end,
-               'live_budget', c.daily_budget, 'lead_gap', p.lead_gap,
+             cpl.cost_per_lead, cpl.source as cost_per_lead_source, g.controller, g.controller_note, p.lead_gap,
+             case when g.controller <> 'spec' then
+             g.settings || jsonb_build_object(
+               'date', p_date, 'segment_id', g.segment_id, 'branch', g.branch,
+               'day_start_budget', g.day_start_budget, 'live_budget', g.live_budget, 'lead_gap', p.lead_gap,
                'target_leads_per_day', p.target_leads_per_day, 'actual_leads', p.actual_leads,
                'expected_leads_per_day', p.expected_leads_per_day,
                'cost_per_lead', cpl.cost_per_lead, 'cost_per_lead_source', cpl.source,
-               'branch_cost_per_lead', b.branch_cpl,
-               'spend_day', coalesce(w.spend_day, 0), 'clicks_day', coalesce(w.clicks_day, 0),
-               'spend_7d', coalesce(w.spend_7d, 0), 'leads_7d', coalesce(w.leads_7d, 0),
-               'spend_28d', coalesce(t.spend_28d, 0), 'leads_28d', coalesce(t.leads_28d, 0))
-               || coalesce(jsonb_build_object('smart', sf.features), '{}')
-               || coalesce(jsonb_build_object('estimate', ef.estimate), '{}') end as inputs,
-             p.max_change, p.min_budget, p.max_budget, p.launch_budget
-        from plans p
-        left join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
-        left join public.channel_orchestration_log e
-          on e.segment_id = p.segment_id and e.channel = 'google_ads' and e.date = p_date
-        left join recent t on t.segment_id = p.segment_id
-        left join recent_week w on w.segment_id = p.segment_id
-        left join branch b on b.branch = p.branch
-        -- The smart controller's features, computed once for the segments that use it, only when some do.
-        left join (select f.segment_id, f.features
-                     from lead_flow.smart_controller_features(
-                            p_date, null, null, (select array_agg(x.segment_id) from plans x where x.controller = 'smart')) f
-                    where exists (select from plans x where x.controller = 'smart')) sf
-          on sf.segment_id = p.segment_id
-        -- The estimate controller's fitted responses (sql/66), likewise once for all, only when used.
-        left join (select r.segment_id, r.estimate from lead_flow.estimate_segment_response(p_date) r
-                    where exists (select from plans x where x.controller = 'estimate')) ef
-          on ef.segment_id = p.segment_id
+               'branch_cost_per_lead', g.branch_cpl,
+               'spend_day', coalesce(g.spend_day, 0), 'clicks_day', coalesce(g.clicks_day, 0),
+               'spend_7d', coalesce(g.spend_7d, 0), 'leads_7d', coalesce(g.leads_7d, 0),
+               'spend_28d', coalesce(g.spend_28d, 0), 'leads_28d', coalesce(g.leads_28d, 0))
+               || coalesce(jsonb_build_object('smart', g.smart), '{}')
+               || coalesce(jsonb_build_object('estimate', g.estimate), '{}') end as inputs,
+             g.max_change, g.min_budget, g.max_budget, g.launch_budget
+        from public.lead_segment_plans p
+        join segs g on g.segment_id = p.segment_id
        cross join lateral lead_flow.blend_cost_per_lead(
-               t.spend_28d, t.leads_28d, b.branch_cpl, p.cpl_prior_leads, p.default_cost_per_lead) cpl
+               g.spend_28d, g.leads_28d, g.branch_cpl, g.cpl_prior_leads, g.default_cost_per_lead) cpl
+       where p.date = p_date
     )
     select i.plan_id, i.segment_id, i.campaign_row, i.customer_id, i.campaign_id, i.budget_resource_name,
            i.live_budget, i.day_start_budget, i.log_status, i.paused, i.pause_source,
