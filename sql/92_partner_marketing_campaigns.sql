@@ -199,9 +199,12 @@ comment on function lead_flow.sync_partner_campaign_totals(uuid[]) is
 revoke all on function lead_flow.sync_partner_campaign_totals(uuid[]) from public, anon, authenticated;
 
 -- The night's part: Amsterdam day p_date's attributed leads per campaign, and those of every day
--- after the last day counted before it (a day the step missed), counted from the leads of those days
+-- after the last day counted before it (a day the step missed) and of every day of the pause rule's
+-- window (partner_pause_after_days up to D) no night counted, counted from the leads of those days
 -- only; each day's row in partner_campaign_lead_days is replaced by the new count and the campaign's
 -- total_leads moves by the difference. Running a night again finds the same counts and adds nothing.
+-- When the nights ran, that is D alone; the recommendations' pause rule then reads its window from
+-- partner_campaign_lead_days instead of each campaign's leads of all days.
 create or replace function lead_flow.count_partner_campaign_leads(p_date date) returns integer
   language plpgsql volatile set search_path = ''
   as $$
@@ -213,14 +216,21 @@ create or replace function lead_flow.count_partner_campaign_leads(p_date date) r
     if p_date is null then
       raise exception 'a date is required' using errcode = '22023';
     end if;
-    select coalesce(max(n.date) + 1, p_date) into v_from
+    select least(coalesce(max(n.date) + 1, p_date),
+                 (select min(d::date)
+                    from generate_series(p_date - (lead_flow.setting('partner_pause_after_days'))::text::int + 1,
+                                         p_date, interval '1 day') d
+                   where not exists (select from lead_flow.partner_campaign_lead_nights w where w.date = d::date)))
+      into v_from
       from lead_flow.partner_campaign_lead_nights n where n.date < p_date;
-    -- The days' leads by created_at, materialized without a condition on source_campaign_id: joined
-    -- directly, the planner read the partial index of all attributed leads (of every day) instead.
+    -- The days' attributed leads by created_at, materialized, and "attributed" not written as
+    -- source_campaign_id IS NOT NULL (or any condition that implies it): otherwise the planner read
+    -- the partial index of the attributed leads of every day instead.
     with day_leads as materialized (
       select l.source_campaign_id, l.created_at
         from public.leads l
        where l.created_at >= lead_flow.day_start(v_from) and l.created_at < lead_flow.day_start(p_date + 1)
+         and coalesce(l.source_campaign_id, '') <> ''
     ), counted as (
       select c.id as campaign_id, (l.created_at at time zone 'Europe/Amsterdam')::date as date,
              count(*)::integer as leads
@@ -262,7 +272,8 @@ create or replace function lead_flow.count_partner_campaign_leads(p_date date) r
   $$;
 comment on function lead_flow.count_partner_campaign_leads(date) is
   'Counts Amsterdam day p_date''s leads per partner campaign (and those of days since the last counted day before '
-  'it) into partner_campaign_lead_days and moves total_leads by the change; reads only those days'' leads. '
+  'it, and of uncounted days of the pause window) into partner_campaign_lead_days and moves total_leads by the '
+  'change; reads only those days'' leads. '
   'Returns campaigns whose totals changed; a second run of the same night changes nothing.';
 revoke all on function lead_flow.count_partner_campaign_leads(date) from public, anon, authenticated;
 

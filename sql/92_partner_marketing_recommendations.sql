@@ -33,7 +33,8 @@ revoke all on function lead_flow.expire_marketing_recommendations() from public,
 --    increase is cut so the partner's month (spend so far + remaining days x all its daily budgets)
 --    stays within monthly_marketing_budget (several increases of one partner share the headroom);
 --  * create_landing_page: a gap of at least partner_min_gap_leads and no (non-archived) page there;
---  * pause_campaign: spend of at least 3 target CPLs over partner_pause_after_days and no lead.
+--  * pause_campaign: spend of at least 3 target CPLs over partner_pause_after_days and no lead (as
+--    lead_flow.partner_campaign_lead_days counted them: count_partner_campaign_leads(D) runs first).
 -- Pending ones past expires_at expire; a newer budget proposal for a campaign supersedes older
 -- pending ones; the night key makes a second run of the same night add nothing.
 create or replace function lead_flow.generate_partner_recommendations(p_date date) returns integer
@@ -48,7 +49,6 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
     v_expires timestamptz := now() + make_interval(hours => (lead_flow.setting('partner_recommendation_ttl_hours'))::text::int);
     v_min_gap numeric := (lead_flow.setting('partner_min_gap_leads'))::text::numeric;
     v_pause_days integer := (lead_flow.setting('partner_pause_after_days'))::text::int;
-    v_uncounted date;
   begin
     if p_date is null then
       raise exception 'a date is required' using errcode = '22023';
@@ -165,14 +165,6 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
      where r.campaign_id = b.campaign_id and r.status = 'pending'
        and r.type in ('increase_budget', 'decrease_budget') and r.for_date < p_date;
 
-    -- The pause rule's evidence of no lead: D's leads and those of every day the night counted are in
-    -- partner_campaign_lead_days (count_partner_campaign_leads); the leads themselves are read only
-    -- for the window's days up to the latest one no night counted (none when the nights ran), so the
-    -- check reads its window, not each campaign's history of leads.
-    select max(d::date) into v_uncounted
-      from generate_series((p_date - v_pause_days + 1)::timestamp, p_date::timestamp, interval '1 day') d
-     where not exists (select from lead_flow.partner_campaign_lead_nights n where n.date = d::date);
-
     -- The night's recommendations in one insert, from the partners that market themselves on auto
     -- (materialized: the planner knows their number from profiles' statistics; D's gap rows were
     -- written moments ago, after the last analyze, and an estimate of a handful of them made it probe
@@ -211,26 +203,24 @@ create or replace function lead_flow.generate_partner_recommendations(p_date dat
       from public.partner_marketing_campaigns c
       join eligible e on e.id = c.partner_id
       cross join lateral (
-        -- The segment's default cost per lead only for a campaign without a CPL target (once per
-        -- campaign: an aggregate's subquery is not flattened into the three places that read it).
+        -- The segment's default cost per lead only for a campaign without a CPL target, once per
+        -- campaign (OFFSET 0: the condition on it below is not pushed into the subquery, where it
+        -- would be computed a second time).
         select coalesce(sum(m.cost), 0) as spend,
                coalesce(c.cpl_target, (select (ss.settings ->> 'default_cost_per_lead')::numeric
                                          from lead_flow.segment_settings ss where ss.segment_id = c.segment_id)) as cpl
           from public.campaign_daily_metrics m
          where m.customer_id = c.customer_id and m.campaign_id = c.external_campaign_id
-           and m.date > p_date - v_pause_days and m.date <= p_date) sp
+           and m.date > p_date - v_pause_days and m.date <= p_date
+        offset 0) sp
      where c.channel = 'google_ads' and c.status = 'active' and c.ai_managed and c.external_campaign_id is not null
        and c.segment_id is not null
        and c.created_at < (p_date - v_pause_days + 1)::timestamp at time zone 'Europe/Amsterdam'
        and sp.spend >= 3 * sp.cpl
+       -- No lead in the window: the night's count per campaign and day, which holds every day of the
+       -- window (lead_flow.count_partner_campaign_leads, run first), not each campaign's leads of all days.
        and not exists (select from lead_flow.partner_campaign_lead_days d
                         where d.campaign_id = c.id and d.date > p_date - v_pause_days and d.date <= p_date)
-       -- (an empty range when every day of the window was counted)
-       and not exists (select from public.leads l
-                        where l.source_campaign_id = c.external_campaign_id
-                          and l.created_at >= (p_date - v_pause_days + 1)::timestamp at time zone 'Europe/Amsterdam'
-                          and l.created_at < coalesce(v_uncounted + 1, p_date - v_pause_days + 1)::timestamp
-                                             at time zone 'Europe/Amsterdam')
     on conflict do nothing;
     get diagnostics v_n = row_count;
     v_rows := v_rows + v_n;
