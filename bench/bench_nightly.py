@@ -31,7 +31,9 @@ Printed per step: rows, wall seconds of the step and of its floor and their rati
 for each step, issue 17, and for the total, issue 14); the backend's own CPU seconds of both
 (/proc/PID/schedstat: time the step waited for a busy machine does not count, parallel workers are
 not in it); and the backend's peak private memory during the step (RssAnon of /proc/PID/status,
-sampled every 5 ms: what work_mem and hash tables take; shared buffers not counted).
+sampled every 5 ms: what work_mem and hash tables take; shared buffers not counted); and the MB each
+read into shared buffers (pg_statio's blocks read: pages that were not cached there, from the OS cache
+or disk -- where a night with a longer history pays, see issue 17).
 
 Usage: .venv/bin/python bench/bench_nightly.py [--segments 10000] [--leads 1000000] [--history-days 60]
 (the defaults take several minutes, most of it generating data; issue 17 runs 100000 / 10000000, and
@@ -283,6 +285,7 @@ class Measure:
     wall: float = 0.0
     cpu: float | None = None  # seconds the backend process ran
     peak_mb: float | None = None  # highest RssAnon seen while it ran
+    read_mb: float | None = None  # blocks it read into shared buffers (misses), pg_statio, in MB
 
 
 class Backend:
@@ -333,6 +336,31 @@ class Backend:
             done.set()
             sampler.join()
             m.cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+
+
+def blocks_read(conn: psycopg.Connection) -> int:
+    """Blocks read into shared buffers so far (misses: from the OS cache or disk), every table and
+    index of the database (pg_statio)."""
+    return conn.execute(
+        """select coalesce(sum(coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0)
+                               + coalesce(toast_blks_read, 0) + coalesce(tidx_blks_read, 0)), 0)::bigint
+             from pg_statio_all_tables"""
+    ).fetchone()[0]
+
+
+@contextmanager
+def counting_reads(conn: psycopg.Connection, job: psycopg.Connection, m: Measure) -> Iterator[None]:
+    """Sets m.read_mb to what the job's backend read into shared buffers: the counters before, and
+    after the job's backend has exited (a backend sends its statistics on exit)."""
+    before, pid = blocks_read(conn), job.info.backend_pid
+    yield
+    job.close()
+    for _ in range(200):
+        if not conn.execute("select 1 from pg_stat_activity where pid = %s", (pid,)).fetchone():
+            break
+        time.sleep(0.01)
+    conn.execute("select pg_stat_clear_snapshot()")
+    m.read_mb = (blocks_read(conn) - before) * 8192 / 2**20
 
 
 # --- the floors: the bare write of the rows each step writes -----------------------------------------
@@ -626,22 +654,24 @@ def run_night(conn: psycopg.Connection, url: str) -> list[Result]:
         floor.before(conn)
         # Neither side pays for the other's dirty pages (the checkpoint writes them out beforehand).
         conn.execute("checkpoint")
-        with psycopg.connect(url, autocommit=True) as job, Backend(job).measure() as step_m:
-            status, rows, error = job.execute(
-                "select status, rows, error from lead_flow.run_step(%s, %s)", (step, D)
-            ).fetchone()
+        step_m = Measure()
+        with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, step_m):
+            with Backend(job).measure() as timed:
+                status, rows, error = job.execute(
+                    "select status, rows, error from lead_flow.run_step(%s, %s)", (step, D)
+                ).fetchone()
+            step_m.wall, step_m.cpu, step_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
         if status != "success":
             raise SystemExit(f"step {step} for {D} did not succeed ({status}): {error}")
         if not rows:
             raise SystemExit(f"step {step} for {D} wrote no rows: the generated data gives it no work")
         floor.after(conn)
         conn.execute("checkpoint")
-        with (
-            psycopg.connect(url, autocommit=True) as job,
-            Backend(job).measure() as floor_m,
-            job.transaction(),
-        ):
-            floor_rows = floor.write(job)
+        floor_m = Measure()
+        with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, floor_m):
+            with Backend(job).measure() as timed, job.transaction():
+                floor_rows = floor.write(job)
+            floor_m.wall, floor_m.cpu, floor_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
         floor.check(conn, floor_rows)
         if not floor_rows:
             raise SystemExit(f"the floor of {step} wrote no rows")
@@ -673,7 +703,8 @@ def row(name: str, rows: str, floor_rows: str, step: Measure, floor: Measure) ->
     return (
         f"{name:<24} {rows:>7} {floor_rows:>7} {step.wall:7.2f} {floor.wall:7.2f} {fmt(wall, '5.1f')}x "
         f"{fmt(step.cpu, '8.2f')} {fmt(floor.cpu, '9.2f')} {fmt(ratio(step.cpu, floor.cpu), '8.1f')}x "
-        f"{fmt(step.peak_mb, '7.0f')} {fmt(floor.peak_mb, '8.0f')}  {verdict}"
+        f"{fmt(step.peak_mb, '7.0f')} {fmt(floor.peak_mb, '8.0f')} "
+        f"{fmt(step.read_mb, '7.0f')} {fmt(floor.read_mb, '8.0f')}  {verdict}"
     )
 
 
@@ -688,7 +719,8 @@ def report(results: list[Result], segments: int, leads: int, days: int) -> None:
     )
     header = (
         f"{'step':<24} {'rows':>7} {'floor':>7} {'step s':>7} {'floor s':>7} {'ratio':>6} "
-        f"{'step cpu':>8} {'floor cpu':>9} {'cpu ratio':>9} {'step MB':>7} {'floor MB':>8}  "
+        f"{'step cpu':>8} {'floor cpu':>9} {'cpu ratio':>9} {'step MB':>7} {'floor MB':>8} "
+        f"{'step rd':>7} {'floor rd':>8}  "
         f"goal <= {GOAL_RATIO:.0f}x"
     )
     print(header)
@@ -702,6 +734,7 @@ def report(results: list[Result], segments: int, leads: int, days: int) -> None:
             sum(m.wall for m in ms),
             total_cpu(ms),
             max((m.peak_mb for m in ms if m.peak_mb is not None), default=None),
+            None if any(m.read_mb is None for m in ms) else sum(m.read_mb or 0 for m in ms),
         )
         for ms in ([r.step_m for r in results], [r.floor_m for r in results])
     ]
@@ -710,7 +743,8 @@ def report(results: list[Result], segments: int, leads: int, days: int) -> None:
     print(
         "(rows: what run_step reports; floor: rows the floor wrote, updates included, into copies of the "
         "targets with their indexes and foreign keys, logged like them; ratio: wall seconds, step / floor; "
-        "MB: the backend's peak private memory)"
+        "MB: the backend's peak private memory; rd: MB it read into shared buffers, i.e. pages that were not "
+        "cached there (pg_statio))"
     )
 
 
