@@ -52,11 +52,18 @@ create or replace function lead_flow.region_for(p_province text, p_postcode text
     if v_pc4 is null then
       return null;
     end if;
-    -- The ranges do not overlap (an exclusion constraint): at most one contains the PC4. The ~110
-    -- ranges of the CBS file fit one page, which the planner reads whole; for one lead per
-    -- transaction that costs less than a probe of the btree on lower(pc4) (an index to lock and open
-    -- besides the table: measured with the lead trigger both ways, a few us per lead).
-    select r.region into v_region from lead_flow.postcode_regions r where r.pc4 @> v_pc4;
+    -- The ranges do not overlap (an exclusion constraint): the only one that can contain the PC4 is
+    -- the one starting closest below it, one backward probe of the btree on lower(pc4) (a gap between
+    -- ranges gives that range, which does not contain it: NULL). Written so, the plan is that probe
+    -- whether or not the table has statistics; `pc4 @> v_pc4` was a bitmap scan of the exclusion
+    -- constraint's GiST index until the table was first analyzed and a scan of all ~110 ranges after
+    -- (each range detoasted and tested, the file's size asked of the kernel): 1-2 us more per lead
+    -- either way, and a plan that changed under a running session (bench/bench_segments.py).
+    select case when r.pc4 @> v_pc4 then r.region end into v_region
+      from lead_flow.postcode_regions r
+     where lower(r.pc4) <= v_pc4
+     order by lower(r.pc4) desc
+     limit 1;
     return v_region;
   end
   $$;
