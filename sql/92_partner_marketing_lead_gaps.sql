@@ -12,6 +12,9 @@ create or replace trigger tg_partner_lead_gaps__touch_updated_at
 -- jit off and work_mem: as the other nightly steps (40_stats.sql) -- at 100,000 segments the
 -- statement's cost passes jit_above_cost, and compiling costs more than it saves in a statement of a
 -- second; the matches' hash tables (two rows per partner) fit in memory instead of spilling.
+-- One statement: the pairs no longer matched are deleted from the same matches the upsert reads (a
+-- second statement computed partner_segment_matches again and read back the day's rows it had just
+-- written; the delete sees the rows as they were before the statement, the only ones it can remove).
 create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns integer
   language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$
@@ -49,6 +52,10 @@ create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns
          and not exists (select from public.partner_marketing_campaigns c
                           where c.partner_id = d.user_id and c.external_campaign_id = d.source_campaign_id)
        group by 1, 2
+    ), gone as (   -- a partner that no longer serves a segment has no gap there that day
+      delete from public.partner_lead_gaps g
+       where g.date = p_date
+         and not exists (select from matched x where x.partner_id = g.partner_id and x.segment_id = g.segment_id)
     )
     insert into public.partner_lead_gaps as g
       (partner_id, segment_id, date, target_leads, platform_leads, own_campaign_leads, lead_gap)
@@ -64,12 +71,6 @@ create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns
            is distinct from (excluded.target_leads, excluded.platform_leads, excluded.own_campaign_leads,
                              excluded.lead_gap);
     get diagnostics v_rows = row_count;
-
-    -- A partner that no longer serves a segment has no gap there that day.
-    delete from public.partner_lead_gaps g
-     where g.date = p_date
-       and not exists (select from lead_flow.partner_segment_matches m
-                        where m.partner_id = g.partner_id and m.segment_id = g.segment_id);
     return v_rows;
   end
   $$;

@@ -9,7 +9,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.support import RestClients
+from tests.support import RestClients, create_user
 from tests.support.pipeline import leads_at, segment, set_setting, stats_history
 
 D = date(2025, 6, 2)  # a Monday
@@ -179,3 +179,29 @@ def test_one_definition_of_the_settings_in_effect(db: psycopg.Connection) -> Non
             value = db.execute("select lead_flow.setting(%s, %s::uuid)", (key, seg)).fetchone()[0]
             assert value == rows.get(seg, rows[None])[key], (seg, key)
     assert db.execute("select lead_flow.setting('no_such_key', %s::uuid)", (own,)).fetchone() == (None,)
+
+
+def test_partner_gaps_of_a_pair_no_longer_matched_go_and_the_rest_stay(db: psycopg.Connection) -> None:
+    """plan_partner_lead_gaps: run again after a partner stopped serving a segment, that pair's row of the day
+    is deleted; the other pairs' rows of the day, and the pair's rows of other days, stay."""
+    s = segment(db, "schilder", "utrecht")
+    other = segment(db, "schilder", "gelderland")
+    leaving = create_user(db, primary_branch="schilder", regions=["utrecht"], max_open_leads=10)
+    staying = create_user(db, primary_branch="schilder", regions=["utrecht"], max_open_leads=6)
+    before = D - timedelta(days=1)
+
+    def pairs(day: date) -> set[tuple]:
+        return set(
+            db.execute(
+                "select partner_id, segment_id, target_leads from public.partner_lead_gaps where date = %s",
+                (day,),
+            ).fetchall()
+        )
+
+    db.execute("select lead_flow.plan_partner_lead_gaps(%s)", (before,))
+    db.execute("select lead_flow.plan_partner_lead_gaps(%s)", (D,))
+    assert pairs(D) == pairs(before) == {(leaving, s, Decimal("10.00")), (staying, s, Decimal("6.00"))}
+    db.execute("update public.profiles set regions = array['gelderland'] where id = %s", (leaving,))
+    db.execute("select lead_flow.plan_partner_lead_gaps(%s)", (D,))
+    assert pairs(D) == {(staying, s, Decimal("6.00")), (leaving, other, Decimal("10.00"))}
+    assert pairs(before) == {(leaving, s, Decimal("10.00")), (staying, s, Decimal("6.00"))}
