@@ -3,14 +3,15 @@
 -- and every metric pull re-summed the campaign's whole spend: both grew with history. From here on
 -- (sql/92_partner_marketing_campaigns.sql):
 --   * partner_campaign_lead_days holds each campaign's attributed leads per Amsterdam day; the night
---     recounts only its own day (and any day since the last counted one), writes the day's row and
---     adds the difference to the campaign's total_leads, so a rerun of a night adds nothing;
+--     recounts only its own day (and any day since the last counted one, or of the pause window not
+--     counted yet), writes the day's row and adds the difference to the campaign's total_leads, so a
+--     rerun of a night adds nothing;
 --   * partner_campaign_lead_nights remembers which days were counted;
 --   * the metrics' triggers add what a pull changed (new minus old) to total_spend and total_clicks.
 -- Here: the two tables, filled once from the leads as they are (a read of the attributed leads
 -- through their partial index; no lock that a lead insert waits for), and the campaign totals set
--- to the full recount, so the increments start from the truth. Days before today count as counted;
--- today is recounted by its own night.
+-- to the full recount, so the increments start from the truth. No day is marked counted: the first
+-- night counts its own day and the pause window's (the same counts, once).
 -- depends: 0008_partner_marketing
 
 create table lead_flow.partner_campaign_lead_days (
@@ -44,9 +45,6 @@ select c.id, (l.created_at at time zone 'Europe/Amsterdam')::date, count(*)
   join public.leads l on l.source_campaign_id = c.external_campaign_id
  where c.external_campaign_id is not null and l.source_campaign_id is not null and l.created_at is not null
  group by 1, 2;
-
-insert into lead_flow.partner_campaign_lead_nights (date)
-values (((now() at time zone 'Europe/Amsterdam')::date - 1));
 
 -- The totals from the full recount (what sync_partner_campaign_totals computes), where they differ.
 with metrics as (
