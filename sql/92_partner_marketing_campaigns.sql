@@ -120,9 +120,11 @@ create or replace function lead_flow.add_to_partner_campaign_totals(
   declare
     v_rows integer;
   begin
+    -- Never below 0: totals edited by hand must not make the worker's metric pull fail on the
+    -- checks (sync_partner_campaign_totals puts such totals right).
     update public.partner_marketing_campaigns c
-       set total_spend = c.total_spend + x.spend, total_clicks = c.total_clicks + x.clicks,
-           total_leads = c.total_leads + x.leads,
+       set total_spend = greatest(c.total_spend + x.spend, 0), total_clicks = greatest(c.total_clicks + x.clicks, 0),
+           total_leads = greatest(c.total_leads + x.leads, 0),
            avg_cpl = case when c.total_leads + x.leads > 0 and c.total_spend + x.spend > 0
                           then round((c.total_spend + x.spend) / (c.total_leads + x.leads), 2) end,
            metrics_synced_at = now()

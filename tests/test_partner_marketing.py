@@ -157,7 +157,6 @@ def test_pause_proposed_for_a_campaign_that_spends_without_leads(db: psycopg.Con
     assert ("pause_campaign", burning) in recs and ("pause_campaign", fine) not in recs
 
 
-
 def test_pause_reads_the_counted_nights_when_they_ran(db: psycopg.Connection) -> None:
     """When every night of the window ran, the no-lead evidence is the nights' count per campaign and
     day (partner_campaign_lead_days): the same proposals as from the leads themselves."""
@@ -182,6 +181,7 @@ def test_pause_reads_the_counted_nights_when_they_ran(db: psycopg.Connection) ->
     ).fetchone() == (14,)
     recs = [(r["type"], r["campaign_id"], r["for_date"]) for r in recommendations(db, partner)]
     assert [(c, d) for t, c, d in recs if t == "pause_campaign"] == [(burning, DAY)]
+
 
 def _month_total(db: psycopg.Connection, partner) -> Decimal:
     """The partner's November if every pending proposal were applied: spend to D + 10 days x budgets."""
@@ -521,6 +521,24 @@ def test_campaign_totals_kept_by_increments_equal_a_full_recount(db: psycopg.Con
     kept = db.execute(ledger).fetchall()
     assert db.execute("select lead_flow.sync_partner_campaign_totals()").fetchone() == (0,)
     assert db.execute(ledger).fetchall() == kept
+
+
+def test_a_metric_pull_never_fails_on_totals_edited_by_hand(db: psycopg.Connection) -> None:
+    """The increments keep totals at 0 or more (their checks), so a re-pull that lowers a day's cost
+    goes through even when the totals were set to 0 by hand; the full recount puts them right."""
+    partner, seg, _ = marketing_partner(db)
+    camp = create_campaign(db, partner, seg, ext="901")
+    record = "select lead_flow.record_campaign_metrics('1234567890', '901', %s, %s, %s, 100, 1)"
+    db.execute(record, (DAY, 30_000_000, 12))
+    db.execute(
+        "update partner_marketing_campaigns set total_spend = 0, total_clicks = 0 where id = %s", (camp,)
+    )
+    db.execute(record, (DAY, 10_000_000, 2))  # new minus old: -20.00 EUR, -10 clicks
+    totals = "select total_spend, total_clicks from partner_marketing_campaigns where id = %s"
+    assert db.execute(totals, (camp,)).fetchone() == (Decimal("0.00"), 0)
+    resync = "select lead_flow.sync_partner_campaign_totals(array[%s]::uuid[])"
+    assert db.execute(resync, (camp,)).fetchone() == (1,)
+    assert db.execute(totals, (camp,)).fetchone() == (Decimal("10.00"), 2)
 
 
 def test_backfill_links_partners_from_their_profile_arrays_once(db: psycopg.Connection) -> None:
