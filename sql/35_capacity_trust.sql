@@ -51,9 +51,11 @@ revoke all on function lead_flow.tg_profiles__log_capacity_change() from public,
 -- The trusted capacity of the given partners (NULL: every partner that is active for routing or
 -- declares capacity, admins excepted) for planned day p_date, from the figures stored for the latest
 -- planned day before it (a partner without a figure that day: none before). One statement, hash joins.
-create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_partner_ids uuid[] default null)
+-- partner_capacity_trust_for's rows with the partner's declared figure of that day beside previous
+-- (previous_declared), which record_capacity_trust compares with to store changes only; one formula.
+create or replace function lead_flow.partner_capacity_trust_with_previous(p_date date, p_partner_ids uuid[] default null)
   returns table (partner_id uuid, declared_leads integer, trusted_leads integer, previous_leads integer,
-                 accepted_leads_30d integer, confirmed_leads integer)
+                 accepted_leads_30d integer, confirmed_leads integer, previous_declared integer)
   language sql stable set search_path = ''
   as $$
     with cfg as materialized (
@@ -71,11 +73,12 @@ create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_p
     ), facts as (
       select p.id, greatest(p.max_open_leads, 0) as declared,
              case when prev.counted then prev.trusted_leads end as previous,
+             case when prev.counted then prev.declared_leads end as previous_declared,
              coalesce(pps.leads_accepted_30d, 0)::integer as accepted, conf.confirmed_leads as confirmed
         from public.profiles p
         cross join last_day ld
         -- its figure for that day: its latest row on or before it (rows are stored on change)
-        left join lateral (select t.counted, t.trusted_leads from lead_flow.partner_capacity_trust t
+        left join lateral (select t.counted, t.trusted_leads, t.declared_leads from lead_flow.partner_capacity_trust t
                             where t.partner_id = p.id and t.date <= ld.d
                             order by t.date desc limit 1) prev on true
         left join confirmed conf on conf.partner_id = p.id
@@ -89,9 +92,22 @@ create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_p
                            ceil(greatest(f.previous + greatest(ceil(f.previous * c.ramp_share), c.ramp_min),
                                          ceil(f.accepted * c.factor),
                                          coalesce(f.confirmed, 0))))::integer end,
-           f.previous, f.accepted, f.confirmed
+           f.previous, f.accepted, f.confirmed, f.previous_declared
       from facts f
      cross join cfg c
+  $$;
+comment on function lead_flow.partner_capacity_trust_with_previous(date, uuid[]) is
+  'partner_capacity_trust_for''s rows and previous_declared: the declared figure stored with previous (NULL '
+  'where previous is NULL).';
+revoke all on function lead_flow.partner_capacity_trust_with_previous(date, uuid[]) from public, anon, authenticated;
+
+create or replace function lead_flow.partner_capacity_trust_for(p_date date, p_partner_ids uuid[] default null)
+  returns table (partner_id uuid, declared_leads integer, trusted_leads integer, previous_leads integer,
+                 accepted_leads_30d integer, confirmed_leads integer)
+  language sql stable set search_path = ''
+  as $$
+    select w.partner_id, w.declared_leads, w.trusted_leads, w.previous_leads, w.accepted_leads_30d, w.confirmed_leads
+      from lead_flow.partner_capacity_trust_with_previous(p_date, p_partner_ids) w
   $$;
 comment on function lead_flow.partner_capacity_trust_for(date, uuid[]) is
   'Per partner (the given ones, or all that are active for routing or declare capacity; never admins): declared '
@@ -153,24 +169,20 @@ create or replace function lead_flow.record_capacity_trust(p_date date) returns 
     end if;
     insert into lead_flow.capacity_trust_days (date) values (p_date) on conflict (date) do nothing;
 
-    with wanted as materialized (
-      select w.* from lead_flow.partner_capacity_trust_for(p_date, null) w
-    ), stored as materialized (   -- each partner's figure for the previous planned day (none: not counted)
-      select p.id as partner_id, b.declared_leads, b.trusted_leads
-        from public.profiles p
-        join lateral (select t.counted, t.declared_leads, t.trusted_leads from lead_flow.partner_capacity_trust t
-                       where t.partner_id = p.id and t.date <= v_last
-                       order by t.date desc limit 1) b on b.counted
+    with wanted as materialized (   -- with each partner's figure for the previous planned day
+      select w.* from lead_flow.partner_capacity_trust_with_previous(p_date, null) w
     ), desired as (
       select w.partner_id, true as counted, w.declared_leads, w.trusted_leads, w.previous_leads,
              w.accepted_leads_30d, w.confirmed_leads
         from wanted w
-        left join stored s on s.partner_id = w.partner_id
-       where (s.declared_leads, s.trusted_leads) is distinct from (w.declared_leads, w.trusted_leads)
-      union all
-      select s.partner_id, false, 0, 0, null::integer, 0, null::integer
-        from stored s
-       where not exists (select from wanted w where w.partner_id = s.partner_id)
+       where (w.previous_declared, w.previous_leads) is distinct from (w.declared_leads, w.trusted_leads)
+      union all   -- counted then, no longer now (admins and partners switched off are not in wanted)
+      select p.id, false, 0, 0, null::integer, 0, null::integer
+        from public.profiles p
+        join lateral (select t.counted from lead_flow.partner_capacity_trust t
+                       where t.partner_id = p.id and t.date <= v_last
+                       order by t.date desc limit 1) b on b.counted
+       where not exists (select from wanted w where w.partner_id = p.id)
     ), gone as (
       delete from lead_flow.partner_capacity_trust t
        where t.date = p_date and not exists (select from desired d where d.partner_id = t.partner_id)
