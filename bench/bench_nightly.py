@@ -351,7 +351,10 @@ def blocks_read(conn: psycopg.Connection) -> int:
 @contextmanager
 def counting_reads(conn: psycopg.Connection, job: psycopg.Connection, m: Measure) -> Iterator[None]:
     """Sets m.read_mb to what the job's backend read into shared buffers: the counters before, and
-    after the job's backend has exited (a backend sends its statistics on exit)."""
+    after the job's backend has exited (a backend sends its statistics on exit). This connection's own
+    reads (generating, preparing the floors) are sent first: a backend sends its counters when idle,
+    at most once a second, so they would otherwise land in the job's window."""
+    conn.execute("select pg_stat_force_next_flush()")
     before, pid = blocks_read(conn), job.info.backend_pid
     yield
     job.close()
