@@ -68,8 +68,13 @@ create or replace function lead_flow.tg_partner_marketing_campaigns__validate() 
 comment on function lead_flow.tg_partner_marketing_campaigns__validate() is
   'Refuses unknown channels and statuses, negative budgets, a non-positive CPL target, a name over 200 or a '
   'budget_resource_name over 100 characters, and incomplete Google Ads ids (22023).';
+-- Every column but the totals the night and the metric pulls keep (total_*, avg_cpl,
+-- metrics_synced_at): an update of those alone is neither checked again nor an edit (updated_at).
 create or replace trigger tg_partner_marketing_campaigns__validate
-  before insert or update on public.partner_marketing_campaigns
+  before insert or update of partner_id, segment_id, channel, name, status, external_campaign_id, customer_id,
+                             budget_resource_name, daily_budget, monthly_budget, cpl_target, ai_managed,
+                             ai_last_adjusted_at
+  on public.partner_marketing_campaigns
   for each row execute function lead_flow.tg_partner_marketing_campaigns__validate();
 
 -- Every budget change of a partner campaign leaves a line in lead_flow_logs, whoever made it.
