@@ -10,7 +10,7 @@ on the fly):
 - insert, plain / with trigger: one lead per statement and per transaction, as the platform's forms
   send them (pipelined, a sync after each insert, so each commits on its own and per-transaction
   costs count), with `tg_leads__assign_segment` disabled and enabled;
-- 2,000 in 1 txn, plain / trigger: the same statements in one transaction (an executemany runs them
+- N in 1 txn, plain / trigger: the same statements in one transaction (an executemany runs them
   so): what the trigger adds per statement when the per-transaction costs are paid once (the
   guardrail's figures quoted before this bench committed each insert were measured this way);
 - insert, segment given: the same leads with the segment_id the trigger would give them, set by the
@@ -19,7 +19,9 @@ on the fly):
 - COPY 100k, plain / with trigger: 100,000 leads in one COPY.
 
 Modes take turns within each round (which goes first rotates); a mode's "adds" is the median over the
-rounds of its CPU per lead minus plain's in the same round.
+rounds of its CPU per lead minus plain's in the same round. Many short rounds (40 of 500 leads) rather
+than a few long ones, so plain and trigger are measured seconds apart and a change in the machine's
+load moves both.
 
 Guardrails (issue 14): the server CPU per lead that the trigger adds to a plain insert at most 30 us,
 and COPY of 100,000 leads with the trigger at least 20,000 leads/s on 2 cores. The CPU figure is the
@@ -33,7 +35,7 @@ wall-clock and drops under load.
 Then `segment_capacity` (the view, read as a partner under RLS), `lead_flow.segment_capacities()` and
 `get_segment_capacity(id)` for 10,000 segments x 5,000 partners (goal: the view under 1 s).
 
-Usage: .venv/bin/python bench/bench_segments.py [--leads 2000] [--rounds 12] [--copy-leads 100000]
+Usage: .venv/bin/python bench/bench_segments.py [--leads 500] [--rounds 40] [--copy-leads 100000]
        [--copy-rounds 3] [--segments 10000] [--partners 5000] [--database-url URL]
 """
 
@@ -357,8 +359,8 @@ def bench_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=2_000, help="single-lead inserts per round")
-    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--leads", type=int, default=500, help="single-lead inserts per round and mode")
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--copy-leads", type=int, default=100_000, help="leads per COPY")
     parser.add_argument("--copy-rounds", type=int, default=3)
     parser.add_argument("--segments", type=int, default=10_000)
