@@ -29,8 +29,9 @@ server process's own CPU time (/proc/PID/schedstat): time spent waiting for a bu
 count, but the same work does take more CPU time when other processes share the cores (caches,
 memory bandwidth; measured up to 1.5x on this machine's 2 virtual cores), so runs on a busy machine
 read higher, plain and trigger alike. The "reference" line is a fixed piece of CPU work timed in the
-same backend each round: when it reads slower than usual, so do the rows above it. leads/s is
-wall-clock and drops under load.
+same backend each round: when it reads slower than usual, so do the rows above it; it does not catch
+every slowdown (small loop, small footprint: four runs in a row read 33 ms while the trigger's
+per-transaction figure read 61 to 88 us). leads/s is wall-clock and drops under load.
 
 Then `segment_capacity` (the view, read as a partner under RLS), `lead_flow.segment_capacities()` and
 `get_segment_capacity(id)` for 10,000 segments x 5,000 partners (goal: the view under 1 s).
