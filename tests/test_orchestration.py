@@ -200,3 +200,25 @@ def test_orchestrate_notifies_the_worker_with_the_pending_count(committed: psyco
         committed.execute("select * from lead_flow.run_lead_flow_nightly(%s)", (D,))
         notes = list(listener.notifies(timeout=5, stop_after=1))
     assert [n.payload for n in notes] == ["1"]
+
+
+def test_a_later_nights_changes_get_later_time_ordered_ids(db: psycopg.Connection) -> None:
+    """Change rows of a later night sort after an earlier night's by id (UUID version 7 layout:
+    milliseconds first), so each night's ~one row per segment lands at the primary key's right edge
+    instead of on a random leaf page each (migration 0096)."""
+    segs = [segment(db, "schilder", region, budget=100) for region in ("utrecht", "limburg", "zeeland")]
+    for day in (date(2025, 10, 25), D):
+        for s in segs:
+            override(db, s, 10, day)
+        night(db, day)
+        db.execute("select pg_sleep(0.002)")
+    first, second, versions, n = db.execute(
+        """select (array_agg(id order by id desc) filter (where date = '2025-10-25'))[1],
+                  (array_agg(id order by id) filter (where date = %s))[1],
+                  array_agg(distinct substr(id::text, 15, 1)), count(*)
+             from public.channel_orchestration_log""",
+        (D,),
+    ).fetchone()
+    assert n == 6
+    assert first < second
+    assert versions == ["7"]
