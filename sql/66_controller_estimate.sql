@@ -7,15 +7,18 @@
 --   * w: the weekday factors of the whole marketplace's last 56 days (leads per weekday / mean);
 --   * organic: the weighted mean of (leads - Google Ads conversions) / w: the flow that comes without
 --     paying; paid leads are the conversions the worker records;
---   * b: the slope of log paid leads on log spend, shrunk toward 0.7 (sd 0.15) by its precision
---     (spread of log spend x paid leads): with the budget held level there is little to learn, so b
---     stays near the prior; within 0.3 .. 1.0;
+--   * b and the drift: one least-squares fit over the window of log paid leads / w on log spend and on
+--     the day's age together (a budget raised against a rising cost per lead is then no flat curve), b
+--     held toward 0.7 (sd 0.15) by its precision (spread of log spend x paid leads): with the budget
+--     held level there is little to learn, so b stays near the prior; within 0.3 .. 1.5 (above 1 on the
+--     steep part of an S-curve); the drift is used where it is 2.5 standard errors from none (at the
+--     fitted b), within +-3% a day;
 --   * k: weighted sum of paid / weighted sum of w x s^b (the Poisson maximum likelihood for a known
 --     b), with 3 days' worth of a prior (the branch's paid cost per lead, else default_cost_per_lead);
 --   * weights 0.97^age (a half-life of about three weeks) over 56 days, for the paid curve times a
---     kernel in log spend around today's spend (sd 0.5): fitted where it is asked; and a drift of the paid
---     response: the slope of log(paid / (w x s^b)) on the day's age where it is 2.5 standard errors from
---     none; k is the level of today moved one day on (a cost that keeps rising is followed, not averaged);
+--     kernel in log spend around today's spend (sd 0.5): fitted where it is asked; each day's spend
+--     moved to today's level along the drift, and k is the level of today moved one day on (a cost
+--     that keeps rising is followed, not averaged);
 --   * the standard error of the expected leads at a budget: the Poisson error of the window's mean
 --     (mean leads / effective days) plus the error of b times how far that budget's spend lies from
 --     the window's mean spend (log ratio), so an extrapolation is as uncertain as it is;
@@ -26,9 +29,13 @@
 -- target, with estimate_weekday_share of tomorrow's weekday factor (0 by default: one level budget
 -- whose week of expected leads meets the target; following the weekday pattern means two budget
 -- reversals a week at least and buys the Saturday's leads dearest). No change while the target lies
--- within estimate_band standard errors (at least 2% of the target) of the estimate at today's budget;
--- turning back against the last applied change needs twice that. A demand-limited campaign is never
--- raised, and a budget far above its demand comes down to 1.3x the demand it meets.
+-- within estimate_band standard errors of the estimate at today's budget, at least 2% and at most 5%
+-- of the target (a wider band would hold a week outside +-10%); turning back against the last applied
+-- change needs 1.5 times that. On the way to a new level (a capacity step moves the target that
+-- night) the budget goes no further than tomorrow's own expected leads need (its whole weekday
+-- factor): never past the level, so no turning back, and a strong weekday is met a night or two
+-- before the level is. A demand-limited campaign is never raised, and a budget far above its demand
+-- comes down to 1.3x the demand it meets.
 -- The API's what-if (public.segment_budget_response, sql/91) reads the same estimate and the same
 -- lead_flow.estimate_leads_at: one mechanism.
 
@@ -57,6 +64,9 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
       select st.segment_id, st.date, st.leads_generated::double precision as leads,
              st.google_ads_conversions::double precision as conv, st.google_ads_spend::double precision as spend,
              coalesce(wd.f, 1) as w, power(0.97, p_date - st.date) as a,
+             (p_date - st.date)::double precision as age,
+             case when st.google_ads_spend > 0 then ln(st.google_ads_spend::double precision) end as lx,
+             ln((st.google_ads_conversions + 0.5)::double precision / greatest(coalesce(wd.f, 1), 0.1)) as ly,
              -- closeness to today's spend (a kernel in log spend, sd 0.5): the paid curve is fitted
              -- around the spend it is asked about, so a shape that is not a power curve misleads less
              coalesce(exp(-power(ln((st.google_ads_spend + 1)
@@ -81,8 +91,13 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
              sum(d.a * d.leads / greatest(d.w, 0.1)) as sa_leads,
              avg(d.leads) as mean_leads, avg(d.spend) as mean_spend, sum(d.conv) as conv, sum(d.spend) as spend,
              avg(d.conv) as mean_conv,
-             regr_slope(ln((d.conv + 0.5) / greatest(d.w, 0.1)), ln(d.spend)) filter (where d.spend > 0) as b_hat,
-             regr_sxx(ln((d.conv + 0.5) / greatest(d.w, 0.1)), ln(d.spend)) filter (where d.spend > 0) as sxx,
+             -- sums of y = log paid leads / w, x = log spend and t = the day's age over the window, for
+             -- the joint regression of y on x and t (the slope b and the drift apart: a budget raised
+             -- against a rising cost per lead is no flat curve)
+             count(*) filter (where d.spend > 0) as rw,
+             sum(d.lx) as rx, sum(d.age) filter (where d.spend > 0) as rt, sum(d.ly) filter (where d.spend > 0) as ry,
+             sum(d.lx * d.lx) as rxx, sum(d.age * d.age) filter (where d.spend > 0) as rtt,
+             sum(d.lx * d.age) as rxt, sum(d.lx * d.ly) as rxy, sum(d.age * d.ly) filter (where d.spend > 0) as rty,
              sum(d.spend) filter (where d.budget > 0 and d.spend >= 0.85 * d.budget) as paced_spend,
              sum(d.budget) filter (where d.budget > 0 and d.spend >= 0.85 * d.budget) as paced_budget
         from days d
@@ -110,8 +125,12 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
     ), shape as (   -- b and the prior of k
       select g.id, f.*, rc.spend_3d, rc.budget_3d, rc.demand, lc.dir,
              coalesce(f.conv > 0 or f.spend = 0, true) as tracked,
-             -- precision of the slope ~ spread of log spend x paid leads a day (Poisson: var log ~ 1/mean)
-             coalesce(f.sxx * greatest(f.mean_conv, 0.5), 0) as p_hat,
+             -- the centred sums of the joint regression, times paid leads a day (Poisson: var log ~ 1/mean)
+             greatest(coalesce(f.rxx - f.rx * f.rx / nullif(f.rw, 0), 0), 0) * greatest(coalesce(f.mean_conv, 0), 0.5) as sxx,
+             greatest(coalesce(f.rtt - f.rt * f.rt / nullif(f.rw, 0), 0), 0) * greatest(coalesce(f.mean_conv, 0), 0.5) as stt,
+             coalesce(f.rxt - f.rx * f.rt / nullif(f.rw, 0), 0) * greatest(coalesce(f.mean_conv, 0), 0.5) as sxt,
+             coalesce(f.rxy - f.rx * f.ry / nullif(f.rw, 0), 0) * greatest(coalesce(f.mean_conv, 0), 0.5) as sxy,
+             coalesce(f.rty - f.rt * f.ry / nullif(f.rw, 0), 0) * greatest(coalesce(f.mean_conv, 0), 0.5) as sty,
              coalesce(nullif(greatest(b.paid_cpl, 0), 0),
                       nullif(greatest((g.settings ->> 'default_cost_per_lead')::numeric, 0), 0), 25.00)::double precision
                as prior_cpl
@@ -120,25 +139,24 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
         left join recent rc on rc.segment_id = g.id
         left join last_change lc on lc.segment_id = g.id
         left join branch b on b.branch = g.branch
-    ), curve as (
-      select h.*,
-             least(greatest((coalesce(h.b_hat, 0.7) * h.p_hat + 0.7 * 44.4) / (h.p_hat + 44.4), 0.3), 1.0) as b,
-             1 / sqrt(h.p_hat + 44.4) as b_se
+    ), solved as (   -- y = c + b x + g t by least squares over the window, b held toward 0.7 (sd 0.15: precision
+                     -- 44.4) and the drift g toward none (sd 0.02 a day: precision 2500); a 2 x 2 solve
+      select h.*, (h.sxx + 44.4) * (h.stt + 2500) - h.sxt * h.sxt as det
         from shape h
-    ), trend_fit as (   -- drift of the paid response: slope of log(paid / (w x s^b)) on the day's age,
-                        -- and its precision: spread of the ages x paid leads a day (var log ~ 1 / mean)
-      select c.id, c.tracked,
-             regr_slope(ln((d.conv + 0.5) / (greatest(d.w, 0.1) * power(d.spend, c.b))),
-                        (p_date - d.date)::double precision) as slope,
-             coalesce(regr_sxx(ln((d.conv + 0.5) / (greatest(d.w, 0.1) * power(d.spend, c.b))),
-                               (p_date - d.date)::double precision), 0) * greatest(c.mean_conv, 0.5) as p
-        from curve c join days d on d.segment_id = c.id and d.spend > 0
-       group by c.id, c.tracked, c.mean_conv
-    ), trend as (   -- used only when 2.5 standard errors from none (else no drift); within +-3% a day
-      select t.id,
-             case when t.tracked and abs(t.slope) * sqrt(t.p) > 2.5 then least(greatest(t.slope, -0.03), 0.03)
+    ), curve as (
+      select v.*,
+             least(greatest(((v.sxy + 44.4 * 0.7) * (v.stt + 2500) - v.sxt * v.sty) / v.det, 0.3), 1.5) as b,
+             sqrt((v.stt + 2500) / v.det) as b_se,
+             ((v.sxx + 44.4) * v.sty - v.sxt * (v.sxy + 44.4 * 0.7)) / v.det as slope,
+             sqrt((v.sxx + 44.4) / v.det) as slope_se
+        from solved v
+    ), trend as (   -- the drift (slope of log paid on the day's age), used only when 2.5 standard errors
+                    -- from none at the fitted b (precision: spread of the ages x paid leads a day); within
+                    -- +-3% a day
+      select c.id,
+             case when c.tracked and abs(c.slope) * sqrt(c.stt) > 2.5 then least(greatest(c.slope, -0.03), 0.03)
                   else 0 end as g
-        from trend_fit t
+        from curve c
     ), powered as (   -- sums over the window at the fitted b, each day's spend moved to today's level
       select c.id, coalesce(min(t.g), 0) as g,
              sum(d.a * d.kern * d.w * power(d.spend, c.b) * exp(coalesce(t.g, 0) * (p_date - d.date))) as sa_wsb,
@@ -209,7 +227,7 @@ begin atomic
                        coalesce(e.cap, 'Infinity'::double precision)) as s
             from (select greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'organic')::numeric), 4), 0), 0)::double precision as organic,
                          least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'k')::numeric), 8), 0), 0), 1e6)::double precision as k,
-                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'b')::numeric), 4), 0.7), 0.3), 1.0)::double precision as b,
+                         least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'b')::numeric), 4), 0.7), 0.3), 1.5)::double precision as b,
                          least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'b_se')::numeric), 4), 0.15), 0), 1)::double precision as b_se,
                          least(greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'mean_leads')::numeric), 4), 0), 0), 1e9)::double precision as mean_leads,
                          greatest(coalesce(round(lead_flow.finite((p_estimate ->> 'n_eff')::numeric), 2), 0), 0)::double precision as n_eff,
@@ -246,22 +264,29 @@ begin atomic
     select i.*, now_.expected, now_.standard_error, now_.spend as spend_now,
            greatest(coalesce(lead_flow.finite((i.e ->> 'organic')::numeric), 0), 0) as organic,
            least(greatest(coalesce(round(lead_flow.finite((i.e ->> 'k')::numeric), 8), 0), 0), 1e6) as k,
-           least(greatest(coalesce(lead_flow.finite((i.e ->> 'b')::numeric), 0.7), 0.3), 1.0) as b,
+           least(greatest(coalesce(lead_flow.finite((i.e ->> 'b')::numeric), 0.7), 0.3), 1.5) as b,
            least(greatest(coalesce(lead_flow.finite((i.e ->> 'pacing')::numeric), 0.97), 0.5), 1) as pacing,
            coalesce((i.e ->> 'demand_limited')::boolean, false) as demand_limited,
            greatest(lead_flow.finite((i.e ->> 'spend_cap')::numeric), 0) as cap,
            1 + i.share * (least(greatest(coalesce(lead_flow.finite((i.e ->> 'weekday_factor')::numeric), 1), 0.2), 5) - 1) as f,
+           least(greatest(coalesce(lead_flow.finite((i.e ->> 'weekday_factor')::numeric), 1), 0.2), 5) as wf,
            coalesce(lead_flow.finite((i.e ->> 'last_direction')::numeric), 0) as last_dir
       from i cross join lateral lead_flow.estimate_leads_at(i.e, i.budget, i.share) now_
-  ), q as (   -- the gap, the band (twice as wide to turn back), the spend the target needs
+  ), q as (   -- the gap, the band (2-5% of the target; 1.5 times as wide to turn back), the spend the target needs
     select p.*, p.target - p.expected as gap,
-           greatest(p.z * p.standard_error, 0.02 * p.target)
+           least(greatest(p.z * p.standard_error, 0.02 * p.target), 0.05 * p.target)
              * case when sign(p.target - p.expected) = -sign(p.last_dir) and p.last_dir <> 0 then 1.5 else 1 end as band,
            case when p.target / p.f - p.organic <= 0 then 0
                 when p.k <= 0 then null
                 -- ((target / f - organic) / k)^(1 / b) in logarithms, at most e^30 (no overflow)
                 else round(exp(least((ln(p.target / p.f - p.organic) - ln(p.k)) / p.b, 30)), 4)
-           end as need
+           end as need,
+           -- the spend tomorrow's own expected leads (its whole weekday factor) need: on the way to a new
+           -- level the budget stops where tomorrow needs no more (it never passes the level)
+           case when p.target / p.wf - p.organic <= 0 then 0
+                when p.k <= 0 then null
+                else round(exp(least((ln(p.target / p.wf - p.organic) - ln(p.k)) / p.b, 30)), 4)
+           end as need_day
       from p
   ), d as (
     select q.*,
@@ -272,13 +297,20 @@ begin atomic
                 when q.gap > 0 then 'increase'
                 else 'decrease' end as act
       from q
+  ), w as (   -- the spend wanted: the level's need, not beyond what tomorrow needs on the way there
+    select d.*,
+           case d.act
+             when 'increase' then least(d.need, greatest(coalesce(d.need_day, d.need), d.budget * d.pacing))
+             when 'decrease' then greatest(coalesce(d.need, 0), least(coalesce(d.need_day, d.need, 0), d.budget * d.pacing))
+             else d.need end as want
+      from d
   )
   select round(case d.act
                  when 'hold' then d.budget
                  when 'no_curve' then d.budget * 1.2
                  -- a demand cap is a cap: never raised, and brought down to 1.3x the demand it meets
                  when 'demand_capped' then least(d.budget, greatest(coalesce(d.cap, d.budget) * 1.3 / d.pacing, 5))
-                 else least(coalesce(d.need, 0) / d.pacing, 1e9) end, 2),
+                 else least(coalesce(d.want, 0) / d.pacing, 1e9) end, 2),
          format('estimate: %s +-%s leads/day expected at budget %s (organic %s + paid k x spend^%s, %s days of '
                 'evidence%s) vs target %s (gap %s, band +-%s); %s',
                 round(d.expected, 2), round(d.standard_error, 2), lead_flow.money(d.budget), round(d.organic, 2),
@@ -294,10 +326,15 @@ begin atomic
                   when 'demand_capped' then format('search demand caps the spend at about %s/day (less than 85%% of '
                                                    'the budget spent over 3 days): not raised, wants at most 1.3x that',
                                                    lead_flow.money(d.cap))
-                  else format('wants %s leads/day: needs spend %s at pacing %s, wants %s', trim_scale(d.target),
-                              lead_flow.money(d.need), round(d.pacing, 2), lead_flow.money(d.need / d.pacing)) end),
+                  else format('wants %s leads/day: needs spend %s at pacing %s%s, wants %s', trim_scale(d.target),
+                              lead_flow.money(d.need), round(d.pacing, 2),
+                              case when d.want is distinct from d.need
+                                   then format('; tomorrow (weekday factor %s) needs spend %s, so on the way spend %s',
+                                               round(d.wf, 2), lead_flow.money(d.need_day), lead_flow.money(d.want))
+                                   else '' end,
+                              lead_flow.money(d.want / d.pacing)) end),
          d.expected, d.standard_error, round(d.need, 2), round(d.band, 4), d.act
-    from d;
+    from w d;
 end;
 comment on function lead_flow.estimate_budget_decision(jsonb) is
   'The estimate controller''s decision from orchestrate inputs plus an "estimate" object (estimate_segment_response): '

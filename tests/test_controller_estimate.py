@@ -133,6 +133,43 @@ def test_the_budget_it_asks_for_meets_the_target_on_its_own_curve(db: psycopg.Co
     assert abs(float(at_new) - 21) < 0.05
 
 
+def decide(db: psycopg.Connection, target: float, weekday_factor: float) -> tuple[Decimal, str, str]:
+    """The decision at budget 200 on a hand-made estimate: 0.1 leads per EUR of spend (b = 1, no organic,
+    pacing 1), so 20 leads on an average day; tomorrow's weekday factor as given. (desired, action, reason)"""
+    e = {
+        "organic": 0,
+        "k": 0.1,
+        "b": 1,
+        "b_se": 0.05,
+        "pacing": 1,
+        "n_eff": 40,
+        "mean_leads": 20,
+        "mean_spend": 200,
+        "weekday_factor": weekday_factor,
+        "last_direction": 0,
+    }
+    inputs = {"day_start_budget": 200, "target_leads_per_day": target, "estimate": e}
+    return db.execute(
+        "select desired, action, explanation from lead_flow.estimate_budget_decision(%s::jsonb)",
+        (json.dumps(inputs),),
+    ).fetchone()
+
+
+def test_on_the_way_to_a_new_level_it_asks_no_more_than_tomorrow_needs(db: psycopg.Connection) -> None:
+    # Up to 24 a day: the level needs 240. Tomorrow is a strong day (factor 1.25): 192 already meets
+    # it, so tonight it keeps 200 (and moves on the nights after); a weak day never takes it past 240.
+    desired, action, reason = decide(db, 24, 1.25)
+    assert (desired, action) == (Decimal("200.00"), "increase")
+    assert "tomorrow (weekday factor 1.25) needs spend 192.00, so on the way spend 200.00" in reason
+    assert decide(db, 30, 1.25)[:2] == (Decimal("240.00"), "increase")  # 300 for the level, 240 tomorrow
+    assert decide(db, 24, 0.8)[:2] == (Decimal("240.00"), "increase")  # tomorrow needs 300: the level's 240
+    assert decide(db, 24, 1.0)[:2] == (Decimal("240.00"), "increase")
+    # Down to 16 a day (the level needs 160): a weak tomorrow (0.8) needs 200, so it waits; a strong one
+    # goes to the level and not below it.
+    assert decide(db, 16, 0.8)[:2] == (Decimal("200.00"), "decrease")
+    assert decide(db, 16, 1.25)[:2] == (Decimal("160.00"), "decrease")
+
+
 def test_a_demand_cap_is_a_cap(db: psycopg.Connection) -> None:
     # Far below target, but it spends 150 of its 400 a day: search demand, not budget, is the limit.
     seg = seed_segment(db, budget=400, target=30, leads_per_day=10, spend_per_day=150)
@@ -240,26 +277,30 @@ finite_or_odd = st.one_of(
 
 
 # Orchestrate inputs plus an "estimate" object, every figure finite, odd or missing.
-odd_inputs = st.fixed_dictionaries({
-    "day_start_budget": finite_or_odd,
-    "target_leads_per_day": finite_or_odd,
-    "estimate_band": finite_or_odd,
-    "estimate_weekday_share": finite_or_odd,
-    "estimate": st.fixed_dictionaries({
-        "organic": finite_or_odd,
-        "k": finite_or_odd,
-        "b": finite_or_odd,
-        "b_se": st.just(0.1),
-        "pacing": finite_or_odd,
-        "spend_cap": finite_or_odd,
-        "demand_limited": st.one_of(st.none(), st.booleans()),
-        "n_eff": finite_or_odd,
-        "mean_leads": finite_or_odd,
-        "mean_spend": finite_or_odd,
-        "weekday_factor": finite_or_odd,
-        "last_direction": st.sampled_from([None, -1, 0, 1]),
-    }),
-})
+odd_inputs = st.fixed_dictionaries(
+    {
+        "day_start_budget": finite_or_odd,
+        "target_leads_per_day": finite_or_odd,
+        "estimate_band": finite_or_odd,
+        "estimate_weekday_share": finite_or_odd,
+        "estimate": st.fixed_dictionaries(
+            {
+                "organic": finite_or_odd,
+                "k": finite_or_odd,
+                "b": finite_or_odd,
+                "b_se": st.just(0.1),
+                "pacing": finite_or_odd,
+                "spend_cap": finite_or_odd,
+                "demand_limited": st.one_of(st.none(), st.booleans()),
+                "n_eff": finite_or_odd,
+                "mean_leads": finite_or_odd,
+                "mean_spend": finite_or_odd,
+                "weekday_factor": finite_or_odd,
+                "last_direction": st.sampled_from([None, -1, 0, 1]),
+            }
+        ),
+    }
+)
 
 
 @settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
