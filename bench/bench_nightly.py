@@ -24,7 +24,8 @@ target's foreign keys; none of its triggers; logged like the targets, which are 
     plans and the partners' trusted capacity it stores for D), copied
     from its real output into a prepared table, written again with `insert ... select` (and, where the
     step updates rows -- orchestrate's plan columns, the campaign totals partner_recommendations
-    refreshes -- the same `update ... from` on a copy of those rows as they were before the step).
+    refreshes -- the same `update ... from` on a copy of those rows as they were before the step; the
+    day's attributed-lead counts partner_recommendations records, the same upsert).
 A registered step without a floor here stops the bench: add its floor.
 
 Printed per step: rows, wall seconds of the step and of its floor and their ratio (goal: at most 3x
@@ -231,6 +232,9 @@ def generate(conn: psycopg.Connection, segments: int, leads: int, days: int = 60
                               group by 1, 2
                               order by 2, 1""",
         ),
+        # What the partner night before D leaves behind (as the stats history stands in for earlier
+        # aggregate nights): the days it counted, so D's night counts its own day, as a live one does.
+        ("partner night before D", "select lead_flow.count_partner_campaign_leads(%(d)s::date - 1)"),
         (
             "metrics for D",
             """insert into public.campaign_daily_metrics (customer_id, campaign_id, date, cost,
@@ -498,6 +502,14 @@ def insert_again(conn: psycopg.Connection, table: str, columns: str, rows: str) 
     ).rowcount
 
 
+def upsert_again(conn: psycopg.Connection, table: str, key: str, column: str) -> int:
+    """The bare upsert of a step's rows of `table` (prepared in `<table>_rows`) into the floor's copy."""
+    return conn.execute(
+        f"insert into {FLOOR}.{table} select * from {FLOOR}.{table}_rows"
+        f" on conflict ({key}) do update set {column} = excluded.{column}"
+    ).rowcount
+
+
 class InsertFloor(Floor):
     """A step that writes D's rows of one table: they are inserted again into a copy of it."""
 
@@ -587,15 +599,17 @@ class PartnerLeadGapsFloor(InsertFloor):
 
 
 class PartnerRecommendationsFloor(Floor):
-    """The night's recommendations inserted again, and the campaign totals the step refreshed set with
-    one update on a copy of the campaigns as they were before the step."""
+    """The night's recommendations inserted again; the campaign totals the step refreshed set with one
+    update on a copy of the campaigns as they were before the step; the day's attributed-lead counts
+    and the counted day it records (sql/92_partner_marketing_campaigns) upserted into copies of theirs."""
 
     def before(self, conn: psycopg.Connection) -> None:
         like(conn, "public.ai_marketing_recommendations", "ai_marketing_recommendations")
-        table = like(conn, "public.partner_marketing_campaigns", "partner_marketing_campaigns")
-        conn.execute(f"insert into {table} select * from public.partner_marketing_campaigns")
-        conn.execute(f"select count(*) from {table}")
-        conn.execute(f"analyze {table}")
+        for target, name in COUNTED:
+            table = like(conn, target, name)
+            conn.execute(f"insert into {table} select * from {target}")
+            conn.execute(f"select count(*) from {table}")
+            conn.execute(f"analyze {table}")
 
     def after(self, conn: psycopg.Connection) -> None:
         prepared(
@@ -613,14 +627,26 @@ class PartnerRecommendationsFloor(Floor):
                        is distinct from
                        (b.total_spend, b.total_clicks, b.total_leads, b.avg_cpl, b.metrics_synced_at)""",
         )
+        for target, name in COUNTED[1:]:
+            prepared(conn, f"{name}_rows", f"select * from {target} except select * from {FLOOR}.{name}")
 
     def write(self, conn: psycopg.Connection) -> int:
         rows = insert_again(conn, "ai_marketing_recommendations", REC_COLUMNS, "recommendation_rows")
-        updated = conn.execute(
+        rows += conn.execute(
             f"update {FLOOR}.partner_marketing_campaigns c set {assignments(TOTALS)}"
             f" from {FLOOR}.campaign_totals o where c.id = o.id"
         ).rowcount
-        return rows + updated
+        rows += upsert_again(conn, "partner_campaign_lead_days", "campaign_id, date", "leads")
+        rows += upsert_again(conn, "partner_campaign_lead_nights", "date", "counted_at")
+        return rows
+
+
+# The tables the step updates in place, copied before it runs (the campaigns first: their totals).
+COUNTED = [
+    ("public.partner_marketing_campaigns", "partner_marketing_campaigns"),
+    ("lead_flow.partner_campaign_lead_days", "partner_campaign_lead_days"),
+    ("lead_flow.partner_campaign_lead_nights", "partner_campaign_lead_nights"),
+]
 
 
 FLOORS: dict[str, type[Floor]] = {
