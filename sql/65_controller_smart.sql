@@ -380,8 +380,7 @@ create or replace function lead_flow.controller_alerts(p_now timestamptz default
         join public.lead_segments s on s.id = p.segment_id and s.is_active
         join lead_flow.segment_settings ss on ss.segment_id = p.segment_id
         join public.lead_segment_campaigns c on c.segment_id = p.segment_id and c.is_active
-       where ((select lead_flow.is_admin()) or coalesce((select auth.role()), '') = 'service_role'
-              or (select auth.jwt()) = '{}'::jsonb)
+       where (select lead_flow.has_admin_rights())
     ), below_target as (
       -- The 7 days' leads first: only a segment below target needs its budgets looked up.
       select l.segment_id, l.date, l.target_leads_per_day, l.daily_budget, l.spend_ratio,
