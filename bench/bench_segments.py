@@ -17,6 +17,18 @@ on the fly):
   caller (the trigger does not run): what storing a segment costs (the foreign-key check, the index
   entry), which no way of finding it can save. The trigger's "adds" minus this row's is its lookup;
 - COPY 100k, plain / with trigger: 100,000 leads in one COPY.
+- the decomposition (issue 14; --no-decomposition skips it): variant triggers, each with the real
+  one's trigger declaration (before insert, for each row, when segment_id is null), installed in a
+  schema of the bench's own stack only (never sql/) and measured per transaction and in one
+  transaction like the real one, in the same rotation: a do-nothing plpgsql trigger bare, with
+  security definer, and with set search_path = '' too (the house rule's declaration); that one
+  assigning a constant segment_id (the FK check); one calling only lead_flow.region_for; and the real
+  body calling copies of region_for without its SET search_path, as one SQL statement, and with no
+  definer or SET anywhere. Steps between them attribute the cost: calling a trigger, security
+  definer, the search_path GUC save/restore, the FK check, region_for, the segment lookup; each
+  row's "per-txn part" (per transaction minus in one) is what it pays once per transaction (locks on
+  the relations it touches, plan revalidation, PL/pgSQL's per-transaction expression state, the
+  FK check's row lock).
 
 Modes take turns within each round (which goes first rotates); a mode's "adds" is the median over the
 rounds of its CPU per lead minus plain's in the same round. Many short rounds (40 of 500 leads) rather
@@ -80,6 +92,54 @@ COLUMNS = "industry_id, province, postcode"
 GOAL_ADDED_US = 30.0
 GOAL_COPY_RATE = 20_000.0
 REFERENCE_ROWS = 300_000  # generate_series rows counted as the reference work (~50 ms of CPU)
+
+# Issue 14's decomposition: variant trigger functions, installed on the bench's own throwaway stack
+# only (schema bench_variants, never sql/), each a trigger of its own on leads with the real one's
+# declaration (before insert, for each row, when (new.segment_id is null)), enabled one at a time.
+VARIANT_SCHEMA = "bench_variants"
+DECLARATION = "language plpgsql security definer set search_path = ''"  # the house rule's
+NOOP_VARIANTS = {  # mode -> (declaration, body)
+    "noop, bare": ("language plpgsql", "begin return new; end"),
+    "noop, definer": ("language plpgsql security definer", "begin return new; end"),
+    "noop, definer+path": (DECLARATION, "begin return new; end"),
+    "const segment": (DECLARATION, "begin new.segment_id := '{segment}'::uuid; return new; end"),
+    "region_for only": (
+        DECLARATION,
+        "declare v text; begin v := lead_flow.region_for(new.province, new.postcode); return new; end",
+    ),
+}
+# The real trigger's body (read from the stack) with region_for replaced by copies of it: without
+# its SET search_path (its references are all qualified; the trigger calls it under search_path '').
+REAL_VARIANTS = {  # mode -> (region_for copy, trigger keeps security definer + SET search_path)
+    "real, region_for no path": ("region_for_nopath", True),
+    "real, region_for sql": ("region_for_sql", True),
+    "real, all bare": ("region_for_nopath", False),
+}
+# region_for as one SQL statement (same rule, province alias first, then the PC4 probe), for the
+# "not plpgsql" question; not inlinable into a plpgsql caller, so still a function call (SQL function
+# executor) per lead, with no SET clause.
+REGION_FOR_SQL = r"""
+create function bench_variants.region_for_sql(p_province text, p_postcode text) returns text
+  language sql stable parallel safe as $$
+  with k as (
+    select regexp_replace(translate(lower(left(p_province, 100)), 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý',
+                                    'aaaaaaeeeeiiiiooooouuuucnyy'), '[^a-z]+', '', 'g') as key
+  ), pc as (
+    select (case when p_postcode ~ '^[1-9][0-9]{3} ?(?:[A-Za-z]{2})?$' then left(p_postcode, 4)
+                 when length(p_postcode) <= 40
+                 then substring(p_postcode
+                                from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')
+            end)::integer as v
+  )
+  select coalesce(
+    (select a.region from lead_flow.region_aliases a, k
+      where a.alias = k.key or a.alias = substring(k.key from '^prov(?:incie)?([a-z]{4,})$')
+      order by a.alias = k.key desc limit 1),
+    (select case when r.pc4 @> pc.v then r.region end
+       from lead_flow.postcode_regions r, pc
+      where lower(r.pc4) <= pc.v order by lower(r.pc4) desc limit 1))
+  $$
+"""
 
 
 class BackendCpu:
@@ -174,17 +234,60 @@ def given_segments(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple]:
     return [(*row, segment) for row, (segment,) in zip(rows, segments, strict=True)]
 
 
+def install_variants(conn: psycopg.Connection, segment: uuid.UUID) -> dict[str, str]:
+    """The decomposition's variant triggers on leads (disabled), on the bench's own stack only;
+    returns mode -> trigger name."""
+    conn.execute(f"create schema {VARIANT_SCHEMA}")
+    triggers = {}
+
+    def add_trigger(mode: str, function: str) -> None:
+        name = f"tg_bench_{len(triggers):02d}"
+        conn.execute(
+            f"create trigger {name} before insert on public.leads for each row"
+            f" when (new.segment_id is null) execute function {function}()"
+        )
+        conn.execute(f"alter table public.leads disable trigger {name}")
+        triggers[mode] = name
+
+    for i, (mode, (declaration, body)) in enumerate(NOOP_VARIANTS.items()):
+        function = f"{VARIANT_SCHEMA}.tg_variant_{i:02d}"
+        body = body.replace("{segment}", str(segment))
+        conn.execute(f"create function {function}() returns trigger {declaration} as $${body}$$")
+        add_trigger(mode, function)
+    region_def = conn.execute(
+        "select pg_get_functiondef('lead_flow.region_for(text, text)'::regprocedure)"
+    ).fetchone()[0]
+    nopath = region_def.replace("lead_flow.region_for(", f"{VARIANT_SCHEMA}.region_for_nopath(", 1)
+    assert " SET search_path TO ''\n" in nopath, nopath[:400]
+    conn.execute(nopath.replace(" SET search_path TO ''\n", ""))
+    conn.execute(REGION_FOR_SQL)
+    real_def = conn.execute(
+        "select pg_get_functiondef('lead_flow.tg_leads__assign_segment()'::regprocedure)"
+    ).fetchone()[0]
+    for i, (mode, (region_copy, declared)) in enumerate(REAL_VARIANTS.items()):
+        function = f"{VARIANT_SCHEMA}.tg_real_{i:02d}"
+        definition = real_def.replace("lead_flow.tg_leads__assign_segment()", f"{function}()", 1)
+        assert definition.count("lead_flow.region_for(") == 1, "the real trigger calls region_for once"
+        definition = definition.replace("lead_flow.region_for(", f"{VARIANT_SCHEMA}.{region_copy}(")
+        if not declared:
+            for clause in (" SECURITY DEFINER\n", " SET search_path TO ''\n"):
+                assert clause in definition, definition[:400]
+                definition = definition.replace(clause, "")
+        conn.execute(definition)
+        add_trigger(mode, function)
+    return triggers
+
+
 def met(goal: str, ok: bool) -> str:
     return f"{goal}: {'met' if ok else 'NOT MET'}"
 
 
-def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, copy_rounds: int) -> None:
+def bench_inserts(
+    conn: psycopg.Connection, n: int, rounds: int, copy_n: int, copy_rounds: int, with_variants: bool = True
+) -> None:
     industries = seed_leads(conn)
     rng = random.Random(1)
     rows, copy_rows = lead_rows(industries, n, rng), lead_rows(industries, copy_n, rng)
-
-    def set_trigger(on: bool) -> None:
-        conn.execute(f"alter table public.leads {'enable' if on else 'disable'} trigger {TRIGGER}")
 
     def insert_each() -> None:
         one_per_transaction(conn, f"insert into public.leads ({COLUMNS}) values (%s, %s, %s)", rows)
@@ -206,23 +309,43 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, co
                 cp.write_row(row)
 
     cpu = BackendCpu(conn)
-    insert = {"plain": Measure(), "trigger": Measure(), "given": Measure()}
-    batch = {"plain": Measure(), "trigger": Measure()}
-    copy = {"plain": Measure(), "trigger": Measure()}
-    reference = Measure()
     insert_each()  # warm-up: plans cached, the on-the-fly segments created, pages in memory
     given = given_segments(conn, rows)
     insert_given()
+    segment = next(g[-1] for g in given if g[-1] is not None)
+    variants = install_variants(conn, segment) if with_variants else {}
+    if variants:  # the SQL copy of region_for gives what region_for gives, for these leads
+        differ = conn.execute(
+            """select count(*) from unnest(%s::text[], %s::text[]) l(p, c)
+                where lead_flow.region_for(l.p, l.c)
+                      is distinct from bench_variants.region_for_sql(l.p, l.c)""",
+            ([r[1] for r in rows + copy_rows[:5000]], [r[2] for r in rows + copy_rows[:5000]]),
+        ).fetchone()[0]
+        assert differ == 0, f"region_for_sql differs from region_for for {differ} leads"
+    modes = ["plain", "trigger", "given", *variants]
+    insert = {mode: Measure() for mode in modes}
+    batch = {mode: Measure() for mode in modes if mode != "given"}
+    copy = {"plain": Measure(), "trigger": Measure()}
+    reference = Measure()
+    enabled = {TRIGGER: True, **dict.fromkeys(variants.values(), False)}
+
+    def set_mode(mode: str) -> None:  # exactly the mode's trigger enabled (none for plain, given)
+        want = variants.get(mode, TRIGGER if mode == "trigger" else None)
+        for name, on in enabled.items():
+            if on != (name == want):
+                conn.execute(f"alter table public.leads {'disable' if on else 'enable'} trigger {name}")
+                enabled[name] = not on
+
     # Statistics as a live database has them, taken now: an autoanalyze half way would re-plan the
     # trigger's lookups between the rounds (the alias and industry lookups probe the primary keys of
     # never-analyzed tables and scan their one page once analyzed).
     conn.execute("analyze")
-    modes = ["plain", "trigger", "given"]
     for round_no in range(max(rounds, copy_rounds)):
         # Rotate which mode goes first, so none always meets the larger table or warmer caches.
-        order = modes[round_no % 3 :] + modes[: round_no % 3]
+        shift = round_no % len(modes)
+        order = modes[shift:] + modes[:shift]
         for mode in order:
-            set_trigger(mode == "trigger")
+            set_mode(mode)
             if round_no < rounds:
                 insert[mode].run(cpu, insert_given if mode == "given" else insert_each, n)
                 if mode in batch:
@@ -230,7 +353,9 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, co
             if round_no < copy_rounds and mode in copy:
                 copy[mode].run(cpu, copy_all, copy_n)
         reference.run(cpu, reference_work, REFERENCE_ROWS)
-    set_trigger(True)
+    set_mode("trigger")
+    for name in variants.values():
+        conn.execute(f"drop trigger {name} on public.leads")
 
     assigned, total = conn.execute("select count(segment_id), count(*) from public.leads").fetchone()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -280,6 +405,50 @@ def bench_inserts(conn: psycopg.Connection, n: int, rounds: int, copy_n: int, co
     for name, m, added, goal in table:
         cpu_us = f"{statistics.median(m.cpu_us):.1f}" if m.cpu_us else "n/a"
         print(f"  {name:<24} {statistics.median(m.rate):>9,.0f} {cpu_us:>19} {added:>16}  {goal}")
+    if variants:
+        print_decomposition(insert, batch, [*variants])
+
+
+VARIANT_NOTES = {
+    "trigger": "the real one (lead_flow.tg_leads__assign_segment)",
+    "noop, bare": "plpgsql, returns new: calling any trigger",
+    "noop, definer": "+ security definer",
+    "noop, definer+path": "+ set search_path = '': the required declaration",
+    "const segment": "+ new.segment_id := a constant (the FK check, index)",
+    "region_for only": "+ v := lead_flow.region_for(...) only",
+    "real, region_for no path": "the real body, region_for without its SET",
+    "real, region_for sql": "the real body, region_for as one SQL statement",
+    "real, all bare": "the real body, no definer/SET on trigger or region_for",
+}
+
+
+def print_decomposition(insert: dict[str, Measure], batch: dict[str, Measure], variants: list[str]) -> None:
+    """Issue 14's decomposition: each variant trigger's median added CPU per lead over plain, one lead
+    per transaction and all in one transaction (the difference: what it pays once per transaction)."""
+    print("  decomposition (variant triggers on this stack only; adds = median over rounds of minus plain):")
+    print(f"  {'trigger':<26} {'adds/txn us':>11} {'adds in 1 txn':>13} {'per-txn part':>12}  what")
+    adds = {}
+    for mode in ["trigger", *variants]:
+        each, once = added_cpu_us(insert, mode), added_cpu_us(batch, mode)
+        adds[mode] = (each, once)
+        print(f"  {mode:<26} {each:>11.1f} {once:>13.1f} {each - once:>12.1f}  {VARIANT_NOTES.get(mode, '')}")
+
+    def step(label: str, mode: str, base: str | None) -> None:
+        each, once = adds[mode]
+        if base is not None:
+            each, once = each - adds[base][0], once - adds[base][1]
+        print(f"    {label:<52} {each:>6.1f} per txn {once:>6.1f} in 1 txn")
+
+    print("  steps (differences of the medians above; each carries the noise of two rows):")
+    step("calling a plpgsql trigger (noop, bare)", "noop, bare", None)
+    step("security definer (user id switch)", "noop, definer", "noop, bare")
+    step("set search_path = '' (GUC save/restore)", "noop, definer+path", "noop, definer")
+    step("assigning a constant segment (FK check, index)", "const segment", "noop, definer+path")
+    step("region_for's call and lookups", "region_for only", "noop, definer+path")
+    step("segment lookup and industry (real - region_for only)", "trigger", "region_for only")
+    step("region_for's own SET search_path (real - no path)", "trigger", "real, region_for no path")
+    step("region_for plpgsql -> SQL (no path - sql)", "real, region_for no path", "real, region_for sql")
+    step("both declarations (real - all bare)", "trigger", "real, all bare")
 
 
 def seed_capacity(conn: psycopg.Connection, n_segments: int, n_partners: int) -> uuid.UUID:
@@ -366,6 +535,9 @@ def main() -> None:
     parser.add_argument("--copy-rounds", type=int, default=3)
     parser.add_argument("--segments", type=int, default=10_000)
     parser.add_argument("--partners", type=int, default=5_000)
+    parser.add_argument(
+        "--no-decomposition", action="store_true", help="skip issue 14's variant-trigger rows (faster)"
+    )
     parser.add_argument("--database-url", help="use this database, not a new stack (adds data to it!)")
     args = parser.parse_args()
 
@@ -381,7 +553,9 @@ def main() -> None:
                 conn.execute("update cron.job set active = false")
                 conn.execute("alter system set autovacuum = off")
                 conn.execute("select pg_reload_conf()")
-            bench_inserts(conn, args.leads, args.rounds, args.copy_leads, args.copy_rounds)
+            bench_inserts(
+                conn, args.leads, args.rounds, args.copy_leads, args.copy_rounds, not args.no_decomposition
+            )
             bench_capacity(conn, args.segments, args.partners)
     finally:
         if base is not None:
