@@ -64,6 +64,7 @@ create or replace function lead_flow.partner_capacity_trust_with_previous(p_date
              greatest(coalesce((ss.settings ->> 'capacity_trust_evidence_factor')::numeric, 0), 0) as factor
         from lead_flow.segment_settings ss
        where ss.segment_id is null
+       limit 1   -- its one row (the global values), planned as one: no materialized copy of every partner
     ), confirmed as (   -- each partner's latest confirmation (a small table)
       select distinct on (c.partner_id) c.partner_id, c.confirmed_leads
         from lead_flow.partner_capacity_confirmations c
