@@ -330,38 +330,3 @@ def test_running_an_earlier_night_again_leaves_the_later_nights_figures(db, mark
     assert trusted(db, small, d2) == 5
     # And running it once more changes nothing.
     assert scalar(db, "select lead_flow.record_capacity_trust(%s)", d1) == 0
-
-
-def untrusted_by_segment(conn: psycopg.Connection, fn: str, day: datetime.date, segment: uuid.UUID | None):
-    sql = f"select segment_id, untrusted_leads from lead_flow.{fn}(%s, %s) where untrusted_leads <> 0"
-    rows = conn.execute(sql, (day, segment)).fetchall()
-    return sorted(rows)
-
-
-def test_planning_s_untrusted_capacity_is_segment_trusted_capacities_figure(db, market) -> None:
-    """lead_gaps reads segment_untrusted_capacities: the untrusted part segment_trusted_capacities reports,
-    for recorded nights (stored figures) and others (computed), all segments and one, partners ramping,
-    confirmed, switched off and on a segment that is not active."""
-    segment, small, day = market
-    other = create_segment(db, "schilder", "utrecht")
-    inactive = create_segment(db, "schilder", "zeeland", is_active=False)
-    both = create_user(db, primary_branch="schilder", regions=["utrecht", "noord-brabant"], max_open_leads=10)
-    zeeland = create_user(db, primary_branch="schilder", regions=["zeeland"], max_open_leads=4)
-    off = create_user(db, primary_branch="schilder", regions=["utrecht"], max_open_leads=8)
-    plan(db, day, segment)
-    for partner, leads in ((small, 500), (both, 90), (zeeland, 60), (off, 70)):
-        set_capacity(db, partner, leads)
-    db.execute("select lead_flow.confirm_partner_capacity(%s, 50, 'checked')", (both,))
-    db.execute("update public.profiles set is_active_for_routing = false where id = %s", (off,))
-    d1, d2, d3 = (day + datetime.timedelta(days=n) for n in (1, 2, 3))
-    plan(db, d1, segment)
-    plan(db, d2, segment)
-    # d3 is not recorded: both compute it from d2's figures.
-    seen = 0
-    for d in (day, d1, d2, d3):
-        for seg in (None, segment, other, inactive):
-            expected = untrusted_by_segment(db, "segment_trusted_capacities", d, seg)
-            assert untrusted_by_segment(db, "segment_untrusted_capacities", d, seg) == expected
-            seen += len(expected)
-    assert seen > 0  # some segment had untrusted capacity to compare
-    assert untrusted_by_segment(db, "segment_untrusted_capacities", d1, inactive)  # the zeeland ramp
