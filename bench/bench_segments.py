@@ -23,9 +23,11 @@ on the fly):
   transaction like the real one, in the same rotation: a do-nothing plpgsql trigger bare, with
   security definer, and with set search_path = '' too (the house rule's declaration); that one
   assigning a constant segment_id (the FK check); one calling only lead_flow.region_for; and the real
-  body calling copies of region_for without its SET search_path, as one SQL statement, and with no
-  definer or SET anywhere. Steps between them attribute the cost: calling a trigger, security
-  definer, the search_path GUC save/restore, the FK check, region_for, the segment lookup; each
+  body calling a copy of region_for without its SET search_path, and with no definer or SET
+  anywhere (region_for as one SQL function was measured once and dropped: ~280 vs ~59 us per
+  transaction, a second spelling of the rule to keep in step). Steps between them attribute the
+  cost: calling a trigger, security definer, the search_path GUC save/restore, the FK check,
+  region_for, the segment lookup; each
   row's "per-txn part" (per transaction minus in one) is what it pays once per transaction (locks on
   the relations it touches, plan revalidation, PL/pgSQL's per-transaction expression state, the
   FK check's row lock).
@@ -112,34 +114,8 @@ NOOP_VARIANTS = {  # mode -> (declaration, body)
 # its SET search_path (its references are all qualified; the trigger calls it under search_path '').
 REAL_VARIANTS = {  # mode -> (region_for copy, trigger keeps security definer + SET search_path)
     "real, region_for no path": ("region_for_nopath", True),
-    "real, region_for sql": ("region_for_sql", True),
     "real, all bare": ("region_for_nopath", False),
 }
-# region_for as one SQL statement (same rule, province alias first, then the PC4 probe), for the
-# "not plpgsql" question; not inlinable into a plpgsql caller, so still a function call (SQL function
-# executor) per lead, with no SET clause.
-REGION_FOR_SQL = r"""
-create function bench_variants.region_for_sql(p_province text, p_postcode text) returns text
-  language sql stable parallel safe as $$
-  with k as (
-    select regexp_replace(translate(lower(left(p_province, 100)), 'âáàäãåêéèëîíìïôóòöõûúùüçñÿý',
-                                    'aaaaaaeeeeiiiiooooouuuucnyy'), '[^a-z]+', '', 'g') as key
-  ), pc as (
-    select (case when p_postcode ~ '^[1-9][0-9]{3} ?(?:[A-Za-z]{2})?$' then left(p_postcode, 4)
-                 when length(p_postcode) <= 40
-                 then substring(p_postcode
-                                from '^\s*(?:[Nn][Ll][\s-]*)?([1-9][0-9]{3})[\s-]*(?:[A-Za-z]{2})?\s*$')
-            end)::integer as v
-  )
-  select coalesce(
-    (select a.region from lead_flow.region_aliases a, k
-      where a.alias = k.key or a.alias = substring(k.key from '^prov(?:incie)?([a-z]{4,})$')
-      order by a.alias = k.key desc limit 1),
-    (select case when r.pc4 @> pc.v then r.region end
-       from lead_flow.postcode_regions r, pc
-      where lower(r.pc4) <= pc.v order by lower(r.pc4) desc limit 1))
-  $$
-"""
 
 
 class BackendCpu:
@@ -260,7 +236,6 @@ def install_variants(conn: psycopg.Connection, segment: uuid.UUID) -> dict[str, 
     nopath = region_def.replace("lead_flow.region_for(", f"{VARIANT_SCHEMA}.region_for_nopath(", 1)
     assert " SET search_path TO ''\n" in nopath, nopath[:400]
     conn.execute(nopath.replace(" SET search_path TO ''\n", ""))
-    conn.execute(REGION_FOR_SQL)
     real_def = conn.execute(
         "select pg_get_functiondef('lead_flow.tg_leads__assign_segment()'::regprocedure)"
     ).fetchone()[0]
@@ -314,14 +289,6 @@ def bench_inserts(
     insert_given()
     segment = next(g[-1] for g in given if g[-1] is not None)
     variants = install_variants(conn, segment) if with_variants else {}
-    if variants:  # the SQL copy of region_for gives what region_for gives, for these leads
-        differ = conn.execute(
-            """select count(*) from unnest(%s::text[], %s::text[]) l(p, c)
-                where lead_flow.region_for(l.p, l.c)
-                      is distinct from bench_variants.region_for_sql(l.p, l.c)""",
-            ([r[1] for r in rows + copy_rows[:5000]], [r[2] for r in rows + copy_rows[:5000]]),
-        ).fetchone()[0]
-        assert differ == 0, f"region_for_sql differs from region_for for {differ} leads"
     modes = ["plain", "trigger", "given", *variants]
     insert = {mode: Measure() for mode in modes}
     batch = {mode: Measure() for mode in modes if mode != "given"}
@@ -417,7 +384,6 @@ VARIANT_NOTES = {
     "const segment": "+ new.segment_id := a constant (the FK check, index)",
     "region_for only": "+ v := lead_flow.region_for(...) only",
     "real, region_for no path": "the real body, region_for without its SET",
-    "real, region_for sql": "the real body, region_for as one SQL statement",
     "real, all bare": "the real body, no definer/SET on trigger or region_for",
 }
 
@@ -447,7 +413,6 @@ def print_decomposition(insert: dict[str, Measure], batch: dict[str, Measure], v
     step("region_for's call and lookups", "region_for only", "noop, definer+path")
     step("segment lookup and industry (real - region_for only)", "trigger", "region_for only")
     step("region_for's own SET search_path (real - no path)", "trigger", "real, region_for no path")
-    step("region_for plpgsql -> SQL (no path - sql)", "real, region_for no path", "real, region_for sql")
     step("both declarations (real - all bare)", "trigger", "real, all bare")
 
 
