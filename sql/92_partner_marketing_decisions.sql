@@ -43,9 +43,9 @@ create or replace function lead_flow.decide_marketing_recommendation(p_id uuid, 
     c public.partner_marketing_campaigns;
     -- jwt_user_id, not auth.uid(): a sub that is not a uuid is nobody, not an error.
     v_uid uuid := lead_flow.jwt_user_id();
-    -- Admins, service_role, and a back-end session (psql, the CLI) without a user JWT. Not
-    -- current_user: in a SECURITY DEFINER function that is the owner.
-    v_trusted boolean := lead_flow.is_admin() or lead_flow.is_back_end();
+    -- Admins and the back end (sql/05_callers: decided from the claims and the login role, not
+    -- current_user, which in a SECURITY DEFINER function is the owner).
+    v_trusted boolean := lead_flow.has_admin_rights();
     v_today date := (now() at time zone 'Europe/Amsterdam')::date;
     v_old numeric;
     v_new numeric;
