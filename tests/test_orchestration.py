@@ -205,7 +205,7 @@ def test_orchestrate_notifies_the_worker_with_the_pending_count(committed: psyco
 def test_a_later_nights_changes_get_later_time_ordered_ids(db: psycopg.Connection) -> None:
     """Change rows of a later night sort after an earlier night's by id (UUID version 7 layout:
     milliseconds first), so each night's ~one row per segment lands at the primary key's right edge
-    instead of on a random leaf page each (migration 0096)."""
+    instead of on a random leaf page each (migration 0085)."""
     segs = [segment(db, "schilder", region, budget=100) for region in ("utrecht", "limburg", "zeeland")]
     for day in (date(2025, 10, 25), D):
         for s in segs:
