@@ -22,7 +22,7 @@ create table lead_flow.capacity_trust_days (
 comment on table lead_flow.capacity_trust_days is
   'The planned Amsterdam days for which the plan step recorded partners'' trusted capacity '
   '(record_capacity_trust); the previous planned day of D is the latest one before D.';
-revoke all on lead_flow.capacity_trust_days from anon, authenticated;
+revoke all on lead_flow.capacity_trust_days from public, anon, authenticated;
 grant select on lead_flow.capacity_trust_days to service_role;
 
 insert into lead_flow.capacity_trust_days (date)
