@@ -160,9 +160,9 @@ create or replace function lead_flow.tg_leads__assign_segment() returns trigger
       return new;
     end if;
     select s.id, s.is_active into v_segment_id, v_active
-      from public.lead_segments s
-     where s.branch = (select lower(i.name) from public.industries i where i.id = new.industry_id)
-       and s.region = v_region;
+      from public.industries i
+      join public.lead_segments s on s.branch = lower(i.name) and s.region = v_region
+     where i.id = new.industry_id;
     if found then
       new.segment_id := case when v_active then v_segment_id end;
     else
