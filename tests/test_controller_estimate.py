@@ -5,68 +5,24 @@ what-if API (public.segment_budget_response) shows the same estimate."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
+import uuid
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import create_segment, create_user
-
-DAY = datetime.date(2025, 6, 10)
-
-
-def seed_segment(
-    db: psycopg.Connection,
-    *,
-    budget: float,
-    target: int,
-    leads_per_day: int,
-    spend_per_day: float,
-    paid_share: float = 0.7,
-    days: int = 56,
-    region: str = "utrecht",
-) -> str:
-    """A segment on the estimate controller with `days` days of level history at `spend_per_day`, the
-    budget in force on each day recorded on its plan (as orchestrate_budgets records it)."""
-    seg = create_segment(db, "schilder", region)
-    db.execute(
-        "insert into public.lead_segment_campaigns (segment_id, customer_id, campaign_id, "
-        "budget_resource_name, daily_budget) values (%s, '1234567890', %s, "
-        "'customers/1234567890/campaignBudgets/' || %s, %s)",
-        (seg, str(sum(map(ord, region))), str(sum(map(ord, region))), budget),
-    )
-    db.execute(
-        """insert into public.lead_generation_stats (segment_id, date, leads_generated, google_ads_spend,
-                                                   google_ads_conversions)
-           select %s, d::date, %s, %s, %s
-             from generate_series(%s::date - %s + 1, %s::date, interval '1 day') d""",
-        (seg, leads_per_day, spend_per_day, leads_per_day * paid_share, DAY, days, DAY),
-    )
-    db.execute(
-        """insert into public.lead_segment_plans (segment_id, date, target_leads_per_day, actual_leads,
-                                                  lead_gap, actual_daily_budget_google_ads)
-           select %s, d::date, %s, %s, %s, %s
-             from generate_series(%s::date - 6, %s::date, interval '1 day') d""",
-        (seg, target, leads_per_day, target - leads_per_day, budget, DAY, DAY),
-    )
-    db.execute(
-        "insert into public.lead_flow_settings (key, segment_id, value) "
-        "values ('controller', %s, '\"estimate\"')",
-        (seg,),
-    )
-    return seg
+from tests.support import create_user
+from tests.support.controllers import DAY, change, seed_controlled_segment
 
 
-def change(db: psycopg.Connection, seg: str) -> tuple | None:
-    return db.execute(
-        "select old_value, new_value, controller, limited_by, reason from public.channel_orchestration_log "
-        "where segment_id = %s and date = %s",
-        (seg, DAY),
-    ).fetchone()
+def seed_segment(db: psycopg.Connection, **kwargs: Any) -> uuid.UUID:
+    """A segment on the estimate controller (seed_controlled_segment): by default 56 days of level
+    history, the budget in force on each of the last 7 recorded on its plan."""
+    return seed_controlled_segment(db, controller="estimate", **kwargs)
 
 
 def estimate(db: psycopg.Connection, seg: str) -> dict:

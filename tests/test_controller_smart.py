@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import create_segment
-
-DAY = datetime.date(2025, 6, 10)
+from tests.support.controllers import DAY, change, seed_controlled_segment
 
 
 def decide(db: psycopg.Connection, inputs: dict) -> dict:
@@ -211,48 +211,10 @@ def test_large_moves_follow_the_diminishing_returns(db: psycopg.Connection) -> N
 # -- through orchestrate_budgets: the hard limits apply after the smart controller ---------------
 
 
-def seed_segment(
-    db: psycopg.Connection,
-    *,
-    budget: float,
-    target: int,
-    leads_per_day: int,
-    spend_per_day: float,
-    controller: str = "smart",
-    region: str = "utrecht",
-) -> str:
-    seg = create_segment(db, "schilder", region)
-    db.execute(
-        "insert into public.lead_segment_campaigns (segment_id, customer_id, campaign_id, "
-        "budget_resource_name, daily_budget) values (%s, '1234567890', %s, "
-        "'customers/1234567890/campaignBudgets/' || %s, %s)",
-        (seg, str(seg.int % 10**9), str(seg.int % 10**9), budget),
-    )
-    db.execute(
-        """insert into public.lead_generation_stats (segment_id, date, leads_generated, google_ads_spend,
-                                                   google_ads_conversions)
-           select %s, d::date, %s, %s, %s
-             from generate_series(%s::date - 27, %s::date, interval '1 day') d""",
-        (seg, leads_per_day, spend_per_day, leads_per_day * 0.7, DAY, DAY),
-    )
-    db.execute(
-        "insert into public.lead_segment_plans (segment_id, date, target_leads_per_day, actual_leads, "
-        "lead_gap) values (%s, %s, %s, %s, %s)",
-        (seg, DAY, target, leads_per_day, target - leads_per_day),
-    )
-    db.execute(
-        "insert into public.lead_flow_settings (key, segment_id, value) values ('controller', %s, %s)",
-        (seg, json.dumps(controller)),
-    )
-    return seg
-
-
-def change(db: psycopg.Connection, seg: str) -> tuple:
-    return db.execute(
-        "select old_value, new_value, controller, limited_by, reason from public.channel_orchestration_log "
-        "where segment_id = %s and date = %s",
-        (seg, DAY),
-    ).fetchone()
+def seed_segment(db: psycopg.Connection, *, controller: str = "smart", **kwargs: Any) -> uuid.UUID:
+    """A segment on the smart controller (seed_controlled_segment) with 28 days of level history and
+    one plan, the night's."""
+    return seed_controlled_segment(db, controller=controller, days=28, plan_days=1, **kwargs)
 
 
 def test_a_large_gap_is_capped_at_plus_20_percent_of_the_day_start_budget(db: psycopg.Connection) -> None:
