@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from statistics import median
 from typing import Protocol
 
@@ -98,7 +98,7 @@ def _ratio(part: float, whole: float) -> float:
 
 
 def _pct(part: int, whole: int) -> float:
-    return 100.0 * part / whole if whole else float("nan")
+    return 100.0 * _ratio(part, whole)
 
 
 def _within(value: float, target: float) -> bool:
@@ -167,18 +167,10 @@ def expected_scores(
 def pool(scores: Sequence[ExpectedScores]) -> ExpectedScores:
     """Several runs of one controller (other seeds) as one: every count added up."""
     out = ExpectedScores(scores[0].controller if scores else "")
+    counts = [f.name for f in fields(ExpectedScores) if f.name != "controller"]
     for s in scores:
-        out.weeks_counted += s.weeks_counted
-        out.weeks_within += s.weeks_within
-        out.weeks_within_realized += s.weeks_within_realized
-        out.days_counted += s.days_counted
-        out.abs_error_pct += s.abs_error_pct
-        out.abs_error_realized_pct += s.abs_error_realized_pct
-        out.step_days += s.step_days
-        out.reversals += s.reversals
-        out.segment_weeks += s.segment_weeks
-        out.spend += s.spend
-        out.expected_leads += s.expected_leads
+        for name in counts:
+            setattr(out, name, getattr(out, name) + getattr(s, name))
     return out
 
 
