@@ -22,9 +22,9 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
   as $$
   #variable_conflict use_column
   declare
-    -- Capacity comes from D's stats rows (as of that night); live capacity only when one is missing
-    -- (for one segment: only when its own row is missing).
-    v_need_live_capacity boolean :=
+    -- Capacity and actual leads come from D's stats rows (as of that night); the live figures are
+    -- computed only when one is missing (for one segment: only when its own row is missing).
+    v_stats_missing boolean :=
       case when p_segment_id is null
            then (select count(*) from public.lead_segments s where s.is_active)
                 > (select count(*) from public.lead_generation_stats st
@@ -41,16 +41,17 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
        where (p_segment_id is null and s.is_active) or s.id = p_segment_id
     ), cap as (   -- all active segments' capacity in one pass, or just the one segment asked for
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacities() c
-       where p_segment_id is null and v_need_live_capacity
+       where p_segment_id is null and v_stats_missing
       union all
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacity(p_segment_id) c
-       where p_segment_id is not null and v_need_live_capacity
+       where p_segment_id is not null and v_stats_missing
     ), untrusted as (   -- declared capacity its partners have not earned trust for yet (sql/35)
       select u.segment_id, u.untrusted_leads from lead_flow.segment_trusted_capacities(p_date, p_segment_id) u
     ), live as (
       select l.segment_id, count(*)::integer as generated
         from public.leads l
-       where l.created_at >= lead_flow.day_start(p_date) and l.created_at < lead_flow.day_start(p_date + 1)
+       where v_stats_missing
+         and l.created_at >= lead_flow.day_start(p_date) and l.created_at < lead_flow.day_start(p_date + 1)
          and l.segment_id is not null and (p_segment_id is null or l.segment_id = p_segment_id)
        group by l.segment_id
     ), hist as (
