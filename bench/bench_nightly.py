@@ -10,7 +10,8 @@ day D's ad metrics. Partner marketing: every 10th partner has a marketing profil
 most on auto, monthly budgets from tight to ample), explicit partner segments (its own and a second
 one), half of them a landing page, and a Google Ads campaign with metrics for every day of the
 history (some paused, some not ai-managed). The partners' trusted capacity for D - 1, as yesterday's
-plan step stored it.
+plan step stored it; since then one partner in 50 raised its declared capacity tenfold (D's plan
+trusts it in part: the ramp).
 
 Then every step registered in lead_flow.pipeline_steps, in its order, through lead_flow.run_step(step,
 D) as pg_cron runs it (its lead_flow_logs lines and nightly_runs row included), and beside it the
@@ -246,6 +247,13 @@ def generate(conn: psycopg.Connection, segments: int, leads: int, days: int = 60
         # Yesterday's plan step recorded the partners' trusted capacity for D - 1 (every night after a
         # live install's first has the night before's figures; D's plan ramps from them).
         ("trust for D - 1", "select lead_flow.record_capacity_trust(%(d)s::date - 1)"),
+        # Since then one partner in 50 raised its declared capacity tenfold: D's plan trusts it only in
+        # part (the ramp), so the night has untrusted capacity to store and subtract, as a live one has.
+        (
+            "capacity raises",
+            """update public.profiles set max_open_leads = max_open_leads * 10
+                where not is_admin and max_open_leads > 0 and abs(hashtext(id::text)) %% 50 = 0""",
+        ),
         # The stats history as a live table's is by night D: vacuumed after each night by the table's
         # own autovacuum insert trigger (migration 0097), its pages all-visible, so the night's windows
         # read the covering index and not the heap. D's own rows, written by the timed aggregate step,

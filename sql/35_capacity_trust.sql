@@ -18,6 +18,8 @@
 -- (record_capacity_trust) so D + 1 ramps from them; re-running D reads only days before D. They are
 -- stored as changes (migration 0086): a partner's figure for a planned day is its latest row on or
 -- before it (a counted = false row: none), and lead_flow.capacity_trust_days lists the planned days.
+-- A partner not yet trusted in full (trusted < declared) has a row on every planned day (migration
+-- 0098): a day's untrusted capacity is that day's rows, read without a lookup per partner.
 -- previous is the figure stored for the latest planned day before D: a partner the platform had
 -- switched off (not routing, nothing declared: no figure) counts its declared capacity on its return.
 -- Every change of max_open_leads is logged by tg_profiles__log_capacity_change (its trigger is
@@ -121,7 +123,8 @@ grant execute on function lead_flow.partner_capacity_trust_for(date, uuid[]) to 
 
 -- Stores day p_date's trusted figures (the plan step calls it first), so day p_date + 1 ramps from
 -- them, as changes (migration 0086): a row for a partner whose declared or trusted capacity differs
--- from its figure for the previous planned day (or that was not counted then), a counted = false row
+-- from its figure for the previous planned day (or that was not counted then) or that is not trusted
+-- in full (migration 0098: segment_untrusted_capacities reads those by day), a counted = false row
 -- for a partner counted then and no longer now; nothing for the rest, which keep their figure. A
 -- partner's figure for planned day X is its latest row on or before X (when it counts it).
 -- Idempotent: a re-run inserts, updates and deletes p_date's rows to what they should be. Re-running a
@@ -177,6 +180,7 @@ create or replace function lead_flow.record_capacity_trust(p_date date) returns 
              w.accepted_leads_30d, w.confirmed_leads
         from wanted w
        where (w.previous_declared, w.previous_leads) is distinct from (w.declared_leads, w.trusted_leads)
+          or w.trusted_leads < w.declared_leads   -- not trusted in full: a row every planned day
       union all   -- counted then, no longer now (admins and partners switched off are not in wanted)
       select p.id, false, 0, 0, null::integer, 0, null::integer
         from public.profiles p
@@ -216,49 +220,45 @@ comment on function lead_flow.record_capacity_trust(date) is
 revoke all on function lead_flow.record_capacity_trust(date) from public, anon, authenticated;
 grant execute on function lead_flow.record_capacity_trust(date) to service_role;
 
--- Per segment (all active ones, or one): what its matched partners declare, what planning trusts of it,
--- and the difference, which planning subtracts from the segment's capacity. The figures stored for
--- p_date when the plan step has recorded that day (record_capacity_trust: each partner's latest row on
--- or before it), else computed. SECURITY DEFINER
--- as segment_capacities (profiles are private; these are aggregates). jit off: as segment_capacities.
-create or replace function lead_flow.segment_trusted_capacities(p_date date, p_segment_id uuid default null)
-  returns table (segment_id uuid, declared_leads integer, trusted_leads integer, untrusted_leads integer)
+-- Per segment (all active ones, or one): the part of its matched partners' declared capacity that
+-- planning does not trust yet (declared - trusted, summed), which planning subtracts from the segment's
+-- capacity. Only partners not trusted in full add to it, so only they are read: for a day the plan step
+-- has recorded, that day's rows of them (record_capacity_trust stores one for each such partner every
+-- planned day), else computed (partner_capacity_trust_for); then only their matches. A segment none of
+-- whose partners has untrusted capacity has no row. SECURITY DEFINER as segment_capacities (profiles
+-- are private; these are aggregates). jit off: as segment_capacities.
+create or replace function lead_flow.segment_untrusted_capacities(p_date date, p_segment_id uuid default null)
+  returns table (segment_id uuid, untrusted_leads integer)
   language sql stable security definer set search_path = '' set jit = off
   as $$
-    with m as materialized (
-      select m.partner_id, m.segment_id
-        from lead_flow.partner_segment_matches m
-        join public.lead_segments s on s.id = m.segment_id
-       where (p_segment_id is null and s.is_active) or m.segment_id = p_segment_id
-    ), recorded as materialized (
+    with recorded as materialized (
       select exists (select from lead_flow.capacity_trust_days d where d.date = p_date) as yes
-    ), trust as (   -- stored: each matched partner's latest row on or before p_date, when it counts it
-      select t.partner_id, t.declared_leads, t.trusted_leads
-        from (select distinct m2.partner_id from m m2) mp
-        cross join recorded r
-        join lateral (select x.partner_id, x.counted, x.declared_leads, x.trusted_leads
-                        from lead_flow.partner_capacity_trust x
-                       where x.partner_id = mp.partner_id and x.date <= p_date
-                       order by x.date desc limit 1) t on t.counted
-       where r.yes
+    ), untrusted as materialized (
+      select t.partner_id, t.declared_leads - t.trusted_leads as leads
+        from lead_flow.partner_capacity_trust t
+       where t.date = p_date and t.counted and t.trusted_leads < t.declared_leads
+         and (select r.yes from recorded r)
       union all
-      select c.partner_id, c.declared_leads, c.trusted_leads
+      select c.partner_id, c.declared_leads - c.trusted_leads
         from lead_flow.partner_capacity_trust_for(
-               p_date, case when p_segment_id is not null then array(select m2.partner_id from m m2) end) c
-       where not (select r.yes from recorded r)
+               p_date, case when p_segment_id is not null
+                            then array(select m.partner_id from lead_flow.partner_segment_matches m
+                                        where m.segment_id = p_segment_id) end) c
+       where not (select r.yes from recorded r) and c.trusted_leads < c.declared_leads
     )
-    select m.segment_id, coalesce(sum(t.declared_leads), 0)::integer, coalesce(sum(t.trusted_leads), 0)::integer,
-           coalesce(sum(t.declared_leads - t.trusted_leads), 0)::integer
-      from m
-      left join trust t on t.partner_id = m.partner_id
+    select m.segment_id, sum(u.leads)::integer
+      from untrusted u
+      join lead_flow.partner_segment_matches m on m.partner_id = u.partner_id
+      join public.lead_segments s on s.id = m.segment_id
+     where (p_segment_id is null and s.is_active) or m.segment_id = p_segment_id
      group by m.segment_id
   $$;
-comment on function lead_flow.segment_trusted_capacities(date, uuid) is
-  'Per active segment (or the one given) with matched partners: the sum of their declared max_open_leads, of '
-  'their trusted capacity for planned day p_date (as stored by the plan step, else computed), and the '
-  'untrusted difference planning leaves out.';
-revoke all on function lead_flow.segment_trusted_capacities(date, uuid) from public, anon, authenticated;
-grant execute on function lead_flow.segment_trusted_capacities(date, uuid) to service_role;
+comment on function lead_flow.segment_untrusted_capacities(date, uuid) is
+  'Per active segment (or the one given) whose matched partners are not all trusted in full: the sum of their '
+  'declared max_open_leads minus their trusted capacity for planned day p_date (as stored by the plan step, else '
+  'computed), the untrusted part planning leaves out. No row: nothing untrusted.';
+revoke all on function lead_flow.segment_untrusted_capacities(date, uuid) from public, anon, authenticated;
+grant execute on function lead_flow.segment_untrusted_capacities(date, uuid) to service_role;
 
 -- Admins: every partner's declared and trusted capacity (what tonight's plan will trust: the figure for
 -- today, from the stored figures before it), its evidence and its confirmation. No rows for others.

@@ -46,7 +46,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
       select c.segment_id, c.capacity_total_leads from lead_flow.segment_capacity(p_segment_id) c
        where p_segment_id is not null and v_stats_missing
     ), untrusted as (   -- declared capacity its partners have not earned trust for yet (sql/35)
-      select u.segment_id, u.untrusted_leads from lead_flow.segment_trusted_capacities(p_date, p_segment_id) u
+      select u.segment_id, u.untrusted_leads from lead_flow.segment_untrusted_capacities(p_date, p_segment_id) u
     ), live as (
       select l.segment_id, count(*)::integer as generated
         from public.leads l

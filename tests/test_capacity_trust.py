@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from glue.paths import MIGRATIONS_DIR
 from tests.support import RestClients, create_segment, create_user
 from tests.support.api import http
 
@@ -330,3 +331,76 @@ def test_running_an_earlier_night_again_leaves_the_later_nights_figures(db, mark
     assert trusted(db, small, d2) == 5
     # And running it once more changes nothing.
     assert scalar(db, "select lead_flow.record_capacity_trust(%s)", d1) == 0
+
+
+def untrusted_rows(conn: psycopg.Connection, day: datetime.date) -> set[uuid.UUID]:
+    """Partners with a stored row for `day` that planning does not trust in full."""
+    rows = conn.execute(
+        """select partner_id from lead_flow.partner_capacity_trust
+            where date = %s and counted and trusted_leads < declared_leads""",
+        (day,),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_a_partner_not_trusted_in_full_has_a_row_every_night_even_when_its_ramp_stands_still(
+    db, market
+) -> None:
+    segment, small, day = market
+    plan(db, day, segment)
+    # No ramp and no evidence: the small partner's raise stays untrusted night after night, its
+    # figure unchanged; planning reads a day's untrusted capacity from that day's rows alone.
+    for key in ("capacity_trust_ramp_percentage", "capacity_trust_ramp_min_leads"):
+        db.execute(
+            "update public.lead_flow_settings set value = '0' where key = %s and segment_id is null", (key,)
+        )
+    set_capacity(db, small, 500)
+    for n in (1, 2, 3):
+        d = day + datetime.timedelta(days=n)
+        assert plan(db, d, segment) == expected_target(db, 105)
+        assert trusted(db, small, d) == 5 and untrusted_rows(db, d) == {small}
+        assert (
+            scalar(
+                db, "select untrusted_leads from lead_flow.segment_untrusted_capacities(%s, %s)", d, segment
+            )
+            == 495
+        )
+    # Computed for a day not planned yet, the same figure; a segment with nothing untrusted has no row.
+    later = day + datetime.timedelta(days=4)
+    assert (
+        scalar(
+            db, "select untrusted_leads from lead_flow.segment_untrusted_capacities(%s, %s)", later, segment
+        )
+        == 495
+    )
+    set_capacity(db, small, 5)
+    assert plan(db, later, segment) == expected_target(db, 105)
+    assert untrusted_rows(db, later) == set()
+    assert scalar(db, "select count(*) from lead_flow.segment_untrusted_capacities(%s)", later) == 0
+
+
+def test_migration_0098_gives_a_standing_untrusted_figure_a_row_on_each_later_planned_day(db, market) -> None:
+    segment, small, day = market
+    d1, d2, d3 = (day + datetime.timedelta(days=n) for n in (1, 2, 3))
+    # As migration 0086's rule stored them: the small partner untrusted from `day` on with no row after
+    # it (its figure stood still), the steady partner trusted in full, a change for small on d3.
+    steady = scalar(db, "select id from public.profiles where max_open_leads = 100")
+    db.execute(
+        "insert into lead_flow.capacity_trust_days (date) select unnest(%s::date[])", ([day, d1, d2, d3],)
+    )
+    db.execute(
+        """insert into lead_flow.partner_capacity_trust
+             (partner_id, date, declared_leads, trusted_leads, previous_leads, accepted_leads_30d, counted)
+           values (%s, %s, 500, 5, 5, 0, true), (%s, %s, 100, 100, null, 0, true),
+                  (%s, %s, 500, 450, 5, 0, true)""",
+        (small, day, steady, day, small, d3),
+    )
+    db.execute((MIGRATIONS_DIR / "0098_untrusted_capacity_by_day.sql").read_text())
+    assert [untrusted_rows(db, d) for d in (day, d1, d2, d3)] == [{small}] * 4
+    assert [trusted(db, small, d) for d in (day, d1, d2, d3)] == [5, 5, 5, 450]
+    assert (
+        scalar(db, "select count(*) from lead_flow.partner_capacity_trust where partner_id = %s", steady) == 1
+    )
+    # Once more: nothing new.
+    db.execute((MIGRATIONS_DIR / "0098_untrusted_capacity_by_day.sql").read_text())
+    assert scalar(db, "select count(*) from lead_flow.partner_capacity_trust") == 5  # 4 of small, 1 steady
