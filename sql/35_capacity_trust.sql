@@ -246,9 +246,13 @@ create or replace function lead_flow.segment_untrusted_capacities(p_date date, p
                                         where m.segment_id = p_segment_id) end) c
        where not (select r.yes from recorded r) and c.trusted_leads < c.declared_leads
     )
+    -- Each such partner's matches by its id (index probes into both branches of the view; offset 0
+    -- keeps them so): joined as tables, the planner may hash every partner's matches for a few
+    -- (at 100,000 segments 0.9 s for 4,000 partners, against 0.05 s this way).
     select m.segment_id, sum(u.leads)::integer
       from untrusted u
-      join lead_flow.partner_segment_matches m on m.partner_id = u.partner_id
+      cross join lateral (select x.segment_id from lead_flow.partner_segment_matches x
+                           where x.partner_id = u.partner_id offset 0) m
       join public.lead_segments s on s.id = m.segment_id
      where (p_segment_id is null and s.is_active) or m.segment_id = p_segment_id
      group by m.segment_id
