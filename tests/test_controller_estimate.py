@@ -5,16 +5,19 @@ what-if API (public.segment_budget_response) shows the same estimate."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import uuid
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from glue.lab import measures
 from tests.support import create_user
 from tests.support.controllers import DAY, change, seed_controlled_segment
 
@@ -285,3 +288,26 @@ def test_whatever_it_estimates_the_limits_hold(db: psycopg.Connection, inputs: d
     assert new >= base * Decimal("0.8") - Decimal("0.005") or new == Decimal("1000.00")
     assert limited_by in ("none", "max_increase", "max_decrease", "min_budget", "max_budget")
     assert not math.isnan(float(new))
+
+
+# -- the diagnosis of the worst step (glue.lab.measures.step_responses) -----------------------------
+
+
+def test_the_slowest_capacity_steps_come_first_with_their_segment() -> None:
+    """Which steps make the worst figure: per step whose new target is reachable, its segment, day and
+    the days until expected leads were first within +-10% of the day's target, slowest first."""
+    first = datetime.date(2025, 9, 1)
+    step_day = first + datetime.timedelta(days=3)
+    rows = [
+        SimpleNamespace(code=code, day=first + datetime.timedelta(days=n), target=10, expected=expected)
+        for n in range(14)
+        for code, expected in (
+            ("fast", 10.5 if n >= 5 else 5.0),  # within 2 days after the step
+            ("slow", 5.0),  # never within
+            ("out", 5.0),  # never within, but its target is out of reach: not a step that counts
+        )
+    ]
+    bounds = {(r.code, r.day): ((50.0, 60.0) if r.code == "out" else (1.0, 50.0)) for r in rows}
+    steps = [SimpleNamespace(day=step_day, code=code) for code in ("fast", "slow", "out")]
+    got = measures.step_responses(rows, steps, bounds)
+    assert [(r.code, r.day, r.days) for r in got] == [("slow", step_day, math.inf), ("fast", step_day, 2.0)]

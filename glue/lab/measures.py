@@ -155,13 +155,41 @@ def expected_scores(
                 1 if r.next_budget > r.budget else -1 for r in week if abs(r.next_budget - r.budget) >= 0.005
             ]
         s.reversals += sum(1 for a, b in zip(signs, signs[1:], strict=False) if a != b)
+    s.step_days = [r.days for r in _step_responses(per, steps, bounds)]
+    return s
+
+
+@dataclass(frozen=True)
+class StepResponse:
+    """One capacity step's response: the segment, the step's day and the days until expected leads
+    were first within +-10% of the day's target (inf: never by the run's end)."""
+
+    code: str
+    day: datetime.date
+    days: float
+
+
+def step_responses(rows: Iterable[Row], steps: Sequence[Step], bounds: Bounds) -> list[StepResponse]:
+    """The step response of the module doc per capacity step whose new target is reachable, slowest
+    first (ties in the steps' order): which segments make the worst figure, to read their days and
+    the controller's reasons."""
+    per: dict[str, list[Row]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: (r.code, r.day)):
+        per[r.code].append(r)
+    return sorted(_step_responses(per, steps, bounds), key=lambda r: -r.days)
+
+
+def _step_responses(per: dict[str, list[Row]], steps: Sequence[Step], bounds: Bounds) -> list[StepResponse]:
+    out = []
     for step in steps:
         after = [r for r in per.get(step.code, []) if r.day >= step.day]
         if not reachable(after[:7], bounds):
             continue
         first = next((r for r in after if _within(r.expected, r.target)), None)
-        s.step_days.append(float((first.day - step.day).days) if first else float("inf"))
-    return s
+        out.append(
+            StepResponse(step.code, step.day, float((first.day - step.day).days) if first else float("inf"))
+        )
+    return out
 
 
 def pool(scores: Sequence[ExpectedScores]) -> ExpectedScores:
