@@ -10,7 +10,11 @@
 --   * b and the drift: one least-squares fit over the window of log paid leads / w on log spend and on
 --     the day's age together (a budget raised against a rising cost per lead is then no flat curve), b
 --     held toward 0.7 (sd 0.15) by its precision (spread of log spend x paid leads): with the budget
---     held level there is little to learn, so b stays near the prior; within 0.3 .. 1.5 (above 1 on the
+--     held level there is little to learn, so b stays near the prior. The prior gives way where the
+--     window contradicts it: when the window's own b lies z > 2 standard errors (its own and the
+--     prior's together) from 0.7, the prior's precision is cut by (2 / z)^2: on the steep part of an
+--     S-curve a quarter less spend bought half the paid leads, which the prior at full weight read as
+--     b about 1, holding the segment 25-35% short inside the band); within 0.3 .. 1.5 (above 1 on the
 --     steep part of an S-curve); the drift is used where it is 2.5 standard errors from none (at the
 --     fitted b), within +-3% a day;
 --   * k: weighted sum of paid / weighted sum of w x s^b (the Poisson maximum likelihood for a known
@@ -42,7 +46,8 @@
 -- Per active segment (or one), the fitted response on Amsterdam day p_date as jsonb (keys above):
 -- organic, k (for tomorrow), b, b_se, drift (of k per day), n, n_eff, mean_leads, mean_spend, pacing,
 -- demand_limited, spend_cap,
--- weekday_factor (of p_date + 1), conversions_tracked, last_direction, estimated_for.
+-- weekday_factor (of p_date + 1), conversions_tracked, last_direction, estimated_for, b_prior_z (how many
+-- standard errors the window's own b lies from the prior 0.7; above 2 the prior gave way).
 create or replace function lead_flow.estimate_segment_response(p_date date, p_segment_id uuid default null)
   returns table (segment_id uuid, estimate jsonb)
   language sql stable set search_path = ''
@@ -139,16 +144,26 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
         left join recent rc on rc.segment_id = g.id
         left join last_change lc on lc.segment_id = g.id
         left join branch b on b.branch = g.branch
-    ), solved as (   -- y = c + b x + g t by least squares over the window, b held toward 0.7 (sd 0.15: precision
-                     -- 44.4) and the drift g toward none (sd 0.02 a day: precision 2500); a 2 x 2 solve
-      select h.*, (h.sxx + 44.4) * (h.stt + 2500) - h.sxt * h.sxt as det
+    ), own as (   -- the window's own b (the drift still held toward none): its 2 x 2 determinant, none where
+                  -- the window cannot tell b (a budget held level)
+      select h.*, nullif(greatest(h.sxx * (h.stt + 2500) - h.sxt * h.sxt, 0), 0) as det0
         from shape h
+    ), prior as (   -- how far the window's own b lies from the prior 0.7, in standard errors of both (0: none)
+      select o.*,
+             coalesce(abs((o.sxy * (o.stt + 2500) - o.sxt * o.sty) / o.det0 - 0.7)
+                        / sqrt((o.stt + 2500) / o.det0 + 0.0225), 0) as b_z
+        from own o
+    ), solved as (   -- y = c + b x + g t by least squares over the window, b held toward 0.7 (sd 0.15: precision
+                     -- 44.4, cut by (2 / b_z)^2 where the window contradicts the prior by b_z > 2) and the drift g
+                     -- toward none (sd 0.02 a day: precision 2500); a 2 x 2 solve
+      select r.*, (r.sxx + r.pp) * (r.stt + 2500) - r.sxt * r.sxt as det
+        from (select p.*, 44.4 * least(1, power(2 / greatest(p.b_z, 0.001), 2)) as pp from prior p) r
     ), curve as (
       select v.*,
-             least(greatest(((v.sxy + 44.4 * 0.7) * (v.stt + 2500) - v.sxt * v.sty) / v.det, 0.3), 1.5) as b,
+             least(greatest(((v.sxy + v.pp * 0.7) * (v.stt + 2500) - v.sxt * v.sty) / v.det, 0.3), 1.5) as b,
              sqrt((v.stt + 2500) / v.det) as b_se,
-             ((v.sxx + 44.4) * v.sty - v.sxt * (v.sxy + 44.4 * 0.7)) / v.det as slope,
-             sqrt((v.sxx + 44.4) / v.det) as slope_se
+             ((v.sxx + v.pp) * v.sty - v.sxt * (v.sxy + v.pp * 0.7)) / v.det as slope,
+             sqrt((v.sxx + v.pp) / v.det) as slope_se
         from solved v
     ), trend as (   -- the drift (slope of log paid on the day's age), used only when 2.5 standard errors
                     -- from none at the fitted b (precision: spread of the ages x paid leads a day); within
@@ -195,7 +210,8 @@ create or replace function lead_flow.estimate_segment_response(p_date date, p_se
              'weekday_factor', round(coalesce((select wd.f from weekday wd
                                                 where wd.dow = extract(isodow from p_date + 1)::integer), 1)::numeric, 4),
              'conversions_tracked', m.tracked,
-             'last_direction', coalesce(m.dir, 0))
+             'last_direction', coalesce(m.dir, 0),
+             'b_prior_z', round(coalesce(m.b_z, 0)::numeric, 2))
       from model m
   $$;
 comment on function lead_flow.estimate_segment_response(date, uuid) is
@@ -311,10 +327,16 @@ begin atomic
                  -- a demand cap is a cap: never raised, and brought down to 1.3x the demand it meets
                  when 'demand_capped' then least(d.budget, greatest(coalesce(d.cap, d.budget) * 1.3 / d.pacing, 5))
                  else least(coalesce(d.want, 0) / d.pacing, 1e9) end, 2),
-         format('estimate: %s +-%s leads/day expected at budget %s (organic %s + paid k x spend^%s, %s days of '
+         format('estimate: %s +-%s leads/day expected at budget %s (organic %s + paid k x spend^%s%s, %s days of '
                 'evidence%s) vs target %s (gap %s, band +-%s); %s',
                 round(d.expected, 2), round(d.standard_error, 2), lead_flow.money(d.budget), round(d.organic, 2),
-                round(d.b, 2), round(coalesce(lead_flow.finite((d.e ->> 'n_eff')::numeric), 0), 1),
+                round(d.b, 2),
+                -- where the window overruled the exponent's prior, say so (a b far from 0.7 is then no accident)
+                case when coalesce(lead_flow.finite((d.e ->> 'b_prior_z')::numeric), 0) > 2
+                     then format(' from the window: the prior 0.7 is %s standard errors off',
+                                 round(lead_flow.finite((d.e ->> 'b_prior_z')::numeric), 1))
+                     else '' end,
+                round(coalesce(lead_flow.finite((d.e ->> 'n_eff')::numeric), 0), 1),
                 case when d.share > 0 then format(', %s%% of weekday factor %s', round(d.share * 100),
                                                    round(coalesce(lead_flow.finite((d.e ->> 'weekday_factor')::numeric), 1), 2))
                      else '' end,

@@ -46,6 +46,37 @@ def test_it_learns_organic_flow_and_paid_response_from_the_history(db: psycopg.C
     assert abs(float(e["b"]) - 0.7) < 0.01
 
 
+def test_a_window_that_contradicts_the_exponents_prior_overrules_it(db: psycopg.Connection) -> None:
+    """The exponent's prior (0.7) gives way where the window's own b lies far from it: paid leads that
+    halved when the spend was cut by a quarter (the steep part of an S-curve; part of it the joint fit
+    reads as a drift) are no b of 0.9, what the prior at full weight made of them. A curve of about 0.7
+    seen through the same cut keeps the prior."""
+    steep = seed_segment(db, budget=300, target=16, leads_per_day=26, spend_per_day=400, paid_share=20 / 26)
+    level = seed_segment(
+        db, budget=300, target=22, leads_per_day=26, spend_per_day=400, paid_share=20 / 26, region="zeeland"
+    )
+    # 40 days at 400 EUR with 20 paid leads a day, then 16 at 300 EUR: 10 paid (b 2.4) or 16 (b 0.78).
+    for seg, paid in ((steep, 10), (level, 16)):
+        db.execute(
+            "update public.lead_generation_stats set google_ads_spend = 300, google_ads_conversions = %s, "
+            "leads_generated = %s + 6 where segment_id = %s and date > %s::date - 16",
+            (paid, paid, seg, DAY),
+        )
+    e = estimate(db, steep)
+    assert float(e["b_prior_z"]) > 2 and float(e["b"]) >= 1.2  # the prior at full weight: 0.90
+    e = estimate(db, level)
+    assert float(e["b_prior_z"]) < 2 and abs(float(e["b"]) - 0.7) < 0.1
+    # The reason says where the window overruled the prior.
+    db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
+    reasons = dict(
+        db.execute(
+            "select segment_id, orchestration_reason from public.lead_segment_plans where date = %s", (DAY,)
+        ).fetchall()
+    )
+    assert " from the window: the prior 0.7 is " in reasons[steep]
+    assert "from the window" not in reasons[level]
+
+
 def test_on_target_it_keeps_the_budget(db: psycopg.Connection) -> None:
     seg = seed_segment(db, budget=200, target=20, leads_per_day=20, spend_per_day=194)
     db.execute("select lead_flow.orchestrate_budgets(%s)", (DAY,))
@@ -256,6 +287,7 @@ odd_inputs = st.fixed_dictionaries(
                 "mean_spend": finite_or_odd,
                 "weekday_factor": finite_or_odd,
                 "last_direction": st.sampled_from([None, -1, 0, 1]),
+                "b_prior_z": finite_or_odd,
             }
         ),
     }
