@@ -286,7 +286,8 @@ begin atomic
            greatest(lead_flow.finite((i.e ->> 'spend_cap')::numeric), 0) as cap,
            1 + i.share * (least(greatest(coalesce(lead_flow.finite((i.e ->> 'weekday_factor')::numeric), 1), 0.2), 5) - 1) as f,
            least(greatest(coalesce(lead_flow.finite((i.e ->> 'weekday_factor')::numeric), 1), 0.2), 5) as wf,
-           coalesce(lead_flow.finite((i.e ->> 'last_direction')::numeric), 0) as last_dir
+           coalesce(lead_flow.finite((i.e ->> 'last_direction')::numeric), 0) as last_dir,
+           coalesce(lead_flow.finite((i.e ->> 'b_prior_z')::numeric), 0) as b_prior_z
       from i cross join lateral lead_flow.estimate_leads_at(i.e, i.budget, i.share) now_
   ), q as (   -- the gap, the band (2-5% of the target; 1.5 times as wide to turn back), the spend the target needs
     select p.*, p.target - p.expected as gap,
@@ -332,9 +333,8 @@ begin atomic
                 round(d.expected, 2), round(d.standard_error, 2), lead_flow.money(d.budget), round(d.organic, 2),
                 round(d.b, 2),
                 -- where the window overruled the exponent's prior, say so (a b far from 0.7 is then no accident)
-                case when coalesce(lead_flow.finite((d.e ->> 'b_prior_z')::numeric), 0) > 2
-                     then format(' from the window: the prior 0.7 is %s standard errors off',
-                                 round(lead_flow.finite((d.e ->> 'b_prior_z')::numeric), 1))
+                case when d.b_prior_z > 2
+                     then format(' from the window: the prior 0.7 is %s standard errors off', round(d.b_prior_z, 1))
                      else '' end,
                 round(coalesce(lead_flow.finite((d.e ->> 'n_eff')::numeric), 0), 1),
                 case when d.share > 0 then format(', %s%% of weekday factor %s', round(d.share * 100),
