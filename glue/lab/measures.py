@@ -127,9 +127,7 @@ def expected_scores(
     warmup: int = WARMUP_DAYS,
 ) -> ExpectedScores:
     """The measures of the module doc for one run (rows: one per segment-day)."""
-    per: dict[str, list[Row]] = defaultdict(list)
-    for r in sorted(rows, key=lambda r: (r.code, r.day)):
-        per[r.code].append(r)
+    per = _per_segment(rows)
     s = ExpectedScores(controller)
     for seg_rows in per.values():
         usable = [r for r in seg_rows if (r.day - first_day).days >= warmup]
@@ -173,10 +171,15 @@ def step_responses(rows: Iterable[Row], steps: Sequence[Step], bounds: Bounds) -
     """The step response of the module doc per capacity step whose new target is reachable, slowest
     first (ties in the steps' order): which segments make the worst figure, to read their days and
     the controller's reasons."""
+    return sorted(_step_responses(_per_segment(rows), steps, bounds), key=lambda r: -r.days)
+
+
+def _per_segment(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    """The rows of each segment, in day order."""
     per: dict[str, list[Row]] = defaultdict(list)
     for r in sorted(rows, key=lambda r: (r.code, r.day)):
         per[r.code].append(r)
-    return sorted(_step_responses(per, steps, bounds), key=lambda r: -r.days)
+    return per
 
 
 def _step_responses(per: dict[str, list[Row]], steps: Sequence[Step], bounds: Bounds) -> list[StepResponse]:
