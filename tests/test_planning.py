@@ -3,6 +3,7 @@ plan for every segment agreeing with the single-segment functions, and the weekd
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -205,3 +206,39 @@ def test_partner_gaps_of_a_pair_no_longer_matched_go_and_the_rest_stay(db: psyco
     db.execute("select lead_flow.plan_partner_lead_gaps(%s)", (D,))
     assert pairs(D) == {(staying, s, Decimal("6.00")), (leaving, other, Decimal("10.00"))}
     assert pairs(before) == {(leaving, s, Decimal("10.00")), (staying, s, Decimal("6.00"))}
+
+
+
+def run_while_another_holds_the_day(db_url: str, call: str) -> tuple[bool, list[int]]:
+    """Runs `call` for D in a transaction left open, then again in a second session: whether the second
+    waited for the first, and what it returned once the first committed."""
+    second: list[int] = []
+
+    def run_again() -> None:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            second.append(conn.execute(f"select {call}", (D,)).fetchone()[0])
+
+    with psycopg.connect(db_url) as first:
+        assert first.execute(f"select {call}", (D,)).fetchone()[0] > 0
+        waiting = threading.Thread(target=run_again)
+        waiting.start()
+        waiting.join(timeout=1)
+        waited = waiting.is_alive() and not second
+        first.commit()
+    waiting.join(timeout=30)
+    return waited, second
+
+
+def test_two_runs_of_a_day_at_once_write_each_row_once(committed: psycopg.Connection, db_url: str) -> None:
+    """write_plans and plan_partner_lead_gaps insert a day's new rows with MERGE, which does not wait for
+    another session's insert of the same row: a second run of the day waits for the first (their advisory
+    locks), then finds its rows and changes nothing, instead of failing on the unique key."""
+    segs = [segment(committed, "schilder", r) for r in ("utrecht", "limburg")]
+    for s in segs:
+        stats_history(committed, s, D, [3], capacity=10)
+    create_user(committed, primary_branch="schilder", regions=["utrecht", "limburg"], max_open_leads=8)
+    for call, table in (("lead_flow.write_plans(%s)", "lead_segment_plans"),
+                        ("lead_flow.plan_partner_lead_gaps(%s)", "partner_lead_gaps")):
+        assert run_while_another_holds_the_day(db_url, call) == (True, [0])
+        rows = committed.execute(f"select count(*) from public.{table} where date = %s", (D,)).fetchone()[0]
+        assert rows == 2
