@@ -19,7 +19,7 @@ comment on function lead_flow.local_day(timestamptz) is
 -- runs in a fraction of a second, and 10,000 segments' aggregates without spilling to disk.
 -- What the night's write maintains (issue 17, history): the heap and the (date, segment_id) index are
 -- appended at their ends, the primary key too since its ids are time-ordered (migration 0085); the
--- unique (segment_id, date) key, which the upsert and every per-segment reader (the API's stats,
+-- unique (segment_id, date) key, which the merge and every per-segment reader (the API's stats,
 -- controllers, alerts) need, gets one entry at the end of each segment's run: one leaf page per
 -- segment, 10,000 pages (80 MB) a night at 10,000 segments whatever the history. At 60 days the whole
 -- key is smaller than that (26 MB) and stays cached; at 365 days (158 MB) those pages are read back
@@ -42,6 +42,10 @@ create or replace function lead_flow.aggregate_lead_stats(p_date date) returns i
     -- time (the night reads its window only; the platform refreshes its view itself, daily).
     -- Leads that arrived before their segment existed (or failed assignment) are counted too.
     perform lead_flow.assign_segments_to_leads(v_from);
+
+    -- One run at a time (as write_plans, sql/50): the MERGE below inserts new rows plainly, and another
+    -- run's insert of the same row would fail it on the unique key (an upsert took such a row over).
+    perform pg_advisory_xact_lock(hashtextextended('lead_flow.aggregate_lead_stats', 0));
 
     with day_leads as (
       select l.segment_id,
@@ -73,36 +77,32 @@ create or replace function lead_flow.aggregate_lead_stats(p_date date) returns i
         left join lead_flow.segment_capacities() cap on cap.segment_id = s.id
        where s.is_active
     )
-    insert into public.lead_generation_stats as t
-      (segment_id, date, leads_generated, leads_accepted, leads_rejected, leads_pending, avg_cpl,
-       google_ads_spend, google_ads_clicks, google_ads_impressions, google_ads_conversions,
-       capacity_partners, capacity_total_leads)
-    select r.segment_id, p_date, r.generated, r.accepted, r.rejected, r.pending,
-           round(r.spend / nullif(r.generated, 0), 2),
-           r.spend, r.clicks, r.impressions, r.conversions, r.capacity_partners, r.capacity_total_leads
-      from rows r
-    on conflict (segment_id, date) do update
-       set leads_generated = excluded.leads_generated, leads_accepted = excluded.leads_accepted,
-           leads_rejected = excluded.leads_rejected, leads_pending = excluded.leads_pending,
-           avg_cpl = excluded.avg_cpl, google_ads_spend = excluded.google_ads_spend,
-           google_ads_clicks = excluded.google_ads_clicks,
-           google_ads_impressions = excluded.google_ads_impressions,
-           google_ads_conversions = excluded.google_ads_conversions,
-           capacity_partners = excluded.capacity_partners, capacity_total_leads = excluded.capacity_total_leads
-     where (t.leads_generated, t.leads_accepted, t.leads_rejected, t.leads_pending, t.avg_cpl,
-            t.google_ads_spend, t.google_ads_clicks, t.google_ads_impressions, t.google_ads_conversions,
-            t.capacity_partners, t.capacity_total_leads)
-           is distinct from
-           (excluded.leads_generated, excluded.leads_accepted, excluded.leads_rejected, excluded.leads_pending,
-            excluded.avg_cpl, excluded.google_ads_spend, excluded.google_ads_clicks,
-            excluded.google_ads_impressions, excluded.google_ads_conversions,
-            excluded.capacity_partners, excluded.capacity_total_leads);
+    merge into public.lead_generation_stats t
+    using (select r.*, round(r.spend / nullif(r.generated, 0), 2) as avg_cpl from rows r) r
+       on t.segment_id = r.segment_id and t.date = p_date
+     when matched and (t.leads_generated, t.leads_accepted, t.leads_rejected, t.leads_pending, t.avg_cpl,
+                       t.google_ads_spend, t.google_ads_clicks, t.google_ads_impressions, t.google_ads_conversions,
+                       t.capacity_partners, t.capacity_total_leads)
+                      is distinct from
+                      (r.generated, r.accepted, r.rejected, r.pending, r.avg_cpl, r.spend, r.clicks, r.impressions,
+                       r.conversions, r.capacity_partners, r.capacity_total_leads) then
+       update set leads_generated = r.generated, leads_accepted = r.accepted, leads_rejected = r.rejected,
+                  leads_pending = r.pending, avg_cpl = r.avg_cpl, google_ads_spend = r.spend,
+                  google_ads_clicks = r.clicks, google_ads_impressions = r.impressions,
+                  google_ads_conversions = r.conversions, capacity_partners = r.capacity_partners,
+                  capacity_total_leads = r.capacity_total_leads
+     when not matched then
+       insert (segment_id, date, leads_generated, leads_accepted, leads_rejected, leads_pending, avg_cpl,
+               google_ads_spend, google_ads_clicks, google_ads_impressions, google_ads_conversions,
+               capacity_partners, capacity_total_leads)
+       values (r.segment_id, p_date, r.generated, r.accepted, r.rejected, r.pending, r.avg_cpl, r.spend, r.clicks,
+               r.impressions, r.conversions, r.capacity_partners, r.capacity_total_leads);
     get diagnostics v_rows = row_count;
     return v_rows;
   end
   $$;
 comment on function lead_flow.aggregate_lead_stats(date) is
-  'Nightly step 1: upserts one lead_generation_stats row per active segment for Amsterdam day p_date '
+  'Nightly step 1: writes (inserts or updates) one lead_generation_stats row per active segment for Amsterdam day p_date '
   '(lead counts by status, Google Ads spend/clicks/impressions/conversions, capacity as of now, '
   'avg_cpl = spend / leads or NULL), zeros where nothing happened. Assigns unassigned leads of the day '
   'first; reads only that day''s leads. Idempotent; returns the number of rows inserted or changed.';

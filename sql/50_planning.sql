@@ -115,7 +115,8 @@ grant execute on function lead_flow.lead_gaps(date, uuid) to authenticated, serv
 -- Shared write of plans from lead_gaps rows: inserts the missing ones, updates the changed ones, keeps
 -- the orchestration columns and leaves unchanged rows untouched. MERGE, not INSERT ... ON CONFLICT: a
 -- new row is a plain insert, where a speculative insertion per row cost 12% more (100,000 new plans,
--- the night's usual case: the plan step at 100,000 segments 3.2 -> 3.1 s). MERGE does not wait for a concurrent insert of the same row, so the writers
+-- the night's usual case: the plan step at 100,000 segments 3.2 -> 3.1 s). Another session's insert of
+-- the same row would fail a MERGE on the unique key (an upsert took such a row over), so the writers
 -- of plans (the nightly step, a re-run, update_lead_gap) take turns on an advisory lock. The segment
 -- condition is for one segment's call: its plan is then found by its key, not among the day's plans.
 create or replace function lead_flow.write_plans(p_date date, p_segment_id uuid default null) returns integer

@@ -16,8 +16,8 @@ create or replace trigger tg_partner_lead_gaps__touch_updated_at
 -- second statement computed partner_segment_matches again and read back the day's rows it had just
 -- written; the delete sees the rows as they were before the statement, the only ones it can remove).
 -- MERGE, as write_plans (sql/50): the night's new rows are plain inserts, not a speculative insertion
--- each (0.2-0.4 s of ~5 s at 218,000 rows); runs of the step take turns on the advisory lock, since a
--- MERGE does not wait for another's insert of the same row.
+-- each (0.2-0.4 s of ~5 s at 218,000 rows); runs of the step take turns on the advisory lock, since
+-- another run's insert of the same row would fail a MERGE on the unique key.
 create or replace function lead_flow.plan_partner_lead_gaps(p_date date) returns integer
   language plpgsql volatile set search_path = '' set jit = off set work_mem = '64MB'
   as $$

@@ -230,14 +230,14 @@ def run_while_another_holds_the_day(db_url: str, call: str) -> tuple[bool, list[
 
 
 def test_two_runs_of_a_day_at_once_write_each_row_once(committed: psycopg.Connection, db_url: str) -> None:
-    """write_plans and plan_partner_lead_gaps insert a day's new rows with MERGE, which does not wait for
-    another session's insert of the same row: a second run of the day waits for the first (their advisory
-    locks), then finds its rows and changes nothing, instead of failing on the unique key."""
-    segs = [segment(committed, "schilder", r) for r in ("utrecht", "limburg")]
-    for s in segs:
-        stats_history(committed, s, D, [3], capacity=10)
+    """aggregate_lead_stats, write_plans and plan_partner_lead_gaps insert a day's new rows with MERGE,
+    which another session's insert of the same row fails on the unique key: a second run of the day waits
+    for the first (their advisory locks), then finds its rows and changes nothing."""
+    for region in ("utrecht", "limburg"):
+        segment(committed, "schilder", region)   # and no row of D anywhere yet: every write is new
     create_user(committed, primary_branch="schilder", regions=["utrecht", "limburg"], max_open_leads=8)
-    for call, table in (("lead_flow.write_plans(%s)", "lead_segment_plans"),
+    for call, table in (("lead_flow.aggregate_lead_stats(%s)", "lead_generation_stats"),
+                        ("lead_flow.write_plans(%s)", "lead_segment_plans"),
                         ("lead_flow.plan_partner_lead_gaps(%s)", "partner_lead_gaps")):
         assert run_while_another_holds_the_day(db_url, call) == (True, [0])
         rows = committed.execute(f"select count(*) from public.{table} where date = %s", (D,)).fetchone()[0]
