@@ -128,7 +128,8 @@ create or replace function lead_flow.write_plans(p_date date, p_segment_id uuid 
     perform pg_advisory_xact_lock(hashtextextended('lead_flow.write_plans', 0));
     merge into public.lead_segment_plans p
     using lead_flow.lead_gaps(p_date, p_segment_id) g
-       on p.segment_id = g.segment_id and p.date = p_date and (p_segment_id is null or p.segment_id = p_segment_id)
+       on p.segment_id = g.segment_id and p.date = p_date
+          and (p_segment_id is null or p.segment_id = p_segment_id)
      when matched and (p.target_leads_per_day, p.target_source, p.expected_leads_per_day, p.actual_leads,
                        p.lead_gap, p.lead_gap_percentage)
                       is distinct from
