@@ -233,6 +233,9 @@ def generate(conn: psycopg.Connection, segments: int, leads: int, days: int = 60
                               group by 1, 2
                               order by 2, 1""",
         ),
+        # The platform keeps its partner performance view refreshed (one row per partner): the night's
+        # capacity and trust read it, and an empty one would make their joins over it free.
+        ("partner performance", "refresh materialized view public.partner_performance_stats"),
         # What the partner night before D leaves behind (as the stats history stands in for earlier
         # aggregate nights): the days it counted, so D's night counts its own day, as a live one does.
         ("partner night before D", "select lead_flow.count_partner_campaign_leads(%(d)s::date - 1)"),
