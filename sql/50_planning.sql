@@ -61,7 +61,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
          and l.segment_id is not null and (p_segment_id is null or l.segment_id = p_segment_id)
        group by l.segment_id
     ), hist as (
-      select st.segment_id, count(*) as n, avg(st.leads_generated) as level,
+      select st.segment_id, avg(st.leads_generated) as level,
              count(*) filter (where (p_date + 1 - st.date) % 7 = 0) as n_wd,
              sum(st.leads_generated) filter (where (p_date + 1 - st.date) % 7 = 0) as sum_wd
         from public.lead_generation_stats st
@@ -81,7 +81,7 @@ create or replace function lead_flow.lead_gaps(p_date date, p_segment_id uuid de
                       - coalesce(u.untrusted_leads, 0), 0) as capacity,
              s.utilization, s.min_target,
              coalesce(st.leads_generated, live.generated, 0) as actual,
-             h.n, h.level, h.n_wd, h.sum_wd
+             h.level, h.n_wd, h.sum_wd
         from segs s
         left join public.lead_generation_stats st on st.segment_id = s.id and st.date = p_date
         left join cap on cap.segment_id = s.id
