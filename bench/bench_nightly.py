@@ -37,9 +37,15 @@ sampled every 5 ms: what work_mem and hash tables take; shared buffers not count
 read into shared buffers (pg_statio's blocks read: pages that were not cached there, from the OS cache
 or disk -- where a night with a longer history pays, see issue 17).
 
+With --compare-history-days 365 it generates a second database, the same but for 365 days of history,
+and runs the two nights step by step side by side (each step on the one, then on the other), then
+prints, besides each night's table, the two nights' seconds per step and their ratio (goal: the night
+with 365 days at most 1.2x the 60-day night, issue 17).
+
 Usage: .venv/bin/python bench/bench_nightly.py [--segments 10000] [--leads 1000000] [--history-days 60]
+       [--compare-history-days 365]
 (the defaults take several minutes, most of it generating data; issue 17 runs 100000 / 10000000, and
---history-days 365 beside the default to compare the night with six times the history)
+--compare-history-days 365 at the defaults)
 """
 
 from __future__ import annotations
@@ -65,7 +71,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from glue.lab import stack as glue_stack  # noqa: E402
 
 D = date(2025, 6, 30)
-GOAL_RATIO = 3.0
+GOAL_RATIO = 3.0  # issue 17: each step at most 3x its floor
+HISTORY_GOAL = 1.2  # issue 17: the night with a long history at most 1.2x the 60-day night
 FLOOR = "bench_floor"  # schema of the floor's tables
 PARTNER_CUSTOMER = "2345678901"  # partners' own Google Ads account, never a segment campaign's
 
@@ -683,54 +690,76 @@ class Result:
     floor_m: Measure
 
 
-def run_night(conn: psycopg.Connection, url: str) -> list[Result]:
-    """Every registered step for D through run_step, each followed by its floor; fails loudly when a
-    step fails, writes nothing, or has no floor. Each timed part runs in a backend of its own, as
-    pg_cron runs each job in a new connection: its caches start cold, as the job's do, and its memory
-    is its own (a backend keeps what it once allocated)."""
+def registered_steps(conn: psycopg.Connection) -> list[str]:
+    """The registered steps in their order; fails loudly when one has no floor here."""
     steps = [r[0] for r in conn.execute("select step from lead_flow.pipeline_steps order by sort_order")]
     missing = [s for s in steps if s not in FLOORS]
     if missing:
         raise SystemExit(f"registered steps without a floor in this bench: {', '.join(missing)}")
-    conn.execute(f"create schema {FLOOR}")
-    results = []
-    for step in steps:
-        floor = FLOORS[step]()
-        floor.before(conn)
-        # The hour between two steps, as far as the night's reads go: the stats table's own autovacuum
-        # setting (migration 0097: after 1,000 new rows) has vacuumed the aggregate step's new rows, so
-        # the windows over it stay index-only (this cluster's autovacuum is off: see main).
-        conn.execute("vacuum public.lead_generation_stats")
-        # Neither side pays for the other's dirty pages (the checkpoint writes them out beforehand).
-        conn.execute("checkpoint")
-        step_m = Measure()
-        with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, step_m):
-            with Backend(job).measure() as timed:
-                status, rows, error = job.execute(
-                    "select status, rows, error from lead_flow.run_step(%s, %s)", (step, D)
-                ).fetchone()
-            step_m.wall, step_m.cpu, step_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
-        if status != "success":
-            raise SystemExit(f"step {step} for {D} did not succeed ({status}): {error}")
-        if not rows:
-            raise SystemExit(f"step {step} for {D} wrote no rows: the generated data gives it no work")
-        floor.after(conn)
-        conn.execute("checkpoint")
-        floor_m = Measure()
-        with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, floor_m):
-            with Backend(job).measure() as timed, job.transaction():
-                floor_rows = floor.write(job)
-            floor_m.wall, floor_m.cpu, floor_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
-        floor.check(conn, floor_rows)
-        if not floor_rows:
-            raise SystemExit(f"the floor of {step} wrote no rows")
-        print(
-            f"  {step:<24} {step_m.wall:7.2f} s ({rows} rows)   "
-            f"floor {floor_m.wall:6.2f} s ({floor_rows} rows)",
-            flush=True,
-        )
-        results.append(Result(step, rows, floor_rows, step_m, floor_m))
-    return results
+    return steps
+
+
+def run_step_and_floor(conn: psycopg.Connection, url: str, step: str) -> Result:
+    """One registered step for D through run_step, then its floor; fails loudly when the step fails,
+    writes nothing, or its floor writes other rows. Each timed part runs in a backend of its own, as
+    pg_cron runs each job in a new connection: its caches start cold, as the job's do, and its memory
+    is its own (a backend keeps what it once allocated)."""
+    conn.execute(f"create schema if not exists {FLOOR}")
+    floor = FLOORS[step]()
+    floor.before(conn)
+    # The hour between two steps, as far as the night's reads go: the stats table's own autovacuum
+    # setting (migration 0097: after 1,000 new rows) has vacuumed the aggregate step's new rows, so
+    # the windows over it stay index-only (this cluster's autovacuum is off: see main).
+    conn.execute("vacuum public.lead_generation_stats")
+    # Neither side pays for the other's dirty pages (the checkpoint writes them out beforehand).
+    conn.execute("checkpoint")
+    step_m = Measure()
+    with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, step_m):
+        with Backend(job).measure() as timed:
+            status, rows, error = job.execute(
+                "select status, rows, error from lead_flow.run_step(%s, %s)", (step, D)
+            ).fetchone()
+        step_m.wall, step_m.cpu, step_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
+    if status != "success":
+        raise SystemExit(f"step {step} for {D} did not succeed ({status}): {error}")
+    if not rows:
+        raise SystemExit(f"step {step} for {D} wrote no rows: the generated data gives it no work")
+    floor.after(conn)
+    conn.execute("checkpoint")
+    floor_m = Measure()
+    with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, floor_m):
+        with Backend(job).measure() as timed, job.transaction():
+            floor_rows = floor.write(job)
+        floor_m.wall, floor_m.cpu, floor_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
+    floor.check(conn, floor_rows)
+    if not floor_rows:
+        raise SystemExit(f"the floor of {step} wrote no rows")
+    return Result(step, rows, floor_rows, step_m, floor_m)
+
+
+@dataclass
+class Night:
+    """One generated database and its night's results."""
+
+    days: int
+    conn: psycopg.Connection
+    url: str
+    results: list[Result]
+
+
+def run_nights(nights: list[Night]) -> None:
+    """Every registered step for D on each database, step by step: each step (and its floor) on one
+    database, then the same step on the next, so that nights compared with each other are measured
+    minutes apart, not a whole night apart (this machine's speed drifts)."""
+    for step in registered_steps(nights[0].conn):
+        for night in nights:
+            r = run_step_and_floor(night.conn, night.url, step)
+            night.results.append(r)
+            print(
+                f"  {night.days:>3} days  {step:<24} {r.step_m.wall:7.2f} s ({r.rows} rows)   "
+                f"floor {r.floor_m.wall:6.2f} s ({r.floor_rows} rows)",
+                flush=True,
+            )
 
 
 def fmt(x: float | None, spec: str) -> str:
@@ -744,6 +773,16 @@ def ratio(a: float | None, b: float | None) -> float | None:
 def total_cpu(measures: list[Measure]) -> float | None:
     cpus = [m.cpu for m in measures]
     return None if any(c is None for c in cpus) else sum(c for c in cpus if c is not None)
+
+
+def night_total(measures: list[Measure]) -> Measure:
+    """A night's total of its steps' measures: seconds add up, memory is the highest of any step."""
+    return Measure(
+        sum(m.wall for m in measures),
+        total_cpu(measures),
+        max((m.peak_mb for m in measures if m.peak_mb is not None), default=None),
+        None if any(m.read_mb is None for m in measures) else sum(m.read_mb or 0 for m in measures),
+    )
 
 
 def row(name: str, rows: str, floor_rows: str, step: Measure, floor: Measure) -> str:
@@ -777,16 +816,7 @@ def report(results: list[Result], segments: int, leads: int, days: int) -> None:
     for r in results:
         print(row(r.step, str(r.rows), str(r.floor_rows), r.step_m, r.floor_m))
     print("-" * len(header))
-    # The night's totals: seconds add up, memory is the highest of any step.
-    total = [
-        Measure(
-            sum(m.wall for m in ms),
-            total_cpu(ms),
-            max((m.peak_mb for m in ms if m.peak_mb is not None), default=None),
-            None if any(m.read_mb is None for m in ms) else sum(m.read_mb or 0 for m in ms),
-        )
-        for ms in ([r.step_m for r in results], [r.floor_m for r in results])
-    ]
+    total = [night_total([r.step_m for r in results]), night_total([r.floor_m for r in results])]
     rows, floor_rows = sum(r.rows for r in results), sum(r.floor_rows for r in results)
     print(row("total", str(rows), str(floor_rows), *total))
     print(
@@ -797,6 +827,41 @@ def report(results: list[Result], segments: int, leads: int, days: int) -> None:
     )
 
 
+def compare(base: Night, longer: Night) -> None:
+    """The same night on two histories, step by step: seconds, CPU seconds and MB read of each, and the
+    ratios."""
+    print()
+    print(
+        f"history: the night for D with {longer.days} days of leads, metrics and stats behind it against "
+        f"{base.days} days (the same daily volume), each step measured right after the other's"
+    )
+    header = (
+        f"{'step':<24} {f'{base.days}d s':>7} {f'{longer.days}d s':>7} {'ratio':>6} "
+        f"{f'{base.days}d cpu':>8} {f'{longer.days}d cpu':>8} {'cpu ratio':>9} "
+        f"{f'{base.days}d rd':>7} {f'{longer.days}d rd':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    pairs = [(a.step, a.step_m, b.step_m) for a, b in zip(base.results, longer.results, strict=True)]
+    totals = [night_total([r.step_m for r in n.results]) for n in (base, longer)]
+    pairs.append(("total", totals[0], totals[1]))
+    for name, a, b in pairs:
+        r = ratio(b.wall, a.wall)
+        verdict = ""
+        if name == "total":
+            met = r is not None and r <= HISTORY_GOAL
+            verdict = f"  goal <= {HISTORY_GOAL}x: {'met' if met else 'NOT MET'}"
+        print(
+            f"{name:<24} {a.wall:7.2f} {b.wall:7.2f} {fmt(r, '5.2f')}x "
+            f"{fmt(a.cpu, '8.2f')} {fmt(b.cpu, '8.2f')} {fmt(ratio(b.cpu, a.cpu), '8.2f')}x "
+            f"{fmt(a.read_mb, '7.0f')} {fmt(b.read_mb, '7.0f')}{verdict}"
+        )
+    print(
+        "(s: wall seconds; cpu: the backend's own CPU seconds; rd: MB read into shared buffers; the goal is "
+        "on wall seconds)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=10_000)
@@ -804,14 +869,24 @@ def main() -> int:
     parser.add_argument(
         "--history-days", type=int, default=60, help="days of leads, metrics and stats up to D (60; try 365)"
     )
+    parser.add_argument(
+        "--compare-history-days",
+        type=int,
+        help="also generate a second database with this many days of history (e.g. 365) and run its night "
+        "step by step beside the first; prints both and their ratio (goal: at most 1.2x)",
+    )
     args = parser.parse_args()
-    days = args.history_days
-    leads = args.leads * days // 60
+    histories = [args.history_days] + ([args.compare_history_days] if args.compare_history_days else [])
 
-    base = Path(tempfile.mkdtemp(prefix="leadflow-bench-nightly-"))
-    stack = glue_stack.up(base)
+    stacks = []
+    nights = []
     try:
-        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        for days in histories:
+            base = Path(tempfile.mkdtemp(prefix="leadflow-bench-nightly-"))
+            stacks.append((glue_stack.up(base), base))
+            stack = stacks[-1][0]
+            conn = psycopg.connect(stack.database_url, autocommit=True)
+            nights.append(Night(days, conn, stack.database_url, []))
             conn.execute("select cron.unschedule(jobid) from cron.job where jobname like 'lead-flow-%'")
             # No background vacuum on this throwaway cluster: nothing competes with the timed runs for
             # the CPU, and no table is vacuumed behind the bench's back (index-only scans stay as rare as
@@ -819,16 +894,25 @@ def main() -> int:
             # its autovacuum setting keeps it; statistics come from the explicit analyze).
             conn.execute("alter system set autovacuum = off")
             conn.execute("select pg_reload_conf()")
+            leads = args.leads * days // 60
             print(f"generating {args.segments} segments, {leads} leads over {days} days ...", flush=True)
             generate(conn, args.segments, leads, days)
-            active = conn.execute("select count(*) from public.lead_segments where is_active").fetchone()[0]
-            n_leads = conn.execute("select count(*) from public.leads").fetchone()[0]
-            print(f"data: {active} active segments, {n_leads} leads; day D = {D}", flush=True)
-            print("the night, step by step, each with its floor:", flush=True)
-            report(run_night(conn, stack.database_url), active, n_leads, days)
+        print(f"day D = {D}; the night, step by step, each with its floor:", flush=True)
+        run_nights(nights)
+        for night in nights:
+            active = night.conn.execute(
+                "select count(*) from public.lead_segments where is_active"
+            ).fetchone()[0]
+            n_leads = night.conn.execute("select count(*) from public.leads").fetchone()[0]
+            report(night.results, active, n_leads, night.days)
+        if len(nights) == 2:
+            compare(nights[0], nights[1])
     finally:
-        stack.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        for night in nights:
+            night.conn.close()
+        for stack, base in stacks:
+            stack.stop()
+            shutil.rmtree(base, ignore_errors=True)
     return 0
 
 
