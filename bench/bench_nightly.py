@@ -29,6 +29,10 @@ target's foreign keys; none of its triggers; logged like the targets, which are 
     day's attributed-lead counts partner_recommendations records, the same upsert).
 A registered step without a floor here stops the bench: add its floor.
 
+Each step and each floor runs --repeat times (3), each run in a new backend and a transaction of its
+own, all but the last rolled back; the median counts: on this machine one run of the same work can
+take 30% more or less than the next, and a single run decided a verdict near its line.
+
 Printed per step: rows, wall seconds of the step and of its floor and their ratio (goal: at most 3x
 for each step, issue 17, and for the total, issue 14); the backend's own CPU seconds of both
 (/proc/PID/schedstat: time the step waited for a busy machine does not count, parallel workers are
@@ -57,12 +61,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import ClassVar
+from statistics import median
+from typing import ClassVar, TypeVar
 
 import psycopg
 
@@ -74,6 +79,7 @@ D = date(2025, 6, 30)
 GOAL_RATIO = 3.0  # issue 17: each step at most 3x its floor
 HISTORY_GOAL = 1.2  # issue 17: the night with a long history at most 1.2x the 60-day night
 FLOOR = "bench_floor"  # schema of the floor's tables
+T = TypeVar("T")
 PARTNER_CUSTOMER = "2345678901"  # partners' own Google Ads account, never a segment campaign's
 
 
@@ -313,6 +319,7 @@ class Measure:
     cpu: float | None = None  # seconds the backend process ran
     peak_mb: float | None = None  # highest RssAnon seen while it ran
     read_mb: float | None = None  # blocks it read into shared buffers (misses), pg_statio, in MB
+    runs: tuple[float, ...] = ()  # wall seconds of each run, where wall is their median
 
 
 class Backend:
@@ -699,11 +706,39 @@ def registered_steps(conn: psycopg.Connection) -> list[str]:
     return steps
 
 
-def run_step_and_floor(conn: psycopg.Connection, url: str, step: str) -> Result:
-    """One registered step for D through run_step, then its floor; fails loudly when the step fails,
-    writes nothing, or its floor writes other rows. Each timed part runs in a backend of its own, as
-    pg_cron runs each job in a new connection: its caches start cold, as the job's do, and its memory
-    is its own (a backend keeps what it once allocated)."""
+def timed_runs(
+    conn: psycopg.Connection, url: str, repeat: int, run: Callable[[psycopg.Connection], T]
+) -> tuple[Measure, T]:
+    """`repeat` runs of `run`, each in a backend of its own (as pg_cron runs each job in a new
+    connection: its caches start cold, as the job's do, and its memory is its own) and in a transaction
+    of its own: all but the last rolled back, the last committed. Returns the median run's wall and CPU
+    seconds (one run on this machine may be 30% off the next), the highest peak memory, the first run's
+    reads (later runs find its pages in shared buffers), and the last run's result."""
+    measures = []
+    for i in range(repeat):
+        # No run pays for the dirty pages of what ran before it (the checkpoint writes them out).
+        conn.execute("checkpoint")
+        m = Measure()
+        with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, m):
+            with Backend(job).measure() as timed, job.transaction(force_rollback=i < repeat - 1):
+                result = run(job)
+            m.wall, m.cpu, m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
+        measures.append(m)
+    cpus = [m.cpu for m in measures]
+    peaks = [m.peak_mb for m in measures if m.peak_mb is not None]
+    summary = Measure(
+        median(m.wall for m in measures),
+        None if any(c is None for c in cpus) else median(c for c in cpus if c is not None),
+        max(peaks, default=None),
+        measures[0].read_mb,
+        tuple(m.wall for m in measures),
+    )
+    return summary, result
+
+
+def run_step_and_floor(conn: psycopg.Connection, url: str, step: str, repeat: int) -> Result:
+    """One registered step for D through run_step, then its floor, each timed over `repeat` runs
+    (timed_runs); fails loudly when the step fails, writes nothing, or its floor writes other rows."""
     conn.execute(f"create schema if not exists {FLOOR}")
     floor = FLOORS[step]()
     floor.before(conn)
@@ -711,26 +746,20 @@ def run_step_and_floor(conn: psycopg.Connection, url: str, step: str) -> Result:
     # setting (migration 0097: after 1,000 new rows) has vacuumed the aggregate step's new rows, so
     # the windows over it stay index-only (this cluster's autovacuum is off: see main).
     conn.execute("vacuum public.lead_generation_stats")
-    # Neither side pays for the other's dirty pages (the checkpoint writes them out beforehand).
-    conn.execute("checkpoint")
-    step_m = Measure()
-    with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, step_m):
-        with Backend(job).measure() as timed:
-            status, rows, error = job.execute(
-                "select status, rows, error from lead_flow.run_step(%s, %s)", (step, D)
-            ).fetchone()
-        step_m.wall, step_m.cpu, step_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
-    if status != "success":
-        raise SystemExit(f"step {step} for {D} did not succeed ({status}): {error}")
-    if not rows:
-        raise SystemExit(f"step {step} for {D} wrote no rows: the generated data gives it no work")
+
+    def run(job: psycopg.Connection) -> int:
+        status, rows, error = job.execute(
+            "select status, rows, error from lead_flow.run_step(%s, %s)", (step, D)
+        ).fetchone()
+        if status != "success":
+            raise SystemExit(f"step {step} for {D} did not succeed ({status}): {error}")
+        if not rows:
+            raise SystemExit(f"step {step} for {D} wrote no rows: the generated data gives it no work")
+        return rows
+
+    step_m, rows = timed_runs(conn, url, repeat, run)
     floor.after(conn)
-    conn.execute("checkpoint")
-    floor_m = Measure()
-    with psycopg.connect(url, autocommit=True) as job, counting_reads(conn, job, floor_m):
-        with Backend(job).measure() as timed, job.transaction():
-            floor_rows = floor.write(job)
-        floor_m.wall, floor_m.cpu, floor_m.peak_mb = timed.wall, timed.cpu, timed.peak_mb
+    floor_m, floor_rows = timed_runs(conn, url, repeat, floor.write)
     floor.check(conn, floor_rows)
     if not floor_rows:
         raise SystemExit(f"the floor of {step} wrote no rows")
@@ -747,17 +776,22 @@ class Night:
     results: list[Result]
 
 
-def run_nights(nights: list[Night]) -> None:
+def runs(m: Measure) -> str:
+    """The runs' seconds behind a median, in the order they ran."""
+    return "[" + " ".join(f"{w:.2f}" for w in m.runs) + "]"
+
+
+def run_nights(nights: list[Night], repeat: int) -> None:
     """Every registered step for D on each database, step by step: each step (and its floor) on one
     database, then the same step on the next, so that nights compared with each other are measured
     minutes apart, not a whole night apart (this machine's speed drifts)."""
     for step in registered_steps(nights[0].conn):
         for night in nights:
-            r = run_step_and_floor(night.conn, night.url, step)
+            r = run_step_and_floor(night.conn, night.url, step, repeat)
             night.results.append(r)
             print(
-                f"  {night.days:>3} days  {step:<24} {r.step_m.wall:7.2f} s ({r.rows} rows)   "
-                f"floor {r.floor_m.wall:6.2f} s ({r.floor_rows} rows)",
+                f"  {night.days:>3} days  {step:<24} {r.step_m.wall:6.2f} s {runs(r.step_m)} "
+                f"({r.rows} rows)  floor {r.floor_m.wall:6.2f} s {runs(r.floor_m)} ({r.floor_rows} rows)",
                 flush=True,
             )
 
@@ -796,13 +830,14 @@ def row(name: str, rows: str, floor_rows: str, step: Measure, floor: Measure) ->
     )
 
 
-def report(results: list[Result], segments: int, leads: int, days: int) -> None:
+def report(results: list[Result], segments: int, leads: int, days: int, repeat: int) -> None:
     """The table, with the goal's verdict per step and for the total."""
     print()
+    runs = "once" if repeat == 1 else f"as the median of {repeat} runs each (all but the last rolled back)"
     print(
         f"nightly run for D = {D}: {segments:,} segments, {leads:,} leads over {days} days; each step "
         f"through lead_flow.run_step as pg_cron runs it, beside the bare write of the same rows. Measured "
-        f"once on {os.cpu_count()} cores shared with other work (load average now "
+        f"{runs} on {os.cpu_count()} cores shared with other work (load average now "
         f"{os.getloadavg()[0]:.1f}): wall seconds slow down under load, CPU is the backend's own."
     )
     header = (
@@ -822,8 +857,8 @@ def report(results: list[Result], segments: int, leads: int, days: int) -> None:
     print(
         "(rows: what run_step reports; floor: rows the floor wrote, updates included, into copies of the "
         "targets with their indexes and foreign keys, logged like them; ratio: wall seconds, step / floor; "
-        "MB: the backend's peak private memory; rd: MB it read into shared buffers, i.e. pages that were not "
-        "cached there (pg_statio))"
+        "MB: the backend's peak private memory (the highest of the runs); rd: MB it read into shared "
+        "buffers, i.e. pages that were not cached there (pg_statio; the first run's))"
     )
 
 
@@ -875,7 +910,15 @@ def main() -> int:
         help="also generate a second database with this many days of history (e.g. 365) and run its night "
         "step by step beside the first; prints both and their ratio (goal: at most 1.2x)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each step and of each floor, the median counts (all but the last rolled back)",
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     histories = [args.history_days] + ([args.compare_history_days] if args.compare_history_days else [])
 
     stacks = []
@@ -898,13 +941,13 @@ def main() -> int:
             print(f"generating {args.segments} segments, {leads} leads over {days} days ...", flush=True)
             generate(conn, args.segments, leads, days)
         print(f"day D = {D}; the night, step by step, each with its floor:", flush=True)
-        run_nights(nights)
+        run_nights(nights, args.repeat)
         for night in nights:
             active = night.conn.execute(
                 "select count(*) from public.lead_segments where is_active"
             ).fetchone()[0]
             n_leads = night.conn.execute("select count(*) from public.leads").fetchone()[0]
-            report(night.results, active, n_leads, night.days)
+            report(night.results, active, n_leads, night.days, args.repeat)
         if len(nights) == 2:
             compare(nights[0], nights[1])
     finally:
