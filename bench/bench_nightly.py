@@ -833,11 +833,11 @@ def row(name: str, rows: str, floor_rows: str, step: Measure, floor: Measure) ->
 def report(results: list[Result], segments: int, leads: int, days: int, repeat: int) -> None:
     """The table, with the goal's verdict per step and for the total."""
     print()
-    runs = "once" if repeat == 1 else f"as the median of {repeat} runs each (all but the last rolled back)"
+    how = "once" if repeat == 1 else f"as the median of {repeat} runs each (all but the last rolled back)"
     print(
         f"nightly run for D = {D}: {segments:,} segments, {leads:,} leads over {days} days; each step "
         f"through lead_flow.run_step as pg_cron runs it, beside the bare write of the same rows. Measured "
-        f"{runs} on {os.cpu_count()} cores shared with other work (load average now "
+        f"{how} on {os.cpu_count()} cores shared with other work (load average now "
         f"{os.getloadavg()[0]:.1f}): wall seconds slow down under load, CPU is the backend's own."
     )
     header = (
@@ -926,8 +926,8 @@ def main() -> int:
     try:
         for days in histories:
             base = Path(tempfile.mkdtemp(prefix="leadflow-bench-nightly-"))
-            stacks.append((glue_stack.up(base), base))
-            stack = stacks[-1][0]
+            stack = glue_stack.up(base)
+            stacks.append((stack, base))
             conn = psycopg.connect(stack.database_url, autocommit=True)
             nights.append(Night(days, conn, stack.database_url, []))
             conn.execute("select cron.unschedule(jobid) from cron.job where jobname like 'lead-flow-%'")

@@ -103,8 +103,8 @@ create or replace function lead_flow.aggregate_lead_stats(p_date date) returns i
   $$;
 comment on function lead_flow.aggregate_lead_stats(date) is
   'Nightly step 1: writes (inserts or updates) one lead_generation_stats row per active segment for '
-  'Amsterdam day p_date (lead counts by status, Google Ads spend/clicks/impressions/conversions, capacity as of now, '
-  'avg_cpl = spend / leads or NULL), zeros where nothing happened. Assigns unassigned leads of the day '
+  'Amsterdam day p_date (lead counts by status, Google Ads spend/clicks/impressions/conversions, capacity '
+  'as of now, avg_cpl = spend / leads or NULL), zeros where nothing happened. Assigns unassigned leads of the day '
   'first; reads only that day''s leads. Idempotent; returns the number of rows inserted or changed.';
 revoke all on function lead_flow.aggregate_lead_stats(date) from public, anon, authenticated;
 grant execute on function lead_flow.aggregate_lead_stats(date) to service_role;

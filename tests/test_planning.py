@@ -208,7 +208,6 @@ def test_partner_gaps_of_a_pair_no_longer_matched_go_and_the_rest_stay(db: psyco
     assert pairs(before) == {(leaving, s, Decimal("10.00")), (staying, s, Decimal("6.00"))}
 
 
-
 def run_while_another_holds_the_day(db_url: str, call: str) -> tuple[bool, list[int]]:
     """Runs `call` for D in a transaction left open, then again in a second session: whether the second
     waited for the first, and what it returned once the first committed."""
